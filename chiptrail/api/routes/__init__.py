@@ -1,0 +1,1 @@
+"""One router per capability; route bodies only call services."""

@@ -1,0 +1,95 @@
+"""What every command shares: the ``--db`` and ``--json`` options, settings, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+
+from chiptrail.service.settings import Settings, load_settings
+from chiptrail.store.database import Database
+from chiptrail.store.migrate import open_database
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database: a SQLite file path or a postgresql+psycopg:// URL "
+        "(default: $CHIPTRAIL_DB, else a file under the user data dir).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True)
+
+
+def get_settings(db: str | None = None) -> Settings:
+    """Settings from the environment and an optional ``--db`` value."""
+    return load_settings(os.environ, db)
+
+
+def open_db(db: str | None = None) -> Database:
+    """Open (and if needed migrate) the configured database."""
+    return open_database(get_settings(db).database_url)
+
+
+def _default(obj: object) -> Any:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    model_dump = getattr(obj, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(mode="json")
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def to_json(obj: object, *, indent: int | None = 2) -> str:
+    """JSON text for dataclasses, pydantic models, enums, datetimes, numpy values."""
+    return json.dumps(obj, default=_default, indent=indent, ensure_ascii=False)
+
+
+def emit_json(obj: object, *, indent: int | None = 2, stream: TextIO | None = None) -> None:
+    """Write ``obj`` as JSON to stdout (one document)."""
+    (stream or sys.stdout).write(to_json(obj, indent=indent) + "\n")
+
+
+def open_output(path: str) -> TextIO:
+    """Open ``path`` for writing text; ``-`` means stdout."""
+    if path == "-":
+        return sys.stdout
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "w", encoding="utf-8")
+
+
+def read_input(path: str) -> bytes:
+    """Read ``path`` as bytes; ``-`` means stdin. Missing files are bad input."""
+    from chiptrail.errors import InvalidInput
+
+    if path == "-":
+        return sys.stdin.buffer.read()
+    p = Path(path)
+    if not p.is_file():
+        raise InvalidInput(f"{path}: no such file", {"field": "path", "value": path})
+    return p.read_bytes()

@@ -1,0 +1,1 @@
+"""chiptrail.geoloc: see STYLE.md section 1 for what this package owns."""

@@ -1,0 +1,1 @@
+"""chiptrail.hardware: see STYLE.md section 1 for what this package owns."""

@@ -1,0 +1,1 @@
+"""chiptrail.ledger: see STYLE.md section 1 for what this package owns."""
