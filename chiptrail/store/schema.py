@@ -5,7 +5,14 @@ A test compares this metadata with the database that the Alembic migrations buil
 
 from __future__ import annotations
 
-from chiptrail.store import base_tables  # noqa: F401  (registers tables)
+from chiptrail.store import (  # noqa: F401  (each import registers its tables)
+    auth_tables,
+    base_tables,
+    findings_tables,
+    geoloc_tables,
+    ledger_tables,
+    parties_tables,
+)
 from chiptrail.store.metadata import metadata
 
 __all__ = ["metadata"]
