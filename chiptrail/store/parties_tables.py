@@ -1,6 +1,6 @@
-"""Tables of the parties capability: screening lists, FtM entities, ownership/control links, tenancy.
+"""Tables of the parties capability: screening lists, FtM entities, ownership links, tenancy.
 
-Registered on the shared metadata; created by migration 0003. Repositories live in the service layer.
+Registered on the shared metadata; created by migration 0003. Queries live in the service layer.
 """
 
 from __future__ import annotations
