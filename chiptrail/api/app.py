@@ -1,26 +1,132 @@
-"""The FastAPI application factory: one app per Settings, every capability's router included."""
+"""The FastAPI application factory: one app per Settings, every capability's router included.
+
+Global concerns live here: authentication and the role policy (``api/auth.py``) on every ``/v1``
+router, the request size limit, ETags on the public log, the one error shape in the OpenAPI
+document, and the dashboard's static files under ``/ui``.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from chiptrail import __version__
-from chiptrail.api.errors import install_error_handlers
+from chiptrail.api.auth import AuthConfig, enforce_policy
+from chiptrail.api.errors import PROBLEM_JSON, install_error_handlers
+from chiptrail.api.middleware import BodySizeLimit, LogETags
 from chiptrail.api.routes import geoloc, hardware, health, ledger, parties, probe, rules, service
 from chiptrail.service.settings import Settings
 from chiptrail.store.migrate import open_database
 
+log = logging.getLogger(__name__)
 
-def create_app(settings: Settings) -> FastAPI:
-    """Build the app; opens (and migrates) the database named in ``settings``."""
+WEB_DIR = Path(__file__).parent / "web"
+UNSAFE_NO_AUTH_ENV = "CHIPTRAIL_UNSAFE_NO_AUTH"
+ERROR_STATUSES = {
+    "400": "Bad evidence (a signature or proof did not verify)",
+    "401": "Missing or wrong credentials",
+    "403": "The key's role or party may not do this",
+    "404": "Not found",
+    "409": "Conflicts with stored state",
+    "413": "Request body too large",
+    "422": "Invalid input",
+    "429": "Rate limited (see Retry-After)",
+    "503": "A needed service is unavailable",
+}
+
+
+def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
+    """Auth settings from ``CHIPTRAIL_UNSAFE_NO_AUTH`` (1/true: every check off; tests, demos)."""
+    unsafe = env.get(UNSAFE_NO_AUTH_ENV, "").strip().lower() in ("1", "true", "yes")
+    return AuthConfig(unsafe_no_auth=unsafe)
+
+
+def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI:
+    """Build the app; opens (and migrates) the database named in ``settings``.
+
+    Args:
+        settings: database and data directory.
+        auth: authentication settings; by default authentication is on unless the environment
+            sets ``CHIPTRAIL_UNSAFE_NO_AUTH=1``.
+    """
+    auth = auth if auth is not None else auth_from_env(os.environ)
+    if auth.unsafe_no_auth:
+        log.warning("unsafe_no_auth: authentication, roles and rate limits are OFF")
     app = FastAPI(
         title="chiptrail",
         version=__version__,
-        description="Traceability for export-controlled AI accelerators.",
+        description="Traceability for export-controlled AI accelerators. Authenticate with "
+        "`Authorization: Bearer ctk_...` (create keys with `chiptrail keys create`). "
+        "Errors are `application/problem+json`.",
     )
     app.state.settings = settings
+    app.state.auth = auth
     app.state.database = open_database(settings.database_url)
     install_error_handlers(app)
-    for module in (health, hardware, ledger, geoloc, probe, parties, rules, service):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    policy = [Depends(enforce_policy)]
+    for module in (hardware, ledger, geoloc, probe, parties, rules, service):
+        app.include_router(module.router, dependencies=policy)
+    app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="dashboard")
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/ui/")
+
+    app.add_middleware(LogETags)
+    app.add_middleware(BodySizeLimit, max_body_bytes=auth.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document with the error responses every operation can give."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    spec = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in spec.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, text in ERROR_STATUSES.items():
+                if not path.startswith("/v1/") and status not in ("422", "503"):
+                    continue
+                entry = responses.setdefault(status, {"description": text})
+                entry["content"] = {PROBLEM_JSON: {"schema": ref}}
+    app.openapi_schema = spec
+    return spec
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "title": "Problem",
+    "description": "RFC 9457 problem details plus chiptrail's one error shape.",
+    "required": ["error", "type", "title", "status", "detail"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        },
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}

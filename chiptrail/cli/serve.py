@@ -25,7 +25,9 @@ def serve(
     settings = get_settings(db)
     application = create_app(settings)
     err_console.print(
-        f"chiptrail serving on http://{host}:{port}/ (database {settings.database_url})"
+        f"chiptrail serving on http://{host}:{port}/ (database {settings.database_url})\n"
+        f"  dashboard: http://{host}:{port}/ui/   API docs: http://{host}:{port}/docs\n"
+        "  get an admin key: chiptrail keys create --role admin" + (f" --db {db}" if db else "")
     )
     uvicorn.run(application, host=host, port=port, log_level="info")
 

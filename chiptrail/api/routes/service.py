@@ -1,7 +1,159 @@
-"""HTTP routes of the service capability."""
+"""HTTP routes of the service capability: the caller (``/v1/me``), API keys, the refusal audit.
+
+Role checks come from the policy table in ``api/auth.py`` (keys and audit: admin only).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from chiptrail.api.auth import CallerDep
+from chiptrail.api.deps import DatabaseDep
+from chiptrail.api.pagination import Page, PageDep, decode_cursor, encode_cursor
+from chiptrail.crypto import b64decode
+from chiptrail.errors import InvalidInput
+from chiptrail.service.auth import (
+    ApiKey,
+    Refusal,
+    Role,
+    create_api_key,
+    list_api_keys,
+    list_refusals,
+    revoke_api_key,
+)
 
 router = APIRouter(prefix="/v1", tags=["service"])
+
+
+class CallerOut(BaseModel):
+    """Who the server thinks you are."""
+
+    key_id: str | None
+    role: Role
+    party_id: str | None
+
+
+class KeyIn(BaseModel):
+    """A key to create: a bearer token, or an Ed25519 signing key when ``public_key`` is given."""
+
+    role: Role
+    party_id: str | None = Field(default=None, max_length=200)
+    label: str = Field(default="", max_length=200)
+    public_key: str | None = Field(default=None, description="base64 raw Ed25519 public key")
+
+
+class KeyOut(BaseModel):
+    """A stored key (never its secret)."""
+
+    key_id: str
+    kind: str
+    role: Role
+    party_id: str | None
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+    public_key: str | None
+
+
+class CreatedKeyOut(KeyOut):
+    """A new key; ``token`` is shown only in this response."""
+
+    token: str | None
+
+
+class RefusalOut(BaseModel):
+    """One refused request."""
+
+    refusal_id: int
+    refused_at: datetime
+    key_id: str | None
+    role: str | None
+    party_id: str | None
+    method: str
+    path: str
+    status: int
+    code: str
+    reason: str
+
+
+def _key_out(key: ApiKey) -> KeyOut:
+    return KeyOut(
+        key_id=key.key_id,
+        kind=key.kind,
+        role=key.role,
+        party_id=key.party_id,
+        label=key.label,
+        created_at=key.created_at,
+        revoked_at=key.revoked_at,
+        public_key=key.public_key_b64,
+    )
+
+
+@router.get("/me")
+def get_me(caller: CallerDep) -> CallerOut:
+    """The identity, role and party of the calling key."""
+    return CallerOut(key_id=caller.key_id, role=caller.role, party_id=caller.party_id)
+
+
+@router.post("/keys", status_code=201)
+def post_key(body: KeyIn, db: DatabaseDep) -> CreatedKeyOut:
+    """Create an API key (admin). The bearer token is returned once and never stored."""
+    public = None if body.public_key is None else b64decode(body.public_key, "public_key")
+    created = create_api_key(
+        db,
+        role=body.role,
+        party_id=body.party_id,
+        label=body.label,
+        now=datetime.now(UTC),
+        public_key=public,
+    )
+    return CreatedKeyOut(**_key_out(created.key).model_dump(), token=created.token)
+
+
+@router.get("/keys")
+def get_keys(db: DatabaseDep, page: PageDep) -> Page[KeyOut]:
+    """API keys ordered by id (admin)."""
+    after = decode_cursor(page.cursor)
+    keys = list_api_keys(db, after=None if after is None else str(after), limit=page.limit)
+    cursor = encode_cursor(keys[-1].key_id) if len(keys) == page.limit else None
+    return Page[KeyOut](items=[_key_out(k) for k in keys], next_cursor=cursor)
+
+
+@router.delete("/keys/{key_id}")
+def delete_key(key_id: Annotated[str, Path(max_length=40)], db: DatabaseDep) -> KeyOut:
+    """Revoke an API key (admin); later requests with it are refused with 401."""
+    return _key_out(revoke_api_key(db, key_id, now=datetime.now(UTC)))
+
+
+@router.get("/audit/refused")
+def get_refused(
+    db: DatabaseDep,
+    page: PageDep,
+    status: Annotated[int | None, Query(ge=100, le=599, description="Only this status.")] = None,
+) -> Page[RefusalOut]:
+    """Refused requests, newest first (admin): who, what, status and why."""
+    before = decode_cursor(page.cursor)
+    if before is not None and not isinstance(before, int):
+        raise InvalidInput("cursor is not valid: pass back next_cursor unchanged")
+    rows = list_refusals(db, before_id=before, limit=page.limit, status=status)
+    cursor = encode_cursor(rows[-1].refusal_id) if len(rows) == page.limit else None
+    return Page[RefusalOut](items=[_refusal_out(r) for r in rows], next_cursor=cursor)
+
+
+def _refusal_out(r: Refusal) -> RefusalOut:
+    return RefusalOut(
+        refusal_id=r.refusal_id,
+        refused_at=r.refused_at,
+        key_id=r.key_id,
+        role=r.role,
+        party_id=r.party_id,
+        method=r.method,
+        path=r.path,
+        status=r.status,
+        code=r.code,
+        reason=r.reason,
+    )

@@ -1,0 +1,43 @@
+"""Token-bucket rate limits per API key on submission endpoints (in-process, per server).
+
+No I/O: the clock is injected (seconds, monotonic) so tests step time without sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A bucket of ``burst`` tokens refilled at ``rate_per_s``; one request costs one token."""
+
+    rate_per_s: float = 50.0
+    burst: int = 200
+
+
+@dataclass
+class TokenBuckets:
+    """One token bucket per key. ``take`` returns 0.0 when allowed, else the seconds to wait."""
+
+    limit: RateLimit
+    clock_s: Callable[[], float]
+    _tokens: dict[str, float] = field(default_factory=dict)
+    _updated_s: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``'s bucket; 0.0 if allowed, else seconds until one is free."""
+        now_s = self.clock_s()
+        with self._lock:
+            last_s = self._updated_s.get(key, now_s)
+            tokens = self._tokens.get(key, float(self.limit.burst))
+            tokens = min(float(self.limit.burst), tokens + (now_s - last_s) * self.limit.rate_per_s)
+            self._updated_s[key] = now_s
+            if tokens >= 1.0:
+                self._tokens[key] = tokens - 1.0
+                return 0.0
+            self._tokens[key] = tokens
+            return (1.0 - tokens) / self.limit.rate_per_s
