@@ -6,6 +6,9 @@ unit of work; measurement rows are append-only (the nonce is unique, so a replay
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -18,7 +21,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    insert,
+    select,
 )
+from sqlalchemy.engine import Connection, RowMapping
 
 from chiptrail.store.metadata import metadata
 
@@ -81,3 +88,81 @@ location_verdicts_table = Table(
     Column("evidence_json", Text, nullable=False),
     Index("ix_location_verdicts_chip_computed", "chip_id", "computed_at"),
 )
+
+
+def _new_id(key: Sequence[object] | None) -> int:
+    if key is None or not isinstance(key[0], int):
+        raise TypeError("insert returned no integer primary key")  # pragma: no cover
+    return key[0]
+
+
+def as_utc(at: datetime) -> datetime:
+    """Read back a stored time as aware UTC (SQLite returns naive datetimes)."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+class ProbeRepository:
+    """Reads and writes of the location tables inside a caller's unit of work (never commits)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def landmark(self, landmark_id: str) -> RowMapping | None:
+        """One landmark row, or None."""
+        stmt = select(landmarks_table).where(landmarks_table.c.landmark_id == landmark_id)
+        return self.conn.execute(stmt).mappings().first()
+
+    def landmarks(self) -> list[RowMapping]:
+        """All landmark rows by id."""
+        stmt = select(landmarks_table).order_by(landmarks_table.c.landmark_id)
+        return list(self.conn.execute(stmt).mappings())
+
+    def insert_landmark(self, row: Mapping[str, object]) -> None:
+        """Add a landmark row."""
+        self.conn.execute(insert(landmarks_table).values(**row))
+
+    def device_key(self, chip_id: str) -> RowMapping | None:
+        """A chip's registered device key row, or None."""
+        stmt = select(chip_device_keys_table).where(chip_device_keys_table.c.chip_id == chip_id)
+        return self.conn.execute(stmt).mappings().first()
+
+    def insert_device_key(self, row: Mapping[str, object]) -> None:
+        """Register a device key row."""
+        self.conn.execute(insert(chip_device_keys_table).values(**row))
+
+    def existing_nonces(self, nonces: Sequence[bytes]) -> set[bytes]:
+        """Which of ``nonces`` are already stored."""
+        if not nonces:
+            return set()
+        stmt = select(measurements_table.c.nonce).where(measurements_table.c.nonce.in_(nonces))
+        return {bytes(n) for n in self.conn.execute(stmt).scalars()}
+
+    def insert_measurements(self, rows: Sequence[Mapping[str, object]]) -> list[int]:
+        """Append measurement rows; returns their ids in order."""
+        ids = []
+        for row in rows:
+            result = self.conn.execute(insert(measurements_table).values(**row))
+            ids.append(_new_id(result.inserted_primary_key))
+        return ids
+
+    def measurements(self, chip_id: str, since: datetime, until: datetime) -> list[RowMapping]:
+        """A chip's measurements with ``since <= measured_at <= until``, oldest first."""
+        m = measurements_table.c
+        stmt = (
+            select(measurements_table)
+            .where(m.chip_id == chip_id, m.measured_at >= since, m.measured_at <= until)
+            .order_by(m.measured_at, m.measurement_id)
+        )
+        return list(self.conn.execute(stmt).mappings())
+
+    def latest_measured_at(self, chip_id: str) -> datetime | None:
+        """When the chip was last measured, or None."""
+        m = measurements_table.c
+        stmt = select(func.max(m.measured_at)).where(m.chip_id == chip_id)
+        value = self.conn.execute(stmt).scalar()
+        return None if value is None else as_utc(value)
+
+    def insert_verdict(self, row: Mapping[str, object]) -> int:
+        """Append a location verdict row; returns its id."""
+        result = self.conn.execute(insert(location_verdicts_table).values(**row))
+        return _new_id(result.inserted_primary_key)
