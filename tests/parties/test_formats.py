@@ -1,0 +1,158 @@
+"""List parsers: the official formats from their published layouts, and malformed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chiptrail.errors import InvalidInput
+from chiptrail.parties.formats.csl import parse_csl_csv, parse_csl_json
+from chiptrail.parties.formats.detect import ListFormat, detect_format, parse_list
+from chiptrail.parties.formats.ftm import parse_ftm_lines
+from chiptrail.parties.formats.nsfreg import parse_nsfreg
+from chiptrail.parties.formats.ofac import parse_ofac_sdn
+from chiptrail.parties.model import Ownership, Party, from_ftm, parse_percentage, to_ftm
+
+
+def test_csl_csv_reads_names_aliases_countries(vectors: Path) -> None:
+    result = parse_csl_csv((vectors / "csl.csv").read_bytes())
+    by_name = {p.name: p for p in result.parties}
+    sophgo = by_name["Sophgo Technologies Ltd."]
+    assert sophgo.aliases == ("Suanneng Technology", "Sophon")
+    assert sophgo.countries == ("CN",)
+    assert sophgo.party_id == "us-csl:a1b2c3"
+    assert sophgo.programs[0].startswith("Entity List")
+    assert by_name["Example Trading Sdn. Bhd."].countries == ("MY", "SG")
+    assert by_name["Doe, John"].schema == "Person"
+    assert by_name["AEROCARIBBEAN AIRLINES"].countries == ("CU",)
+    assert result.warnings == ()
+
+
+def test_csl_json_matches_the_csv(vectors: Path) -> None:
+    result = parse_csl_json((vectors / "csl.json").read_bytes())
+    sophgo = next(p for p in result.parties if p.name.startswith("Sophgo"))
+    assert sophgo.aliases == ("Suanneng Technology", "Sophon")
+    assert sophgo.countries == ("CN",)
+    assert sophgo.addresses == ("No. 9 Dongbeiwang West Road, Beijing, 100094",)
+
+
+def test_ofac_sdn_with_aliases_and_addresses(vectors: Path) -> None:
+    result = parse_ofac_sdn(
+        (vectors / "sdn.csv").read_bytes(),
+        (vectors / "alt.csv").read_bytes(),
+        (vectors / "add.csv").read_bytes(),
+    )
+    by_id = {p.party_id: p for p in result.parties}
+    assert set(by_id) == {"ofac-sdn:36", "ofac-sdn:173", "ofac-sdn:2674"}
+    assert by_id["ofac-sdn:36"].aliases == ("AERO-CARIBBEAN",)
+    assert by_id["ofac-sdn:36"].countries == ("CU",)
+    assert by_id["ofac-sdn:173"].previous_names == ("AFRO-CARIBBEAN LTD.",)
+    assert by_id["ofac-sdn:173"].countries == ("GB",)
+    assert by_id["ofac-sdn:2674"].schema == "Vessel"
+    assert by_id["ofac-sdn:36"].programs == ("CUBA",)
+
+
+def test_ftm_lines_give_parties_and_links(vectors: Path) -> None:
+    result = parse_ftm_lines((vectors / "ftm.jsonl").read_bytes())
+    assert {p.party_id for p in result.parties} == {"co-parent", "co-sub", "pe-director"}
+    assert result.ownerships == (Ownership("own-1", "co-parent", "co-sub", 60.0),)  # type: ignore[arg-type]
+    assert result.directorships[0].role == "Director"
+    sub = next(p for p in result.parties if p.party_id == "co-sub")
+    assert sub.countries == ("SG",)
+    assert sub.aliases == ("Sub SG",)
+
+
+def test_ftm_round_trip() -> None:
+    party = Party("p1", "Company", "Acme Ltd", ("Acme",), ("Old Acme",), ("CN",), ("Beijing",))  # type: ignore[arg-type]
+    assert from_ftm(to_ftm(party)) == party
+    own = Ownership("o1", "a", "b", 50.5)  # type: ignore[arg-type]
+    assert from_ftm(to_ftm(own)) == own
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("csl.csv", ListFormat.CSL_CSV),
+        ("csl.json", ListFormat.CSL_JSON),
+        ("sdn.csv", ListFormat.OFAC_SDN),
+        ("ftm.jsonl", ListFormat.FTM),
+    ],
+    ids=["CSL CSV", "CSL JSON", "OFAC sdn.csv", "FtM lines"],
+)
+def test_format_is_detected(vectors: Path, name: str, fmt: ListFormat) -> None:
+    data = (vectors / name).read_bytes()
+    assert detect_format(data) is fmt
+    assert parse_list(data).parties
+
+
+def test_undetectable_format_says_use_format() -> None:
+    with pytest.raises(InvalidInput, match="--format"):
+        detect_format(b"hello world\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "message"),
+    [
+        ("bad_missing_column.csv", ListFormat.CSL_CSV, "missing column"),
+        ("bad_columns_sdn.csv", ListFormat.OFAC_SDN, "expected 12"),
+        ("bad_encoding.csv", ListFormat.CSL_CSV, "not UTF-8"),
+        ("bad_ftm.jsonl", ListFormat.FTM, "line 2"),
+    ],
+    ids=["CSL without name column", "sdn.csv short row", "undecodable bytes", "broken FtM line"],
+)
+def test_malformed_files_are_refused_clearly(
+    vectors: Path, name: str, fmt: ListFormat, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_list((vectors / name).read_bytes(), fmt)
+
+
+def test_latin1_file_is_read_with_a_warning(vectors: Path) -> None:
+    result = parse_csl_csv((vectors / "latin1_csl.csv").read_bytes())
+    assert result.parties[0].name == "Société Exemple S.A."
+    assert any("Windows-1252" in w for w in result.warnings)
+
+
+def test_self_ownership_and_sums_over_100_warn() -> None:
+    lines = b"\n".join(
+        [
+            b'{"id": "o1", "schema": "Ownership", "properties": {"owner": ["a"], "asset": ["a"]}}',
+            b'{"id": "o2", "schema": "Ownership", "properties": '
+            b'{"owner": ["a"], "asset": ["b"], "percentage": ["70"]}}',
+            b'{"id": "o3", "schema": "Ownership", "properties": '
+            b'{"owner": ["c"], "asset": ["b"], "percentage": ["60%"]}}',
+        ]
+    )
+    result = parse_ftm_lines(lines)
+    assert len(result.ownerships) == 2
+    assert any("owns itself" in w for w in result.warnings)
+    assert any("sums to 130%" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("raw", ["abc", "150", "-5"], ids=["text", "over 100", "negative"])
+def test_bad_percentages_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_percentage(raw)
+    assert parse_percentage("25-50%") == 25.0
+
+
+def test_unknown_country_is_a_warning_not_a_crash() -> None:
+    doc = b'{"list_id": "x", "entities": [{"name": "Acme", "country": "Atlantis"}]}'
+    result = parse_nsfreg(doc)
+    assert result.parties[0].countries == ()
+    assert result.warnings == ("unknown country 'Atlantis': entry kept without a country",)
+
+
+def test_us_lists_json_groups_rows_by_name_and_country() -> None:
+    doc = (
+        b'{"list_id": "el", "entities": ['
+        b'{"name": "Huawei Cloud", "country": "Singapore", "address": "A", "aliases": []},'
+        b'{"name": "Huawei Cloud", "country": "Singapore", "address": "B", "aliases": ["HC"]},'
+        b'{"name": "Huawei Cloud", "country": "China", "address": "C"}]}'
+    )
+    result = parse_nsfreg(doc)
+    assert len(result.parties) == 2
+    sg = next(p for p in result.parties if p.countries == ("SG",))
+    assert sg.addresses == ("A", "B")
+    assert sg.aliases == ("HC",)

@@ -1,0 +1,68 @@
+"""Name normalisation: legal forms, accents, Chinese script, idempotence."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chiptrail.parties.normalise import has_cjk, name_forms, normalise_name
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Huawei Technologies Co., Ltd.", "huawei"),
+        ("SOPHGO TECHNOLOGIES PTE. LTD.", "sophgo"),
+        ("Example Trading Sdn. Bhd.", "example trading"),
+        ("Siemens GmbH", "siemens"),
+        ("Société Générale S.A.", "societe generale"),
+        ("ООО Рога и Копыта", "roga i kopyta"),
+        ("Co., Ltd.", "co ltd"),
+        ("华为技术有限公司", "huawei"),
+        ("中科曙光", "zhongkeshuguang"),
+        ("A&B Limited", "a b"),
+    ],
+    ids=[
+        "legal form and technology word",
+        "upper case Pte Ltd",
+        "Malaysian Sdn Bhd",
+        "German GmbH",
+        "accents and dotted S.A.",
+        "Cyrillic transliterated",
+        "only legal forms are kept",
+        "Chinese with 技术 and 有限公司",
+        "Chinese brand kept as pinyin in the plain form",
+        "ampersand",
+    ],
+)
+def test_normalise_name(raw: str, expected: str) -> None:
+    assert normalise_name(raw) == expected
+
+
+def test_chinese_names_get_a_glossed_form_with_known_brands() -> None:
+    forms = name_forms("浪潮电子信息产业股份有限公司")
+    assert forms == ("langchao dianzi xinxi chanye", "inspur electronic information industry")
+    assert name_forms("中科曙光")[-1] == "sugon"
+    assert has_cjk("Huawei 华为")
+    assert not has_cjk("Huawei")
+
+
+def test_latin_names_have_one_form() -> None:
+    assert name_forms("Inspur Group") == ("inspur",)
+    assert name_forms("...") == ()
+
+
+@settings(deadline=None)
+@given(st.text(max_size=40))
+def test_normalisation_is_idempotent(raw: str) -> None:
+    once = normalise_name(raw)
+    assert normalise_name(once) == once
+
+
+@settings(deadline=None)
+@given(st.text(alphabet="华为中科曙光浪潮有限公司技术 abcCo.,Ltd", max_size=20))
+def test_normalisation_is_idempotent_on_mixed_scripts(raw: str) -> None:
+    once = normalise_name(raw)
+    assert normalise_name(once) == once
+    assert once.isascii()
