@@ -300,3 +300,16 @@ def test_real_rekor_v2_checkpoints(shared: Path) -> None:
         cp = verify_checkpoint(entry["checkpoint_note"], vkey)
         assert cp.size == entry["inclusion"]["tree_size"]
         assert cp.root_hash.hex() == entry["inclusion"]["root_hex"]
+
+
+def test_in_repo_known_answer_note() -> None:
+    """tests/vectors/tlog/chiptrail-log-kat.json: a note signed without chiptrail code."""
+    kat = json.loads(
+        (Path(__file__).parents[1] / "vectors/tlog/chiptrail-log-kat.json").read_text()
+    )
+    note = kat["note"]
+    signer = Ed25519Signer(bytes.fromhex(note["seed_hex"]))
+    assert make_verifier_key(note["key_name"], signer.public_key) == note["verifier_key"]
+    cp = Checkpoint(note["key_name"], 37, bytes.fromhex(kat["roots_by_size"][37]))
+    assert sign_checkpoint(cp, note["key_name"], signer) == note["signed_checkpoint"]
+    assert verify_checkpoint(note["signed_checkpoint"], note["verifier_key"]) == cp
