@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from chiptrail import __version__
-from chiptrail.api.auth import AuthConfig, enforce_policy
+from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
 from chiptrail.api.errors import PROBLEM_JSON, install_error_handlers
 from chiptrail.api.middleware import BodySizeLimit, LogETags
 from chiptrail.api.routes import geoloc, hardware, health, ledger, parties, probe, rules, service
@@ -98,7 +98,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schemas["Problem"] = PROBLEM_SCHEMA
     ref = {"$ref": "#/components/schemas/Problem"}
     for path, operations in spec.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
+            if path.startswith("/v1/") and roles_for(method.upper(), path) == PUBLIC:
+                operation["security"] = []  # public transparency-log reads: no key
             responses = operation.setdefault("responses", {})
             for status, text in ERROR_STATUSES.items():
                 if not path.startswith("/v1/") and status not in ("422", "503"):
