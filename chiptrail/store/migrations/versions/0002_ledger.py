@@ -20,6 +20,8 @@ def upgrade() -> None:
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("head_id", name=op.f("pk_ledger_log_head")),
     )
+    # the sequencer's single lock row: appends lock it, then move ``size`` forward
+    op.execute("INSERT INTO ledger_log_head (head_id, size) VALUES (1, 0)")
     op.create_table(
         "ledger_log_leaves",
         sa.Column("leaf_index", sa.BigInteger(), autoincrement=False, nullable=False),

@@ -1,0 +1,701 @@
+"""Ledger use cases: parties and keys, signed submissions, the log, proofs, checkpoints, chips.
+
+Each public function is one unit of work (the CLI command and HTTP route call it). Order inside
+an append: lock the log head, verify every signature and validate every event, then append
+leaves, Merkle nodes and the derived registry rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from chiptrail.crypto import Ed25519Signer, b64decode, b64encode, generate_seed
+from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
+from chiptrail.ledger import merkle
+from chiptrail.ledger.audit import export_log
+from chiptrail.ledger.checkpoint import Checkpoint, make_verifier_key, sign_checkpoint
+from chiptrail.ledger.custody import (
+    AssetState,
+    CustodyAnomaly,
+    CustodyEvent,
+    Registry,
+    custody_event_from_epcis,
+    involved_epcs,
+)
+from chiptrail.ledger.entries import EntryKind, decode_entry, encode_entry
+from chiptrail.ledger.epcis import parse_epcis
+from chiptrail.ledger.event_hash import event_hash
+from chiptrail.ledger.keys import (
+    KeyRecord,
+    Party,
+    check_new_key,
+    check_revocable,
+    check_signing_key,
+    make_key,
+    make_party,
+)
+from chiptrail.ledger.submission import Envelope, parse_envelope, verify_envelope
+from chiptrail.ledger.tiles import parse_tile_path, read_entry_bundle, read_tile
+from chiptrail.service import ledger_store as rows
+from chiptrail.service.settings import Settings
+from chiptrail.store.database import Database
+from chiptrail.store.ledger_tables import checkpoints_table, submissions_table
+
+LOG_ORIGIN = "chiptrail.local/log"
+MAX_ENVELOPES = 10_000
+
+
+# --- the log signing key ----------------------------------------------------------------------
+
+
+def log_key_path(settings: Settings) -> Path:
+    """Where the log's Ed25519 seed lives (created on first use, mode 0600)."""
+    return settings.data_dir / "ledger" / "log-signing.key"
+
+
+def load_log_signer(settings: Settings) -> Ed25519Signer:
+    """The log's signing key; created with mode 0600 on first use."""
+    path = log_key_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(generate_seed().hex() + "\n")
+    seed = bytes.fromhex(path.read_text().strip())
+    return Ed25519Signer(seed)
+
+
+def log_verifier_key(settings: Settings) -> str:
+    """The C2SP verifier key auditors pin (``chiptrail.local/log+<id>+<key>``)."""
+    return make_verifier_key(LOG_ORIGIN, load_log_signer(settings).public_key)
+
+
+# --- appending --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    kind: EntryKind
+    entry: bytes
+    event_id: str | None = None
+    party_id: str | None = None
+
+
+def _append(conn: Connection, size: int, pending: Sequence[_Pending], now: datetime) -> int:
+    """Append under the held lock; returns the new size."""
+    rows.insert_leaves(
+        conn,
+        [
+            {
+                "leaf_index": size + i,
+                "kind": p.kind.value,
+                "event_id": p.event_id,
+                "party_id": p.party_id,
+                "entry": p.entry,
+                "appended_at": now,
+            }
+            for i, p in enumerate(pending)
+        ],
+    )
+    hashes = [merkle.hash_leaf(p.entry) for p in pending]
+    new_size = merkle.append_leaves(rows.SqlNodeStore(conn), size, hashes)
+    rows.set_log_size(conn, new_size)
+    return new_size
+
+
+@dataclass(frozen=True, slots=True)
+class PartyRegistration:
+    """A registered party and the leaf that records it."""
+
+    party: Party
+    leaf_index: int
+
+
+def register_party(
+    db: Database,
+    *,
+    party_id: str,
+    name: str,
+    country: str | None,
+    kind: str,
+    now: datetime,
+) -> PartyRegistration:
+    """Register a party (logged as a ``party`` entry).
+
+    Raises:
+        InvalidInput: bad id, name, country or kind. Conflict: the id is taken.
+    """
+    party = make_party(party_id, name, country, kind)
+    entry = encode_entry(
+        EntryKind.PARTY,
+        {
+            "party_id": party.party_id,
+            "name": party.name,
+            "country": party.country,
+            "party_kind": party.kind.value,
+        },
+    )
+    with db.unit() as conn:
+        size = rows.lock_log_head(conn)
+        if rows.get_party(conn, party.party_id) is not None:
+            raise Conflict(f"party {party.party_id} is already registered")
+        _append(conn, size, [_Pending(EntryKind.PARTY, entry, None, party.party_id)], now)
+        rows.insert_party(conn, party, size)
+    return PartyRegistration(party, size)
+
+
+def _require_party(conn: Connection, party_id: str) -> Party:
+    party = rows.get_party(conn, party_id)
+    if party is None:
+        raise NotFound(f"party {party_id} is not registered", {"party_id": party_id})
+    return party
+
+
+def _key_entry(record: KeyRecord) -> bytes:
+    return encode_entry(
+        EntryKind.KEY_ADD,
+        {
+            "party_id": record.party_id,
+            "key_id": record.key_id,
+            "public_key_b64": b64encode(record.public_key),
+        },
+    )
+
+
+def _revoke_entry(party_id: str, key_id: str) -> bytes:
+    return encode_entry(EntryKind.KEY_REVOKE, {"party_id": party_id, "key_id": key_id})
+
+
+def add_party_key(db: Database, *, party_id: str, public_key: bytes, now: datetime) -> KeyRecord:
+    """Register a public key for a party (a ``key-add`` entry).
+
+    Raises:
+        NotFound: unknown party. InvalidInput: not a 32-byte key. Conflict: key already known.
+    """
+    with db.unit() as conn:
+        size = rows.lock_log_head(conn)
+        _require_party(conn, party_id)
+        record = make_key(party_id, public_key, size)
+        check_new_key(rows.get_keys(conn, [record.key_id]).get(record.key_id))
+        _append(conn, size, [_Pending(EntryKind.KEY_ADD, _key_entry(record), None, party_id)], now)
+        rows.insert_key(conn, record)
+    return record
+
+
+def revoke_party_key(db: Database, *, party_id: str, key_id: str, now: datetime) -> KeyRecord:
+    """Revoke a key (a ``key-revoke`` entry); later submissions signed with it are refused.
+
+    Raises:
+        NotFound: unknown party. InvalidInput: not this party's key. Conflict: already revoked.
+    """
+    with db.unit() as conn:
+        size = rows.lock_log_head(conn)
+        _require_party(conn, party_id)
+        record = check_revocable(rows.get_keys(conn, [key_id]).get(key_id), party_id, key_id)
+        entry = _revoke_entry(party_id, key_id)
+        _append(conn, size, [_Pending(EntryKind.KEY_REVOKE, entry, None, party_id)], now)
+        rows.mark_key_revoked(conn, key_id, size)
+    return replace(record, revoked_leaf=size)
+
+
+def rotate_party_key(
+    db: Database, *, party_id: str, old_key_id: str, new_public_key: bytes, now: datetime
+) -> KeyRecord:
+    """Add a new key and revoke the old one in one append (two entries, one transaction).
+
+    Returns the new key.
+    """
+    with db.unit() as conn:
+        size = rows.lock_log_head(conn)
+        _require_party(conn, party_id)
+        old = check_revocable(
+            rows.get_keys(conn, [old_key_id]).get(old_key_id), party_id, old_key_id
+        )
+        new = make_key(party_id, new_public_key, size)
+        check_new_key(rows.get_keys(conn, [new.key_id]).get(new.key_id))
+        pending = [
+            _Pending(EntryKind.KEY_ADD, _key_entry(new), None, party_id),
+            _Pending(EntryKind.KEY_REVOKE, _revoke_entry(party_id, old.key_id), None, party_id),
+        ]
+        _append(conn, size, pending, now)
+        rows.insert_key(conn, new)
+        rows.mark_key_revoked(conn, old.key_id, size + 1)
+    return new
+
+
+def list_party_keys(db: Database, party_id: str) -> list[KeyRecord]:
+    """A party's keys (active and revoked), oldest first.
+
+    Raises:
+        NotFound: unknown party.
+    """
+    with db.unit() as conn:
+        _require_party(conn, party_id)
+        return rows.list_keys(conn, party_id)
+
+
+# --- submissions ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EventReceipt:
+    """One submitted event: its hash id, its leaf, and whether it was already logged."""
+
+    event_id: str
+    leaf_index: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionResult:
+    """What an accepted batch did."""
+
+    receipts: tuple[EventReceipt, ...]
+    size: int
+    anomalies: tuple[CustodyAnomaly, ...]
+
+    @property
+    def appended(self) -> int:
+        """Number of new leaves."""
+        return sum(1 for r in self.receipts if not r.duplicate)
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    envelope: Envelope
+    digest: str
+    events: list[tuple[str, Mapping[str, object], Mapping[str, str]]]
+
+
+def _check_envelopes(
+    conn: Connection, envelopes: Sequence[Envelope], now: datetime
+) -> list[_Checked]:
+    keys = rows.get_keys(conn, [e.key_id for e in envelopes])
+    seen_nonces: set[tuple[str, str]] = set()
+    checked = []
+    for position, env in enumerate(envelopes):
+        try:
+            record = check_signing_key(keys.get(env.key_id), env.party_id, env.key_id)
+            verify_envelope(env, record.public_key, now=now)
+            if (env.party_id, env.nonce) in seen_nonces:
+                raise VerificationError("nonce used twice in this batch", {"field": "nonce"})
+            seen_nonces.add((env.party_id, env.nonce))
+        except VerificationError as exc:
+            exc.details["envelope"] = position
+            raise
+        events = []
+        try:
+            batches = parse_epcis(env.payload)
+        except InvalidInput as exc:
+            exc.details["envelope"] = position
+            raise
+        for batch in batches:
+            for event in batch.events:
+                events.append((event_hash(event, batch.context), event, batch.prefixes))
+        checked.append(_Checked(env, env.digest, events))
+    _check_replays(conn, checked)
+    return checked
+
+
+def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
+    t = submissions_table
+    digests = [c.digest for c in checked]
+    found = conn.execute(select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(digests)))
+    if found.first() is not None:
+        raise VerificationError("replayed submission: this envelope was accepted before")
+    for c in checked:
+        hit = conn.execute(
+            select(t.c.envelope_sha256).where(
+                t.c.party_id == c.envelope.party_id, t.c.nonce == c.envelope.nonce
+            )
+        ).first()
+        if hit is not None:
+            raise VerificationError("replayed nonce: this party used it before", {"field": "nonce"})
+
+
+def _load_for(conn: Connection, registry: Registry, ev: CustodyEvent) -> None:
+    """Bring the assets an event touches, and everything inside them, into ``registry``."""
+    frontier = [e for e in involved_epcs(ev) if e not in registry.states]
+    registry.states.update(rows.load_assets(conn, frontier))
+    parents = list(involved_epcs(ev))
+    seen = set(parents)
+    while parents:
+        kids = [k for k in rows.child_epcs(conn, parents) if k not in seen]
+        seen.update(kids)
+        registry.states.update(
+            rows.load_assets(conn, [k for k in kids if k not in registry.states])
+        )
+        parents = kids
+
+
+def submit_envelopes(
+    db: Database, envelopes: Sequence[bytes | dict[str, object]], *, now: datetime
+) -> SubmissionResult:
+    """Verify and append a batch of signed envelopes: all land or none.
+
+    Events already in the log (same Event Hash ID) are not appended again; their receipt names
+    the existing leaf and says ``duplicate``.
+
+    Raises:
+        VerificationError: unsigned, badly signed, unknown/revoked key, stale, replayed.
+        InvalidInput: a malformed envelope or schema-invalid EPCIS (with JSON paths).
+    """
+    if not envelopes:
+        raise InvalidInput("no envelopes to submit", {"field": "envelopes"})
+    if len(envelopes) > MAX_ENVELOPES:
+        raise InvalidInput(f"at most {MAX_ENVELOPES} envelopes per batch")
+    parsed = [parse_envelope(e) for e in envelopes]
+    try:
+        with db.unit() as conn:
+            size = rows.lock_log_head(conn)
+            checked = _check_envelopes(conn, parsed, now)
+            return _append_checked(conn, size, checked, now)
+    except IntegrityError as exc:  # a concurrent writer beat the checks (unique constraints)
+        raise Conflict("conflicting concurrent submission; retry") from exc
+
+
+def _append_checked(
+    conn: Connection, size: int, checked: Sequence[_Checked], now: datetime
+) -> SubmissionResult:
+    all_ids = [eid for c in checked for eid, _, _ in c.events]
+    existing = rows.existing_event_leaves(conn, all_ids)
+    pending: list[_Pending] = []
+    receipts: list[EventReceipt] = []
+    custody: list[CustodyEvent] = []
+    for c in checked:
+        for eid, event, prefixes in c.events:
+            if eid in existing:
+                receipts.append(EventReceipt(eid, existing[eid], True))
+                continue
+            leaf = size + len(pending)
+            existing[eid] = leaf
+            body = {
+                "event_id": eid,
+                "party_id": c.envelope.party_id,
+                "key_id": c.envelope.key_id,
+                "envelope_sha256": c.digest,
+                "prefixes": dict(prefixes),
+                "event": event,
+            }
+            pending.append(
+                _Pending(
+                    EntryKind.EVENT, encode_entry(EntryKind.EVENT, body), eid, c.envelope.party_id
+                )
+            )
+            receipts.append(EventReceipt(eid, leaf, False))
+            custody.append(
+                custody_event_from_epcis(
+                    event, leaf_index=leaf, party_id=c.envelope.party_id, prefixes=prefixes
+                )
+            )
+    conn.execute(
+        insert(submissions_table),
+        [
+            {
+                "envelope_sha256": c.digest,
+                "party_id": c.envelope.party_id,
+                "key_id": c.envelope.key_id,
+                "nonce": c.envelope.nonce,
+                "signed_at": c.envelope.signed_at,
+                "received_at": now,
+                "envelope": c.envelope.to_bytes(),
+            }
+            for c in checked
+        ],
+    )
+    new_size = _append(conn, size, pending, now) if pending else size
+    registry = Registry()
+    for ev in custody:
+        _load_for(conn, registry, ev)
+        registry.apply(ev)
+    states, history, anomalies = registry.take_changes()
+    rows.save_assets(conn, states)
+    rows.save_history(conn, history)
+    rows.save_anomalies(conn, anomalies)
+    return SubmissionResult(tuple(receipts), new_size, tuple(anomalies))
+
+
+# --- reading the registry ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One logged event in a chip's history."""
+
+    leaf_index: int
+    event_id: str
+    party_id: str
+    event_type: str
+    biz_step: str | None
+    event_time: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChipView:
+    """A chip's (or server's, rack's) current state, history and anomalies."""
+
+    state: AssetState
+    history: tuple[HistoryItem, ...]
+    anomalies: tuple[CustodyAnomaly, ...]
+    children: tuple[str, ...]
+
+
+def get_chip(db: Database, epc: str) -> ChipView:
+    """Current state and full history of one EPC.
+
+    Raises:
+        NotFound: the EPC never appeared in the log.
+    """
+    with db.unit() as conn:
+        states = rows.load_assets(conn, [epc])
+        if epc not in states:
+            raise NotFound(f"{epc} is not in the registry", {"epc": epc})
+        leaves = rows.history_leaves(conn, epc)
+        entries = rows.leaf_entries(conn, leaves)
+        history = []
+        for index in leaves:
+            body = decode_entry(entries[index]).body
+            event = body.get("event")
+            ev = event if isinstance(event, Mapping) else {}
+            step = custody_event_from_epcis(ev, leaf_index=index, party_id="", prefixes={}).biz_step
+            history.append(
+                HistoryItem(
+                    leaf_index=index,
+                    event_id=str(body.get("event_id", "")),
+                    party_id=str(body.get("party_id", "")),
+                    event_type=str(ev.get("type", "")),
+                    biz_step=step,
+                    event_time=str(ev["eventTime"]) if "eventTime" in ev else None,
+                )
+            )
+        return ChipView(
+            state=states[epc],
+            history=tuple(history),
+            anomalies=tuple(rows.load_anomalies(conn, epc)),
+            children=tuple(sorted(rows.child_epcs(conn, [epc]))),
+        )
+
+
+def list_party_chips(db: Database, party_id: str) -> list[AssetState]:
+    """Assets a party currently holds.
+
+    Raises:
+        NotFound: unknown party.
+    """
+    with db.unit() as conn:
+        _require_party(conn, party_id)
+        return rows.assets_of_party(conn, party_id)
+
+
+def list_custody_anomalies(db: Database, subject: str | None = None) -> list[CustodyAnomaly]:
+    """Custody anomalies (for the rules engine), each with its leaf indexes as evidence."""
+    with db.unit() as conn:
+        return rows.load_anomalies(conn, subject)
+
+
+def _iter_entries(conn: Connection, size: int) -> Iterator[tuple[int, bytes]]:
+    step = 1000
+    for start in range(0, size, step):
+        for offset, entry in enumerate(rows.read_entries(conn, start, min(size, start + step))):
+            yield start + offset, entry
+
+
+def rebuild_registry(db: Database) -> int:
+    """Recompute parties, keys, chip states, history and anomalies from the log alone.
+
+    Returns the number of entries replayed.
+    """
+    with db.unit() as conn:
+        size = rows.lock_log_head(conn)
+        rows.clear_registry(conn)
+        registry = Registry()
+        for index, data in _iter_entries(conn, size):
+            _replay(conn, registry, index, data)
+        states, history, anomalies = registry.take_changes()
+        rows.save_assets(conn, states)
+        rows.save_history(conn, history)
+        rows.save_anomalies(conn, anomalies)
+    return size
+
+
+def _replay(conn: Connection, registry: Registry, index: int, data: bytes) -> None:
+    entry = decode_entry(data)
+    body = entry.body
+    party_id = str(body.get("party_id", ""))
+    if entry.kind is EntryKind.PARTY:
+        country = body.get("country")
+        party = make_party(
+            party_id,
+            str(body["name"]),
+            country if isinstance(country, str) else None,
+            str(body["party_kind"]),
+        )
+        rows.insert_party(conn, party, index)
+    elif entry.kind is EntryKind.KEY_ADD:
+        public_key = b64decode(str(body["public_key_b64"]), "public_key_b64")
+        rows.insert_key(conn, make_key(party_id, public_key, index))
+    elif entry.kind is EntryKind.KEY_REVOKE:
+        rows.mark_key_revoked(conn, str(body["key_id"]), index)
+    else:
+        event = body.get("event")
+        prefixes = body.get("prefixes")
+        registry.apply(
+            custody_event_from_epcis(
+                event if isinstance(event, Mapping) else {},
+                leaf_index=index,
+                party_id=party_id,
+                prefixes=prefixes if isinstance(prefixes, Mapping) else {},
+            )
+        )
+
+
+# --- checkpoints, proofs, tiles, export --------------------------------------------------------
+
+
+def sign_log_checkpoint(db: Database, settings: Settings, *, now: datetime) -> str:
+    """A signed C2SP checkpoint of the current log (stored once per size)."""
+    signer = load_log_signer(settings)
+    with db.unit() as conn:
+        size = rows.log_size(conn)
+        t = checkpoints_table
+        stored = conn.execute(select(t.c.note).where(t.c.size == size)).scalar_one_or_none()
+        if stored is not None:
+            return str(stored)
+        root = merkle.root_at(rows.SqlNodeStore(conn), size)
+        note = sign_checkpoint(Checkpoint(LOG_ORIGIN, size, root), LOG_ORIGIN, signer)
+        conn.execute(insert(t).values(size=size, root_hash=root, note=note, signed_at=now))
+        return note
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+
+    index: int
+    size: int
+    leaf_hash: str
+    root_hash: str
+    hashes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    """RFC 9162 consistency proof between tree sizes ``old_size`` and ``size``."""
+
+    old_size: int
+    size: int
+    old_root_hash: str
+    root_hash: str
+    hashes: tuple[str, ...]
+
+
+def _size_or_current(conn: Connection, size: int | None) -> int:
+    current = rows.log_size(conn)
+    chosen = current if size is None else size
+    if not 0 <= chosen <= current:
+        raise InvalidInput(f"size must be between 0 and {current}", {"field": "size"})
+    return chosen
+
+
+def prove_inclusion(db: Database, index: int, size: int | None = None) -> InclusionProof:
+    """Inclusion proof (base64 hashes, RFC 9162 order) for leaf ``index``.
+
+    Raises:
+        InvalidInput: ``index`` not below ``size`` or ``size`` beyond the log.
+    """
+    with db.unit() as conn:
+        n = _size_or_current(conn, size)
+        if not 0 <= index < n:
+            raise InvalidInput(f"index must be below size {n}", {"field": "index"})
+        store = rows.SqlNodeStore(conn)
+        entry = rows.read_entries(conn, index, index + 1)[0]
+        proof = merkle.inclusion_proof(store, index, n)
+        return InclusionProof(
+            index,
+            n,
+            b64encode(merkle.hash_leaf(entry)),
+            b64encode(merkle.root_at(store, n)),
+            tuple(b64encode(h) for h in proof),
+        )
+
+
+def prove_consistency(db: Database, old_size: int, size: int | None = None) -> ConsistencyProof:
+    """Consistency proof between ``old_size`` and ``size`` (default: now)."""
+    with db.unit() as conn:
+        n = _size_or_current(conn, size)
+        if not 0 <= old_size <= n:
+            raise InvalidInput(f"old_size must be between 0 and {n}", {"field": "old_size"})
+        store = rows.SqlNodeStore(conn)
+        proof = merkle.consistency_proof(store, old_size, n)
+        return ConsistencyProof(
+            old_size,
+            n,
+            b64encode(merkle.root_at(store, old_size)),
+            b64encode(merkle.root_at(store, n)),
+            tuple(b64encode(h) for h in proof),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """Bytes of one C2SP tile and whether it is full (and so immutable)."""
+
+    data: bytes
+    full: bool
+
+
+def read_log_tile(db: Database, path: str) -> Tile:
+    """A hash tile or entry bundle by its C2SP path (``tile/0/000``, ``tile/entries/001.p/5``).
+
+    Raises:
+        InvalidInput: a malformed path. NotFound: the tile lies beyond the log.
+    """
+    tile = parse_tile_path(path if path.startswith("tile/") else "tile/" + path)
+    with db.unit() as conn:
+        size = rows.log_size(conn)
+        try:
+            if tile.entries:
+                data = read_entry_bundle(
+                    lambda s, e: rows.read_entries(conn, s, e), tile.index, tile.width, size
+                )
+            else:
+                data = read_tile(rows.SqlNodeStore(conn), tile.level, tile.index, tile.width, size)
+        except InvalidInput as exc:
+            raise NotFound(f"tile {path} is beyond the log ({size} entries)") from exc
+    return Tile(data, tile.width == 256)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    """What ``export_log_to`` wrote."""
+
+    directory: str
+    size: int
+    files: int
+    verifier_key: str
+
+
+def export_log_to(
+    db: Database, settings: Settings, directory: Path, *, now: datetime
+) -> ExportSummary:
+    """Write tiles, entry bundles and the signed checkpoint for ``chiptrail audit verify``."""
+    note = sign_log_checkpoint(db, settings, now=now)
+    from chiptrail.ledger.checkpoint import parse_checkpoint
+
+    size = parse_checkpoint(note.split("\n\n", 1)[0] + "\n").size
+    count = 0
+    with db.unit() as conn:
+        store = rows.SqlNodeStore(conn)
+        for rel, data in export_log(store, size, lambda s, e: rows.read_entries(conn, s, e), note):
+            target = directory / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            count += 1
+    return ExportSummary(str(directory), size, count, log_verifier_key(settings))

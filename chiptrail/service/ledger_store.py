@@ -1,0 +1,298 @@
+"""The ledger's SQL side: the Merkle node store on a Connection, the sequencer lock, row mapping.
+
+Never commits: callers pass the Connection of their unit of work. Log tables only get INSERTs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, tuple_, update
+
+from chiptrail.ledger.custody import AnomalyKind, AssetState, CustodyAnomaly
+from chiptrail.ledger.keys import KeyRecord, Party, PartyKind
+from chiptrail.ledger.merkle import NodeKey
+from chiptrail.store.ledger_tables import (
+    anomalies_table,
+    asset_history_table,
+    assets_table,
+    keys_table,
+    log_head_table,
+    log_leaves_table,
+    log_nodes_table,
+    parties_table,
+)
+
+_CHUNK = 400
+
+
+class SqlNodeStore:
+    """``merkle.NodeStore`` over ``ledger_log_nodes`` in the caller's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
+        """Stored hashes of the wanted (level, index) nodes; missing ones are left out."""
+        found: dict[NodeKey, bytes] = {}
+        wanted = list(dict.fromkeys(keys))
+        t = log_nodes_table
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            rows = self._conn.execute(
+                select(t.c.level, t.c.node_index, t.c.hash).where(
+                    tuple_(t.c.level, t.c.node_index).in_(chunk)
+                )
+            )
+            for level, index, digest in rows:
+                found[(int(level), int(index))] = bytes(digest)
+        return found
+
+    def put_nodes(self, nodes: Mapping[NodeKey, bytes]) -> None:
+        """Insert new nodes (perfect subtrees never change, so this is insert-only)."""
+        if nodes:
+            self._conn.execute(
+                insert(log_nodes_table),
+                [{"level": k[0], "node_index": k[1], "hash": v} for k, v in nodes.items()],
+            )
+
+
+def lock_log_head(conn: Connection) -> int:
+    """Serialise appends: lock the head row for this transaction; returns the committed size.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``. SQLite: a no-op UPDATE as the first statement takes
+    the database write lock (waiting up to the busy timeout), which holds until commit.
+    """
+    t = log_head_table
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(t).where(t.c.head_id == 1).values(size=t.c.size))
+        return int(conn.execute(select(t.c.size).where(t.c.head_id == 1)).scalar_one())
+    return int(
+        conn.execute(select(t.c.size).where(t.c.head_id == 1).with_for_update()).scalar_one()
+    )
+
+
+def log_size(conn: Connection) -> int:
+    """The committed number of leaves."""
+    t = log_head_table
+    return int(conn.execute(select(t.c.size).where(t.c.head_id == 1)).scalar_one())
+
+
+def set_log_size(conn: Connection, size: int) -> None:
+    """Move the head forward after appending (under the lock)."""
+    conn.execute(update(log_head_table).where(log_head_table.c.head_id == 1).values(size=size))
+
+
+def read_entries(conn: Connection, start: int, end: int) -> list[bytes]:
+    """Leaf bytes of ``[start, end)`` in order."""
+    t = log_leaves_table
+    rows = conn.execute(
+        select(t.c.entry)
+        .where(and_(t.c.leaf_index >= start, t.c.leaf_index < end))
+        .order_by(t.c.leaf_index)
+    )
+    return [bytes(r[0]) for r in rows]
+
+
+def insert_leaves(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
+    """Insert leaf rows (``leaf_index, kind, event_id, party_id, entry, appended_at``)."""
+    if rows:
+        conn.execute(insert(log_leaves_table), list(rows))
+
+
+def existing_event_leaves(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:
+    """Event id -> leaf index for the ids already logged."""
+    t = log_leaves_table
+    found: dict[str, int] = {}
+    for start in range(0, len(event_ids), _CHUNK):
+        chunk = list(event_ids[start : start + _CHUNK])
+        rows = conn.execute(select(t.c.event_id, t.c.leaf_index).where(t.c.event_id.in_(chunk)))
+        found.update({str(e): int(i) for e, i in rows})
+    return found
+
+
+def get_party(conn: Connection, party_id: str) -> Party | None:
+    """A registered party, or None."""
+    t = parties_table
+    row = conn.execute(select(t).where(t.c.party_id == party_id)).mappings().first()
+    if row is None:
+        return None
+    return Party(row["party_id"], row["name"], row["country"], PartyKind(row["kind"]))
+
+
+def insert_party(conn: Connection, party: Party, leaf_index: int) -> None:
+    """Add a party row (derived from its log entry)."""
+    conn.execute(
+        insert(parties_table).values(
+            party_id=party.party_id,
+            name=party.name,
+            country=party.country,
+            kind=party.kind.value,
+            leaf_index=leaf_index,
+        )
+    )
+
+
+def _key_from_row(row: RowMapping) -> KeyRecord:
+    revoked = row["revoked_leaf"]
+    return KeyRecord(
+        key_id=str(row["key_id"]),
+        party_id=str(row["party_id"]),
+        public_key=bytes(row["public_key"]),
+        added_leaf=int(row["added_leaf"]),
+        revoked_leaf=int(revoked) if revoked is not None else None,
+    )
+
+
+def get_keys(conn: Connection, key_ids: Sequence[str]) -> dict[str, KeyRecord]:
+    """Key records by id (unknown ids left out)."""
+    t = keys_table
+    rows = conn.execute(select(t).where(t.c.key_id.in_(list(set(key_ids))))).mappings()
+    return {str(r["key_id"]): _key_from_row(r) for r in rows}
+
+
+def list_keys(conn: Connection, party_id: str) -> list[KeyRecord]:
+    """A party's keys, oldest first."""
+    t = keys_table
+    rows = conn.execute(select(t).where(t.c.party_id == party_id).order_by(t.c.added_leaf))
+    return [_key_from_row(r) for r in rows.mappings()]
+
+
+def insert_key(conn: Connection, record: KeyRecord) -> None:
+    """Add a key row (derived from its log entry)."""
+    conn.execute(
+        insert(keys_table).values(
+            key_id=record.key_id,
+            party_id=record.party_id,
+            public_key=record.public_key,
+            added_leaf=record.added_leaf,
+            revoked_leaf=record.revoked_leaf,
+        )
+    )
+
+
+def mark_key_revoked(conn: Connection, key_id: str, leaf_index: int) -> None:
+    """Record the revocation (derived registry state, not the log)."""
+    t = keys_table
+    conn.execute(update(t).where(t.c.key_id == key_id).values(revoked_leaf=leaf_index))
+
+
+def load_assets(conn: Connection, epcs: Sequence[str]) -> dict[str, AssetState]:
+    """Stored states of the named assets."""
+    t = assets_table
+    out: dict[str, AssetState] = {}
+    wanted = list(set(epcs))
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(select(t.c.state).where(t.c.epc.in_(wanted[start : start + _CHUNK])))
+        for (state,) in rows:
+            parsed = AssetState.from_json(json.loads(state))
+            out[parsed.epc] = parsed
+    return out
+
+
+def child_epcs(conn: Connection, parents: Sequence[str]) -> list[str]:
+    """EPCs whose stored parent is one of ``parents``."""
+    t = assets_table
+    if not parents:
+        return []
+    rows = conn.execute(select(t.c.epc).where(t.c.parent_epc.in_(list(set(parents)))))
+    return [str(r[0]) for r in rows]
+
+
+def save_assets(conn: Connection, states: Sequence[AssetState]) -> None:
+    """Upsert asset rows (derived state)."""
+    t = assets_table
+    existing = set(load_assets(conn, [s.epc for s in states]))
+    for state in states:
+        values = {
+            "custodian": state.custodian,
+            "parent_epc": state.parent,
+            "status": state.status.value,
+            "country": state.site.country if state.site else None,
+            "lat": state.site.lat if state.site else None,
+            "lon": state.site.lon if state.site else None,
+            "state": json.dumps(state.to_json(), sort_keys=True),
+            "updated_leaf": state.updated_leaf,
+        }
+        if state.epc in existing:
+            conn.execute(update(t).where(t.c.epc == state.epc).values(**values))
+        else:
+            conn.execute(insert(t).values(epc=state.epc, **values))
+
+
+def save_history(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
+    """Add (epc, leaf) history rows."""
+    if rows:
+        conn.execute(
+            insert(asset_history_table), [{"epc": e, "leaf_index": i} for e, i in set(rows)]
+        )
+
+
+def save_anomalies(conn: Connection, anomalies: Sequence[CustodyAnomaly]) -> None:
+    """Add anomaly rows."""
+    if anomalies:
+        conn.execute(
+            insert(anomalies_table),
+            [
+                {
+                    "kind": a.kind.value,
+                    "subject": a.subject,
+                    "leaf_index": a.leaf_index,
+                    "evidence": json.dumps(list(a.evidence)),
+                    "message": a.message,
+                }
+                for a in anomalies
+            ],
+        )
+
+
+def load_anomalies(conn: Connection, subject: str | None = None) -> list[CustodyAnomaly]:
+    """Stored anomalies in log order, optionally for one subject."""
+    t = anomalies_table
+    query = select(t).order_by(t.c.leaf_index, t.c.anomaly_id)
+    if subject is not None:
+        query = query.where(t.c.subject == subject)
+    return [
+        CustodyAnomaly(
+            AnomalyKind(r["kind"]),
+            r["subject"],
+            int(r["leaf_index"]),
+            tuple(json.loads(r["evidence"])),
+            r["message"],
+        )
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def history_leaves(conn: Connection, epc: str) -> list[int]:
+    """Leaf indexes that touched ``epc``, in log order."""
+    t = asset_history_table
+    rows = conn.execute(select(t.c.leaf_index).where(t.c.epc == epc).order_by(t.c.leaf_index))
+    return [int(r[0]) for r in rows]
+
+
+def clear_registry(conn: Connection) -> None:
+    """Drop derived registry rows before a rebuild (the log tables are never touched)."""
+    for table in (anomalies_table, asset_history_table, assets_table, keys_table, parties_table):
+        conn.execute(delete(table))
+
+
+def assets_of_party(conn: Connection, party_id: str) -> list[AssetState]:
+    """Assets whose current custodian is ``party_id``."""
+    t = assets_table
+    rows = conn.execute(select(t.c.state).where(t.c.custodian == party_id).order_by(t.c.epc))
+    return [AssetState.from_json(json.loads(r[0])) for r in rows]
+
+
+def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
+    """Leaf bytes by index."""
+    t = log_leaves_table
+    rows = conn.execute(select(t.c.leaf_index, t.c.entry).where(t.c.leaf_index.in_(list(indexes))))
+    return {int(i): bytes(e) for i, e in rows}
+
+
+def appended_now(now: datetime) -> datetime:
+    """The stored append time (kept as given; callers pass UTC)."""
+    return now
