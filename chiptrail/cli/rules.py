@@ -1,9 +1,266 @@
-"""CLI commands of the rules capability (registered on the root app by ``register``)."""
+"""CLI of the rules capability: ``demo``, ``evaluate``, ``rules list``, ``findings list|export``."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.status import Status
+from rich.table import Table
+
+from chiptrail.cli.context import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    err_console,
+    get_settings,
+    open_db,
+    open_output,
+    out_console,
+)
+from chiptrail.errors import InvalidInput
+from chiptrail.service import demo as demo_service
+from chiptrail.service import rules as rules_service
+
+rules_app = typer.Typer(help="Diversion rules: what each rule checks.", no_args_is_help=True)
+findings_app = typer.Typer(help="Stored findings: list and export.", no_args_is_help=True)
+
+_SEV_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "dim",
+    "info": "dim",
+}
+
+
+def _reporter(status: Status) -> Callable[[str], None]:
+    def report(msg: str) -> None:
+        status.update(msg)
+        err_console.print(f"[dim]{datetime.now(UTC):%H:%M:%S}[/] {msg}", highlight=False)
+
+    return report
+
+
+def demo(
+    db: DbOption = None,
+    chips: Annotated[int, typer.Option("--chips", help="Chips in the simulated world.")] = (
+        demo_service.DEFAULT_CHIPS
+    ),
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the world.")] = (
+        demo_service.DEFAULT_SEED
+    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the HTML report (default: <data dir>/reports)."),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Simulate a world with every smuggling channel, run the whole pipeline, score detection.
+
+    Prints the ranked findings per channel, the report's path and a detection table
+    (injected, caught, missed, false alarms per channel); --json prints one JSON object.
+
+    Example: chiptrail demo --chips 2000 --seed 7
+    """
+    settings = get_settings(db)
+    out_dir = out or settings.data_dir / "reports" / f"demo-{seed}"
+    database = open_db(db)
+    try:
+        with err_console.status("chiptrail demo", spinner="dots") as status:
+            result = demo_service.run_demo(
+                database,
+                chips=chips,
+                seed=seed,
+                out_dir=out_dir,
+                progress=_reporter(status),
+            )
+    finally:
+        database.dispose()
+    if json_out:
+        emit_json(result.to_json())
+        return
+    _print_findings(result)
+    _print_detection(result)
+    out_console.print(f"report: {result.report_path}")
+    out_console.print(f"database: {result.database} (see it with: chiptrail serve)")
+
+
+def _print_findings(result: demo_service.DemoResult, per_channel: int = 4) -> None:
+    for channel in result.detection.channels:
+        own = [f for f in result.findings if f.channel == channel]
+        counts = Counter(f.rule for f in own)
+        rules = ", ".join(f"{r} x{n}" for r, n in sorted(counts.items()))
+        out_console.print(f"\n[bold]{channel}[/]: {len(own)} findings ({rules or 'none'})")
+        for f in own[:per_channel]:
+            sev = f.severity.value
+            out_console.print(
+                f"  [{_SEV_STYLE[sev]}]{sev:<8}[/] {f.rule:<26} {f.subject}: {f.explanation}",
+                highlight=False,
+            )
+        if len(own) > per_channel:
+            out_console.print(f"  ... and {len(own) - per_channel} more (chiptrail findings list)")
+
+
+def _print_detection(result: demo_service.DemoResult) -> None:
+    table = Table(title="detection", title_justify="left")
+    for col in ("channel", "injected", "caught", "missed", "false alarms"):
+        table.add_column(col, justify="left" if col == "channel" else "right")
+    for k, v in result.detection.channels.items():
+        style = "green" if v.missed == 0 else "red"
+        table.add_row(
+            k, str(v.injected), f"[{style}]{v.caught}[/]", str(v.missed), str(v.false_alarms)
+        )
+    out_console.print(table)
+    d = result.detection
+    out_console.print(
+        f"false-alarm rate: {d.false_alarm_rate:.2%} of {d.legit_chips} legitimate chips "
+        f"({d.legit_chips_flagged} flagged)"
+    )
+
+
+def evaluate(
+    chips: Annotated[int, typer.Option("--chips", help="Chips per simulated world.")] = 2000,
+    seeds: Annotated[int, typer.Option("--seeds", help="Number of worlds (seeds 1..K).")] = 3,
+    json_out: JsonOption = False,
+) -> None:
+    """Run several seeded worlds and report precision, recall and time-to-detection per channel.
+
+    Example: chiptrail evaluate --chips 2000 --seeds 5
+    """
+    with err_console.status("chiptrail evaluate", spinner="dots") as status:
+        result = demo_service.evaluate_scenarios(chips, seeds, progress=_reporter(status))
+    if json_out:
+        emit_json(result)
+        return
+    table = Table(title=f"{seeds} worlds of {chips} chips", title_justify="left")
+    for col in (
+        "channel",
+        "injected",
+        "caught",
+        "recall",
+        "precision",
+        "false alarms",
+        "median days",
+        "max days",
+    ):
+        table.add_column(col)
+    for k, v in result["channels"].items():
+        table.add_row(
+            k,
+            *(
+                str(v[c])
+                for c in (
+                    "injected",
+                    "caught",
+                    "recall",
+                    "precision",
+                    "false_alarms",
+                    "ttd_days_median",
+                    "ttd_days_max",
+                )
+            ),
+        )
+    out_console.print(table)
+    out_console.print(
+        f"false-alarm rate: mean {result['false_alarm_rate_mean']:.2%}, "
+        f"max {result['false_alarm_rate_max']:.2%}"
+    )
+
+
+@rules_app.command("list")
+def list_command(json_out: JsonOption = False) -> None:
+    """List every rule with its channel and description.
+
+    Example: chiptrail rules list --json
+    """
+    rules = rules_service.list_rules()
+    if json_out:
+        emit_json(rules)
+        return
+    table = Table()
+    for col in ("rule", "channel", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rules:
+        table.add_row(r["rule"], r["channel"], r["title"])
+    out_console.print(table)
+
+
+@findings_app.command("list")
+def findings_list(
+    db: DbOption = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule id.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    severity: Annotated[
+        str | None, typer.Option("--severity", help="At least this severity.")
+    ] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="Only this subject.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Page size.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    json_out: JsonOption = False,
+) -> None:
+    """List stored findings, most severe first.
+
+    Example: chiptrail findings list --channel hand_carry --severity high
+    """
+    database = open_db(db)
+    try:
+        page = rules_service.list_findings(
+            database,
+            rule=rule,
+            channel=channel,
+            severity=severity,
+            subject=subject,
+            limit=limit,
+            offset=offset,
+        )
+    finally:
+        database.dispose()
+    if json_out:
+        emit_json(
+            {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
+        )
+        return
+    table = Table(title=f"{page.total} findings", title_justify="left")
+    for col in ("id", "severity", "rule", "subject", "explanation"):
+        table.add_column(col, overflow="fold")
+    for f in page.items:
+        table.add_row(f["id"], f["severity"], f["rule"], f["subject"], f["explanation"])
+    out_console.print(table)
+
+
+@findings_app.command("export")
+def findings_export(
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[str, typer.Option("--out", help="Output file; - for stdout.")] = "-",
+) -> None:
+    """Export every stored finding as JSON lines (rule, severity, subject, evidence) or CSV.
+
+    Example: chiptrail findings export --format csv --out findings.csv
+    """
+    if fmt not in {"jsonl", "csv"}:
+        raise InvalidInput("--format must be jsonl or csv", {"field": "format"})
+    database = open_db(db)
+    try:
+        text = rules_service.export_findings(database, fmt)
+    finally:
+        database.dispose()
+    stream = open_output(out)
+    try:
+        stream.write(text)
+    finally:
+        if out != "-":
+            stream.close()
 
 
 def register(app: typer.Typer) -> None:
-    """Add this capability's commands and groups to the root app."""
+    """Add ``demo``, ``evaluate`` and the ``rules`` and ``findings`` groups to the root app."""
+    app.command("demo")(demo)
+    app.command("evaluate")(evaluate)
+    app.add_typer(rules_app, name="rules")
+    app.add_typer(findings_app, name="findings")

@@ -1,0 +1,210 @@
+"""The read-only view of the world that every rule reads: custody, locations, parties, tenancy.
+
+No I/O: the service layer (or the simulator) builds a ``WorldView`` and passes it in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from chiptrail.types import ChipId, Country, PartyId, Verdict
+
+
+class Role(StrEnum):
+    """What a party does in the supply chain."""
+
+    VENDOR = "vendor"
+    DISTRIBUTOR = "distributor"
+    OPERATOR = "operator"
+    CLOUD = "cloud"
+    TENANT = "tenant"
+    REPAIRER = "repairer"
+    HOLDING = "holding"
+
+
+class AddressKind(StrEnum):
+    """The kind of registered address a party declares (BIS red flag: virtual or residential)."""
+
+    OFFICE = "office"
+    VIRTUAL = "virtual"
+    RESIDENTIAL = "residential"
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """A company in the view. ``incorporated_at`` is None when unknown."""
+
+    party_id: PartyId
+    name: str
+    country: Country
+    role: Role
+    incorporated_at: datetime | None = None
+    address_kind: AddressKind = AddressKind.OFFICE
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipEdge:
+    """``owner`` holds ``share`` (0..1) of ``owned``."""
+
+    owner: PartyId
+    owned: PartyId
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningHit:
+    """A party matched on a restricted-party list, with the screening's explanation."""
+
+    party_id: PartyId
+    list_name: str
+    listed_name: str
+    score: float
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A declared data-center (or repair) site at WGS84 ``lat``/``lon`` degrees."""
+
+    site_id: str
+    operator: PartyId
+    country: Country
+    lat: float
+    lon: float
+    capacity_chips: int
+
+
+@dataclass(frozen=True, slots=True)
+class Licence:
+    """An export licence: end user, country and the sites it covers."""
+
+    licence_id: str
+    end_user: PartyId
+    country: Country
+    site_ids: tuple[str, ...]
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A purchase; ``licence_id`` is None for licence-free orders (under the threshold)."""
+
+    order_id: str
+    buyer: PartyId
+    seller: PartyId
+    quantity: int
+    ordered_at: datetime
+    licence_id: str | None = None
+    site_id: str | None = None
+    payment_country: Country | None = None
+    ship_via: tuple[Country, ...] = ()
+    h100_equivalents: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chip:
+    """A registered accelerator and the order it was sold in."""
+
+    chip_id: ChipId
+    model: str
+    order_id: str | None = None
+    licence_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustodyEvent:
+    """One ledger entry about a lot of chips (EPCIS ObjectEvent/TransformationEvent).
+
+    ``biz_step`` is the CBV short name (commissioning, shipping, receiving, installing, repairing,
+    decommissioning). ``leaf_index`` is the entry's position in the Merkle log.
+    """
+
+    leaf_index: int
+    event_id: str
+    biz_step: str
+    at: datetime
+    chip_ids: tuple[ChipId, ...]
+    party_id: PartyId
+    country: Country
+    site_id: str | None = None
+    destination_party: PartyId | None = None
+    destination_country: Country | None = None
+    licence_id: str | None = None
+    parts_replaced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFix:
+    """One location verdict for a chip against its declared site, with the measurements behind it.
+
+    ``lat``/``lon`` is the point estimate (degrees) and ``radius_km`` the proven radius around it;
+    ``measurement_ids`` and ``landmark_ids`` point at the signed probe records.
+    """
+
+    fix_id: str
+    chip_id: ChipId
+    at: datetime
+    verdict: Verdict
+    site_id: str | None
+    lat: float
+    lon: float
+    radius_km: float
+    proven_countries: tuple[Country, ...] = ()
+    landmark_ids: tuple[str, ...] = ()
+    measurement_ids: tuple[str, ...] = ()
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TenancyUsage:
+    """Chip-hours a cloud reports for one tenant over ``[start_at, end_at)``."""
+
+    record_id: str
+    cloud: PartyId
+    tenant: PartyId
+    chip_hours: float
+    start_at: datetime
+    end_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """Thresholds of the rules (days, chips, chip-hours, km/h). Defaults follow BIS guidance."""
+
+    dark_after_days: float = 14.0
+    receive_within_days: float = 21.0
+    install_within_days: float = 45.0
+    max_speed_kmh: float = 1000.0
+    new_buyer_days: float = 365.0
+    order_threshold_chips: int = 2000
+    structuring_window_days: float = 180.0
+    rental_window_days: float = 30.0
+    rental_threshold_chip_hours: float = 250_000.0
+    volume_gap_min_chips: int = 10
+    volume_gap_fraction: float = 0.10
+    suspect_streak: int = 3
+    countries_of_concern: frozenset[str] = frozenset(
+        {"CN", "HK", "MO", "RU", "BY", "IR", "KP", "SY", "CU", "VE"}
+    )
+    hub_countries: frozenset[str] = frozenset({"SG", "MY", "TH", "AE", "VN", "ID", "IN"})
+
+
+@dataclass(frozen=True, slots=True)
+class WorldView:
+    """Everything the rules may read, as of ``now`` (timezone-aware UTC)."""
+
+    now: datetime
+    parties: Mapping[PartyId, Party] = field(default_factory=dict)
+    ownership: tuple[OwnershipEdge, ...] = ()
+    screening_hits: tuple[ScreeningHit, ...] = ()
+    sites: Mapping[str, Site] = field(default_factory=dict)
+    licences: Mapping[str, Licence] = field(default_factory=dict)
+    orders: tuple[Order, ...] = ()
+    chips: Mapping[ChipId, Chip] = field(default_factory=dict)
+    events: tuple[CustodyEvent, ...] = ()
+    fixes: tuple[LocationFix, ...] = ()
+    usage: tuple[TenancyUsage, ...] = ()
+    config: RuleConfig = field(default_factory=RuleConfig)

@@ -1,0 +1,157 @@
+"""The HTML findings report: detection table, map (embedded PNG), ranked cases with timelines.
+
+Offline: matplotlib draws the map (no tiles); the page has no external references.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from chiptrail.rules import Finding
+from chiptrail.rules.engine import Case
+from chiptrail.rules.view import LocationFix
+from chiptrail.sim.metrics import Detection
+from chiptrail.sim.world import World
+from chiptrail.types import Verdict
+
+_MAX_CASES = 40
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#f3f3f3}.critical{color:#b00;font-weight:bold}
+.high{color:#c60}.medium{color:#a80}.low,.info{color:#666}details{margin:.4em 0}
+code{font-size:90%}img{max-width:100%;border:1px solid #ddd}
+"""
+
+
+def _map_png(world: World, fixes: Sequence[LocationFix], found: Sequence[Finding]) -> str:
+    fig = Figure(figsize=(11, 5.5), dpi=90)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_xlim(-130, 160)
+    ax.set_ylim(-45, 65)
+    ax.grid(True, color="#ddd", linewidth=0.5)
+    ax.set_xlabel("longitude (degrees)")
+    ax.set_ylabel("latitude (degrees)")
+    ax.set_title("Sites, landmarks and where flagged chips were located")
+    ax.scatter(
+        [m.lon for m in world.landmarks],
+        [m.lat for m in world.landmarks],
+        marker="^",
+        s=30,
+        c="#4a7",
+        label="landmark",
+    )
+    for m in world.landmarks:
+        ax.annotate(m.landmark_id.split("-", 2)[-1], (m.lon, m.lat), fontsize=6, color="#4a7")
+    ax.scatter(
+        [s.lon for s in world.site_list],
+        [s.lat for s in world.site_list],
+        s=12,
+        c="#888",
+        label="declared site",
+    )
+    flagged = {f.subject for f in found}
+    sites = world.sites
+    bad = [f for f in fixes if f.verdict is Verdict.VIOLATION and f.chip_id in flagged]
+    for fix in bad[:400]:
+        site = sites.get(fix.site_id or "")
+        if site is not None:
+            ax.plot(
+                [site.lon, fix.lon], [site.lat, fix.lat], color="#d33", alpha=0.15, linewidth=0.8
+            )
+    ax.scatter(
+        [f.lon for f in bad],
+        [f.lat for f in bad],
+        marker="x",
+        s=40,
+        c="#d33",
+        label="VIOLATION fix (chip located here)",
+    )
+    ax.legend(loc="lower left", fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _detection_table(detection: Detection) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{v.injected}</td><td>{v.caught}</td>"
+        f"<td>{v.missed}</td><td>{v.false_alarms}</td>"
+        f"<td>{(sum(v.ttd_days) / len(v.ttd_days)) if v.ttd_days else 0:.1f}</td></tr>"
+        for k, v in detection.channels.items()
+    )
+    return (
+        "<table><tr><th>channel</th><th>injected</th><th>caught</th><th>missed</th>"
+        f"<th>false alarms</th><th>mean days to detect</th></tr>{rows}</table>"
+        f"<p>False-alarm rate: {detection.false_alarm_rate:.2%} of "
+        f"{detection.legit_chips} legitimate chips.</p>"
+    )
+
+
+def _case_html(rank: int, case: Case) -> str:
+    items = []
+    for f in case.findings:
+        ev = "".join(
+            f"<li><code>{html.escape(e.ref)}</code> {html.escape(e.detail)}</li>"
+            for e in f.evidence
+        )
+        items.append(
+            f"<p><span class='{f.severity.value}'>{f.severity.value}</span> "
+            f"<b>{html.escape(f.rule)}</b> ({html.escape(f.channel)}), detected "
+            f"{f.detected_at:%Y-%m-%d %H:%M} UTC: {html.escape(f.explanation)}</p>"
+            f"<ul>{ev}</ul>"
+        )
+    timeline = sorted((f.detected_at, f.rule) for f in case.findings)
+    tl = " → ".join(f"{t:%Y-%m-%d} {html.escape(r)}" for t, r in timeline)
+    return (
+        f"<details{' open' if rank <= 5 else ''}><summary>#{rank} "
+        f"<span class='{case.severity.value}'>{case.severity.value}</span> "
+        f"{case.subject_kind.value} <b>{html.escape(case.subject)}</b> — "
+        f"{html.escape(', '.join(case.rules))} (score {case.score:g})</summary>"
+        f"<p>Timeline: {tl}</p>{''.join(items)}</details>"
+    )
+
+
+def render_report(
+    world: World,
+    fixes: Sequence[LocationFix],
+    found: Sequence[Finding],
+    cases: Sequence[Case],
+    detection: Detection,
+) -> str:
+    """The report as one self-contained HTML page."""
+    png = _map_png(world, fixes, found)
+    shown = "".join(_case_html(i, c) for i, c in enumerate(cases[:_MAX_CASES], start=1))
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>chiptrail report</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<h1>chiptrail diversion report</h1><p>World seed {world.seed}, "
+        f"{len(world.chip_ids)} chips, as of {world.now:%Y-%m-%d %H:%M} UTC. "
+        f"{len(found)} findings in {len(cases)} cases.</p>"
+        f"<h2>Detection</h2>{_detection_table(detection)}"
+        f"<h2>Map</h2><img alt='map of sites and flagged fixes' src='data:image/png;base64,{png}'>"
+        f"<h2>Cases (top {min(len(cases), _MAX_CASES)}, most urgent first)</h2>{shown}"
+        "</body></html>"
+    )
+
+
+def write_report(
+    path: Path,
+    world: World,
+    fixes: Sequence[LocationFix],
+    found: Sequence[Finding],
+    cases: Sequence[Case],
+    detection: Detection,
+) -> Path:
+    """Render the report and write it to ``path`` (parents created); returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(world, fixes, found, cases, detection), encoding="utf-8")
+    return path.resolve()
