@@ -1,0 +1,338 @@
+"""Country attribution: which countries a point is in, and which a sampled region meets.
+
+Reads only offline data shipped by registry packages: the timezone polygons of
+``timezonefinder`` (timezone-boundary-builder, built from OpenStreetMap, territorial waters
+included) and the zone -> country table ``zone.tab`` of ``tzdata``. No network, no files of our
+own. See docs/country-boundaries.md for the choice and its limits.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chiptrail.geoloc.sphere import FloatArray
+from chiptrail.types import Country
+
+BASE_RES_DEG = 0.05
+"""Cell size of the finest raster level (about 5.6 km north-south)."""
+KM_PER_DEG = 6371.0088 * math.pi / 180.0
+_COORD_SCALE = 1e7  # timezonefinder stores degrees x 1e7 as int32
+
+
+@lru_cache(maxsize=1)
+def zone_countries() -> dict[str, str]:
+    """Timezone name -> ISO2 from tzdata's ``zone.tab`` (one country per zone)."""
+    text = resources.files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        cols = line.split("\t")
+        out[cols[2].strip()] = cols[0].strip()
+    return out
+
+
+@lru_cache(maxsize=1)
+def _finder() -> object:
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder(in_memory=True)
+
+
+def country_at(lat: float, lon: float) -> Country | None:
+    """Country whose territory (land or territorial sea) contains the point; None at sea.
+
+    Exact against the unsimplified polygons (no raster).
+
+    Args:
+        lat, lon: WGS84 degrees.
+    """
+    tz = _finder().timezone_at(lat=float(lat), lng=float(lon))  # type: ignore[attr-defined]
+    if tz is None:
+        return None
+    code = zone_countries().get(str(tz))
+    return Country(code) if code else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Level:
+    res_deg: float
+    pure: NDArray[np.int16]  # (rows, cols): country index, or -1 where mixed
+    mixed_cells: NDArray[np.int64]  # sorted flat cell ids of mixed cells
+    offsets: NDArray[np.int64]  # CSR offsets into members, len = len(mixed_cells) + 1
+    members: NDArray[np.int16]  # country indices
+
+
+@dataclass(frozen=True, slots=True)
+class BorderIndex:
+    """Conservative multi-resolution raster: for each cell, every country that meets it.
+
+    Index 0 means "sea outside any territorial waters". Level L has cells of
+    ``BASE_RES_DEG * 2**L`` degrees. A cell lists a country when the country's polygon contains
+    the cell centre or the polygon's boundary passes through the cell, so no country that meets
+    a cell is ever missing.
+    """
+
+    codes: tuple[str, ...]
+    levels: tuple[_Level, ...]
+
+
+def _zone_country_index(finder: object) -> tuple[tuple[str, ...], NDArray[np.int16]]:
+    names = list(finder.timezone_names)  # type: ignore[attr-defined]
+    table = zone_countries()
+    codes = ["", *sorted({table[n] for n in names if n in table})]
+    pos = {c: i for i, c in enumerate(codes)}
+    zone_to_idx = np.array([pos[table[n]] if n in table else 0 for n in names], dtype=np.int16)
+    return tuple(codes), zone_to_idx
+
+
+def _rings(finder: object) -> tuple[list[NDArray[np.float64]], list[int]]:
+    """All polygon rings (exteriors and holes) in degrees, with the polygon each belongs to."""
+    rings: list[NDArray[np.float64]] = []
+    owner: list[int] = []
+    f = finder
+    for i in range(int(f.nr_of_polygons)):  # type: ignore[attr-defined]
+        rings.append(np.asarray(f.coords_of(i), dtype=np.float64) / _COORD_SCALE)  # type: ignore[attr-defined]
+        owner.append(i)
+        for hid in f._hole_ids_of(i):  # type: ignore[attr-defined]
+            rings.append(np.asarray(f.holes.coords_of(hid), dtype=np.float64) / _COORD_SCALE)  # type: ignore[attr-defined]
+            owner.append(i)
+    return rings, owner
+
+
+def _edges(rings: list[NDArray[np.float64]], owner: list[int]) -> tuple[FloatArray, ...]:
+    x1 = np.concatenate([r[0] for r in rings])
+    y1 = np.concatenate([r[1] for r in rings])
+    x2 = np.concatenate([np.roll(r[0], -1) for r in rings])
+    y2 = np.concatenate([np.roll(r[1], -1) for r in rings])
+    poly = np.concatenate(
+        [np.full(r.shape[1], o, dtype=np.int64) for r, o in zip(rings, owner, strict=True)]
+    )
+    return x1, y1, x2, y2, poly.astype(np.float64)
+
+
+def _fill_centres(
+    edges: tuple[FloatArray, ...], poly_country: NDArray[np.int16], rows: int, cols: int
+) -> NDArray[np.int16]:
+    """Scanline even-odd fill: the country whose polygon contains each cell centre."""
+    x1, y1, x2, y2, polyf = edges
+    poly = polyf.astype(np.int64)
+    res = 180.0 / rows
+    va = (90.0 - y1) / res - 0.5
+    vb = (90.0 - y2) / res - 0.5
+    lo, hi = np.minimum(va, vb), np.maximum(va, vb)
+    r0 = np.ceil(lo).astype(np.int64)
+    cnt = np.maximum(np.ceil(hi).astype(np.int64) - r0, 0)
+    e = np.repeat(np.arange(x1.size), cnt)
+    r = r0[e] + (np.arange(e.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    yc = 90.0 - (r + 0.5) * res
+    t = (yc - y1[e]) / (y2[e] - y1[e])
+    xc = x1[e] + t * (x2[e] - x1[e])
+    pe = poly[e]
+    order = np.lexsort((xc, r, pe))
+    pe, r, xc = pe[order], r[order], xc[order]
+    a, b = slice(0, None, 2), slice(1, None, 2)
+    ua = np.ceil((xc[a] + 180.0) / res - 0.5).astype(np.int64).clip(0, cols)
+    ub = np.ceil((xc[b] + 180.0) / res - 0.5).astype(np.int64).clip(0, cols)
+    ok = (r[a] >= 0) & (r[a] < rows) & (ub > ua)
+    rr, ua, ub, cid = r[a][ok], ua[ok], ub[ok], poly_country[pe[a][ok]].astype(np.int64)
+    diff = np.zeros(rows * (cols + 1), dtype=np.int64)
+    np.add.at(diff, rr * (cols + 1) + ua, cid + 1)
+    np.add.at(diff, rr * (cols + 1) + ub, -(cid + 1))
+    filled = np.cumsum(diff.reshape(rows, cols + 1), axis=1)[:, :cols] - 1
+    return np.clip(filled, 0, None).astype(np.int16)
+
+
+def _boundary_pairs(
+    edges: tuple[FloatArray, ...], poly_country: NDArray[np.int16], rows: int, cols: int
+) -> NDArray[np.int64]:
+    """Unique (cell * 1024 + country) keys of every cell a polygon boundary passes through.
+
+    Each edge is sampled every quarter cell and every sample marks the cells of the four corners
+    of a box of half the step around it, so corner-clipping edges are caught too.
+    """
+    x1, y1, x2, y2, polyf = edges
+    res = 180.0 / rows
+    h = res / 4.0
+    n = np.ceil(np.hypot(x2 - x1, y2 - y1) / h).astype(np.int64) + 1
+    first = np.full(rows * cols, -1, dtype=np.int16)
+    extra: list[NDArray[np.int64]] = []
+    step = 2_000_000
+    starts = np.concatenate([[0], np.cumsum(n)])
+    for s in range(0, x1.size, step):
+        sl = slice(s, min(s + step, x1.size))
+        nn = n[sl]
+        e = np.repeat(np.arange(sl.start, sl.stop), nn)
+        t = (np.arange(e.size) - np.repeat(starts[sl] - starts[sl.start], nn)) / np.maximum(
+            np.repeat(nn - 1, nn), 1
+        )
+        x = x1[e] + t * (x2[e] - x1[e])
+        y = y1[e] + t * (y2[e] - y1[e])
+        cid = poly_country[polyf[e].astype(np.int64)]
+        for dx in (-h / 2, h / 2):
+            for dy in (-h / 2, h / 2):
+                c = np.floor((x + dx + 180.0) / res).astype(np.int64) % cols
+                r = np.floor((90.0 - (y + dy)) / res).astype(np.int64).clip(0, rows - 1)
+                cell = r * cols + c
+                # Sort-free: one country per cell in a dense array, the rest (few) as pairs.
+                first[cell] = cid
+                other = first[cell] != cid
+                extra.append(cell[other] * 1024 + cid[other].astype(np.int64))
+    marked = np.flatnonzero(first >= 0)
+    keys = [marked * 1024 + first[marked].astype(np.int64), *extra]
+    return np.unique(np.concatenate(keys))
+
+
+def _level_from_pairs(
+    centre: NDArray[np.int16], pairs: NDArray[np.int64], res: float, *, add_centre: bool = True
+) -> _Level:
+    rows, cols = centre.shape
+    cell = pairs // 1024
+    all_keys = pairs
+    if add_centre:
+        all_keys = np.unique(np.concatenate([pairs, cell * 1024 + centre.ravel()[cell]]))
+    cell, cid = all_keys // 1024, all_keys % 1024
+    uniq, start, count = np.unique(cell, return_index=True, return_counts=True)
+    mixed = count > 1
+    pure = centre.copy().ravel()
+    pure[uniq[~mixed]] = cid[start[~mixed]].astype(np.int16)
+    pure[uniq[mixed]] = -1
+    sel = np.repeat(mixed, count)
+    members = cid[sel].astype(np.int16)
+    offsets = np.concatenate([[0], np.cumsum(count[mixed])]).astype(np.int64)
+    return _Level(res, pure.reshape(rows, cols), uniq[mixed].astype(np.int64), offsets, members)
+
+
+def _coarsen(level: _Level) -> _Level:
+    rows, cols = level.pure.shape
+    r2, c2 = (rows + 1) // 2, (cols + 1) // 2
+    pr = np.full((r2 * 2, c2 * 2), -2, dtype=np.int16)
+    pr[:rows, :cols] = level.pure
+    pr[rows:, :] = pr[rows - 1 : rows, :] if rows % 2 else pr[rows:, :]
+    pr[:, cols:] = pr[:, cols - 1 : cols] if cols % 2 else pr[:, cols:]
+    blocks = pr.reshape(r2, 2, c2, 2).transpose(0, 2, 1, 3).reshape(r2, c2, 4)
+    same = np.all(blocks == blocks[..., :1], axis=2) & (blocks[..., 0] >= 0)
+    # Pairs of the non-uniform coarse cells: pure children's values and mixed children's members.
+    ns = np.flatnonzero(~same.ravel())
+    vals = blocks.reshape(-1, 4)[ns]
+    pure_keys = (np.repeat(ns, 4) * 1024 + vals.ravel().astype(np.int64))[vals.ravel() >= 0]
+    mr, mc = np.divmod(level.mixed_cells, cols)
+    parent = (mr // 2) * c2 + mc // 2
+    counts = np.diff(level.offsets)
+    mixed_keys = np.repeat(parent, counts) * 1024 + level.members.astype(np.int64)
+    keys = np.unique(np.concatenate([pure_keys, mixed_keys]))
+    centre = np.where(same, blocks[..., 0], 0).astype(np.int16)
+    coarse = _level_from_pairs(centre, keys, level.res_deg * 2, add_centre=False)
+    return coarse
+
+
+@lru_cache(maxsize=1)
+def load_border_index(base_res_deg: float = BASE_RES_DEG) -> BorderIndex:
+    """Build (once per process) the conservative country raster from the offline polygons.
+
+    Takes a few seconds and about 100 MB; the result is immutable and shared.
+    """
+    finder = _finder()
+    codes, zone_idx = _zone_country_index(finder)
+    zone_of_poly = np.asarray(finder.zone_ids, dtype=np.int64)  # type: ignore[attr-defined]
+    poly_country = zone_idx[zone_of_poly]
+    rings, owner = _rings(finder)
+    edges = _edges(rings, owner)
+    rows = round(180.0 / base_res_deg)
+    cols = 2 * rows
+    centre = _fill_centres(edges, poly_country, rows, cols)
+    pairs = _boundary_pairs(edges, poly_country, rows, cols)
+    levels = [_level_from_pairs(centre, pairs, base_res_deg)]
+    while levels[-1].pure.shape[0] > 1:
+        levels.append(_coarsen(levels[-1]))
+    return BorderIndex(codes, tuple(levels))
+
+
+def countries_near(
+    index: BorderIndex,
+    lat: FloatArray,
+    lon: FloatArray,
+    mask: NDArray[np.bool_],
+    delta_km: FloatArray,
+) -> tuple[tuple[Country, ...], ...]:
+    """Every country within ``delta_km[i]`` of any masked point of row i (conservative).
+
+    Args:
+        lat, lon: (n, P) sample points in degrees.
+        mask: (n, P) which samples belong to the region.
+        delta_km: (n,) tolerance around each sample (the sampler's half cell diagonal).
+
+    Returns:
+        One sorted tuple of ISO2 codes per row (sea dropped).
+    """
+    n = lat.shape[0]
+    out: list[set[int]] = [set() for _ in range(n)]
+    if n == 0:
+        return ()
+    absmax = np.max(np.where(mask, np.abs(lat), 0.0), axis=1)
+    top = len(index.levels) - 1
+    level_of = np.full(n, top, dtype=np.int64)
+    for lv in range(top, -1, -1):
+        res = index.levels[lv].res_deg
+        phi = np.minimum(absmax + res, 90.0)
+        width_km = res * KM_PER_DEG * np.cos(np.radians(phi))
+        fits = (width_km >= 2.0 * delta_km) & (phi < 89.9)
+        level_of = np.where(fits, lv, level_of)
+    pair_keys: list[NDArray[np.int64]] = []
+    for lv in np.unique(level_of[mask.any(axis=1)]).tolist():
+        rows_sel = np.flatnonzero((level_of == lv) & mask.any(axis=1))
+        pair_keys.append(
+            _lookup(index.levels[lv], rows_sel, lat[rows_sel], lon[rows_sel], mask[rows_sel])
+        )
+    keys = np.unique(np.concatenate(pair_keys)) if pair_keys else np.zeros(0, dtype=np.int64)
+    chip, cid = keys // 1024, keys % 1024
+    codes = index.codes
+    result: list[tuple[Country, ...]] = [()] * n
+    if keys.size:
+        split = np.flatnonzero(np.diff(chip)) + 1
+        for ch, cs in zip(np.split(chip, split), np.split(cid, split), strict=True):
+            result[int(ch[0])] = tuple(Country(codes[c]) for c in cs.tolist() if c != 0)
+    del out
+    return tuple(result)
+
+
+def _lookup(
+    level: _Level,
+    rows_sel: NDArray[np.intp],
+    lat: FloatArray,
+    lon: FloatArray,
+    mask: NDArray[np.bool_],
+) -> NDArray[np.int64]:
+    """(chip * 1024 + country) keys of the 2 x 2 cell blocks around each masked sample."""
+    nrows, ncols = level.pure.shape
+    res = level.res_deg
+    ci, pi = np.nonzero(mask)
+    u = (lon[ci, pi] + 180.0) / res
+    v = (90.0 - lat[ci, pi]) / res
+    cu = np.rint(u).astype(np.int64)
+    cv = np.rint(v).astype(np.int64)
+    chip = rows_sel[ci].astype(np.int64)
+    cells = []
+    for du in (-1, 0):
+        for dv in (-1, 0):
+            c = (cu + du) % ncols
+            r = np.clip(cv + dv, 0, nrows - 1)
+            cells.append(chip * (nrows * ncols) + r * ncols + c)
+    uc = np.unique(np.concatenate(cells))
+    chip_u, cell_u = np.divmod(uc, nrows * ncols)
+    val = level.pure.ravel()[cell_u].astype(np.int64)
+    keys = [chip_u[val >= 0] * 1024 + val[val >= 0]]
+    mixed = val < 0
+    if mixed.any():
+        pos = np.searchsorted(level.mixed_cells, cell_u[mixed])
+        a, b = level.offsets[pos], level.offsets[pos + 1]
+        cnt = b - a
+        idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        keys.append(np.repeat(chip_u[mixed], cnt) * 1024 + level.members[idx].astype(np.int64))
+    return np.concatenate(keys)

@@ -1,0 +1,492 @@
+"""Region solver: intersect proven and likely disks for many targets at once, on a sampled grid.
+
+No I/O. Works on (n_targets, n_landmarks) RTT matrices in chunks; no per-target Python loop in the
+hot path. Country attribution is delegated to borders.py.
+
+How a region is sampled (and why it is sound): every target gets a K x K grid in an azimuthal-
+equidistant plane centred on its tightest landmark. A grid point counts as "in the region" when it
+lies within ``radius + delta`` of every landmark, where ``delta`` is half the grid cell diagonal.
+Any true region point is within ``delta`` of a grid point (the projection never shrinks distances),
+so that grid point is counted: the sampled region is never smaller than the true one. Each pass
+zooms the grid onto the bounding box of the counted points, shrinking ``delta``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from chiptrail.errors import InvalidInput
+from chiptrail.geoloc.borders import BorderIndex, countries_near, load_border_index
+from chiptrail.geoloc.bounds import (
+    EARTH_MODEL_MARGIN,
+    Calibration,
+    likely_radius_km,
+    proven_radius_km,
+)
+from chiptrail.geoloc.landmarks import LandmarkSet
+from chiptrail.geoloc.sphere import (
+    EARTH_RADIUS_KM,
+    HALF_CIRCUMFERENCE_KM,
+    FloatArray,
+    destination_points,
+    from_unit_vectors,
+    great_circle_km,
+    to_unit_vectors,
+)
+from chiptrail.types import Country
+
+WIDENING_STEPS = (0.25, 0.5, 1.0)
+"""When the likely disks do not meet, they are widened towards the proven ones by these shares."""
+_ELEMENT_BUDGET = 8_000_000
+"""Chunks are sized so that one (targets x grid x landmarks) float64 array stays under ~64 MB."""
+
+
+class RegionStatus(StrEnum):
+    """Outcome of solving one target's region."""
+
+    OK = "ok"
+    NO_DATA = "no_data"
+    INCONSISTENT = "inconsistent"
+    """The proven disks do not meet: a landmark lied or a measurement is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocateOptions:
+    """Knobs of the region solver.
+
+    Attributes:
+        grid_size: K, the grid is K x K points per target per pass.
+        refine_passes: zoom passes after the first (each shrinks the grid spacing).
+        chunk_size: targets per chunk at most (also bounded by a memory budget).
+        max_liars: the region is the set of points inside all but ``max_liars`` disks; > 0 keeps
+            the proven region sound when up to that many landmarks lie about their position.
+        earth_margin: relative margin of the spherical Earth model.
+        with_countries: attribute countries (set False for pure geometry benchmarks).
+    """
+
+    grid_size: int = 16
+    refine_passes: int = 2
+    chunk_size: int = 4096
+    max_liars: int = 0
+    earth_margin: float = EARTH_MODEL_MARGIN
+    with_countries: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LocateResult:
+    """Regions of many targets. Arrays have shape (n_targets,); row i is ``target_ids[i]``.
+
+    Attributes:
+        target_ids: the targets, in input order.
+        lat_deg, lon_deg: point estimate (centroid of the sampled likely region); NaN if none.
+        proven_radius_km: radius of a disk around the point estimate containing the whole proven
+            region (an upper bound, grid resolution included).
+        likely_radius_km: the same for the likely region.
+        min_disk_km: the smallest proven disk radius (the tightest single landmark bound).
+        binding_landmark: column of the landmark with the smallest proven disk (-1 if none).
+        n_landmarks: landmarks with a measurement for the target.
+        widened: share (0..1) by which likely disks were widened towards proven ones to meet.
+        status: RegionStatus per target.
+        proven_countries, likely_countries: every country the region meets (sorted ISO2).
+        resolution_km: sampling tolerance of the final proven pass (regions may be over-
+            approximated by about this much; never under-approximated).
+    """
+
+    target_ids: tuple[str, ...]
+    lat_deg: FloatArray
+    lon_deg: FloatArray
+    proven_radius_km: FloatArray
+    likely_radius_km: FloatArray
+    min_disk_km: FloatArray
+    binding_landmark: NDArray[np.int64]
+    n_landmarks: NDArray[np.int64]
+    widened: FloatArray
+    status: tuple[RegionStatus, ...]
+    proven_countries: tuple[tuple[Country, ...], ...]
+    likely_countries: tuple[tuple[Country, ...], ...]
+    resolution_km: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.target_ids)
+
+    def row(self, i: int) -> dict[str, object]:
+        """Row ``i`` as the JSON-ready dict of the ``locate`` output contract (DESIGN.md)."""
+        return {
+            "target_id": self.target_ids[i],
+            "lat": _num(self.lat_deg[i]),
+            "lon": _num(self.lon_deg[i]),
+            "proven_countries": list(self.proven_countries[i]),
+            "likely_countries": list(self.likely_countries[i]),
+            "proven_radius_km": _num(self.proven_radius_km[i]),
+            "likely_radius_km": _num(self.likely_radius_km[i]),
+            "n_landmarks": int(self.n_landmarks[i]),
+            "min_disk_km": _num(self.min_disk_km[i]),
+            "status": self.status[i].value,
+            "likely_widened": _num(self.widened[i]),
+            "resolution_km": _num(self.resolution_km[i]),
+        }
+
+
+def _num(x: float | np.floating) -> float | None:
+    v = float(x)
+    return None if np.isnan(v) else round(v, 6)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """Sampled region of a chunk: points (n, P) and per-target tolerance delta (n,)."""
+
+    lat: FloatArray
+    lon: FloatArray
+    xyz: FloatArray
+    inside: NDArray[np.bool_]
+    delta_km: FloatArray
+    x: FloatArray
+    y: FloatArray
+
+
+def check_rtt_matrix(rtt_ms: NDArray[np.float64], n_landmarks: int) -> None:
+    """Raise InvalidInput unless ``rtt_ms`` is (n_targets, n_landmarks) with values >= 0 or NaN."""
+    if rtt_ms.ndim != 2 or rtt_ms.shape[1] != n_landmarks:
+        raise InvalidInput(
+            f"RTT matrix must have shape (n_targets, {n_landmarks}); got {rtt_ms.shape}",
+            {"shape": list(rtt_ms.shape)},
+        )
+    if np.any(rtt_ms < 0) or np.any(np.isinf(rtt_ms)):
+        raise InvalidInput("RTTs must be finite and >= 0 ms (NaN marks a missing value)", {})
+
+
+def _cos_threshold(radius_km: FloatArray) -> FloatArray:
+    """cos of the angular radius; -inf for missing (NaN) radii so that the test always passes."""
+    ang = np.minimum(radius_km, HALF_CIRCUMFERENCE_KM) / EARTH_RADIUS_KM
+    c = np.cos(ang)
+    c = np.where(radius_km >= HALF_CIRCUMFERENCE_KM, -np.inf, c)
+    return np.where(np.isnan(radius_km), -np.inf, c)
+
+
+def _sample(
+    lat0: FloatArray,
+    lon0: FloatArray,
+    box: FloatArray,
+    radius_km: FloatArray,
+    lm_xyz: FloatArray,
+    need: NDArray[np.int64],
+    k: int,
+) -> _Grid:
+    """One pass: K x K grid over ``box`` (n, 4: x0, x1, y0, y1 km) tested against the disks."""
+    u = (np.arange(k) + 0.5) / k
+    sx = box[:, 1] - box[:, 0]
+    sy = box[:, 3] - box[:, 2]
+    gx = box[:, :1] + sx[:, None] * u[None, :]
+    gy = box[:, 2:3] + sy[:, None] * u[None, :]
+    x = np.repeat(gx, k, axis=1)
+    y = np.tile(gy, (1, k))
+    lat, lon = destination_points(lat0[:, None], lon0[:, None], x, y)
+    xyz = to_unit_vectors(lat, lon)
+    delta = 0.5 * np.hypot(sx, sy) / k
+    thr = _cos_threshold(radius_km + delta[:, None])
+    dots = xyz @ lm_xyz.T
+    hits = np.count_nonzero(dots >= thr[:, None, :] - 1e-12, axis=2)
+    inside = hits >= need[:, None]
+    return _Grid(lat, lon, xyz, inside, delta, x, y)
+
+
+def _zoom(grid: _Grid, k: int) -> FloatArray:
+    """Bounding box (x0, x1, y0, y1) of the inside points, grown by half a cell on each side."""
+    half_x = (grid.x[:, k] - grid.x[:, 0]) / 2.0 if k > 1 else grid.delta_km
+    half_y = (grid.y[:, 1] - grid.y[:, 0]) / 2.0 if k > 1 else grid.delta_km
+    big = np.where(grid.inside, 0.0, np.inf)
+    x0 = np.min(grid.x + big, axis=1) - half_x
+    x1 = np.max(grid.x - big, axis=1) + half_x
+    y0 = np.min(grid.y + big, axis=1) - half_y
+    y1 = np.max(grid.y - big, axis=1) + half_y
+    box = np.stack([x0, x1, y0, y1], axis=1)
+    return np.where(np.isfinite(box), box, 0.0)
+
+
+def _solve(
+    lat0: FloatArray,
+    lon0: FloatArray,
+    box: FloatArray,
+    radius_km: FloatArray,
+    lm_xyz: FloatArray,
+    need: NDArray[np.int64],
+    opts: LocateOptions,
+) -> _Grid:
+    """First pass plus zoom passes; returns the last grid (empty rows stay empty)."""
+    grid = _sample(lat0, lon0, box, radius_km, lm_xyz, need, opts.grid_size)
+    for _ in range(opts.refine_passes):
+        any_in: NDArray[np.bool_] = np.asarray(grid.inside.any(axis=1))
+        if not any_in.any():
+            break
+        box = np.where(any_in[:, None], _zoom(grid, opts.grid_size), box)
+        nxt = _sample(lat0, lon0, box, radius_km, lm_xyz, need, opts.grid_size)
+        # Rows that were empty keep their (empty) grid; zoomed rows take the finer one.
+        grid = _merge(grid, nxt, np.flatnonzero(any_in))
+    return grid
+
+
+def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
+    """``old`` with ``rows`` replaced by the rows of ``new`` (same length as ``rows`` or all)."""
+    src = rows if new.lat.shape[0] == old.lat.shape[0] else np.arange(rows.size)
+
+    def put(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        out = a.copy()
+        out[rows] = b[src]
+        return out
+
+    inside = old.inside.copy()
+    inside[rows] = new.inside[src]
+    return _Grid(
+        lat=put(old.lat, new.lat),
+        lon=put(old.lon, new.lon),
+        xyz=put(old.xyz, new.xyz),
+        inside=inside,
+        delta_km=put(old.delta_km, new.delta_km),
+        x=put(old.x, new.x),
+        y=put(old.y, new.y),
+    )
+
+
+def _reach_km(grid: _Grid, lat: FloatArray, lon: FloatArray) -> FloatArray:
+    """Largest distance from (lat, lon) to an inside point, plus the tolerance delta."""
+    c = to_unit_vectors(lat, lon)
+    dots = np.einsum("npk,nk->np", grid.xyz, c)
+    dots = np.where(grid.inside, dots, np.inf)
+    ang = np.arccos(np.clip(np.min(dots, axis=1), -1.0, 1.0))
+    out = ang * EARTH_RADIUS_KM + grid.delta_km
+    return np.where(grid.inside.any(axis=1), out, np.nan)
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkOut:
+    lat: FloatArray
+    lon: FloatArray
+    proven_reach: FloatArray
+    likely_reach: FloatArray
+    min_disk: FloatArray
+    binding: NDArray[np.int64]
+    n_lm: NDArray[np.int64]
+    widened: FloatArray
+    status: tuple[RegionStatus, ...]
+    proven_countries: tuple[tuple[Country, ...], ...]
+    likely_countries: tuple[tuple[Country, ...], ...]
+    resolution: FloatArray
+
+
+def _initial_box(
+    lat0: FloatArray, lon0: FloatArray, radius_km: FloatArray, lm: LandmarkSet, need_out: int
+) -> FloatArray:
+    """Square window around the tightest disk, holding the region (see LocateOptions.max_liars)."""
+    r = np.where(np.isnan(radius_km), np.inf, radius_km)
+    order = np.argsort(r, axis=1)[:, : need_out + 1]
+    d = great_circle_km(lat0[:, None], lon0[:, None], lm.lat_deg[order], lm.lon_deg[order])
+    w = np.max(d + np.take_along_axis(r, order, axis=1), axis=1)
+    w = np.minimum(w, HALF_CIRCUMFERENCE_KM)
+    return np.stack([-w, w, -w, w], axis=1)
+
+
+def _frame(
+    lm: LandmarkSet, radius_km: FloatArray, binding: NDArray[np.int64], opts: LocateOptions
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Projection centres (the binding landmarks) and first windows of a chunk."""
+    b = np.maximum(binding, 0)
+    lat0, lon0 = lm.lat_deg[b], lm.lon_deg[b]
+    box = _initial_box(lat0, lon0, radius_km, lm, min(opts.max_liars, max(len(lm) - 1, 0)))
+    return lat0, lon0, box
+
+
+def countries_in_region(
+    landmarks: LandmarkSet,
+    radius_km: NDArray[np.float64],
+    *,
+    options: LocateOptions | None = None,
+    borders: BorderIndex | None = None,
+) -> tuple[tuple[Country, ...], ...]:
+    """Every country that the intersection of disks meets, for many regions at once.
+
+    Errs on the side of including: a country within the sampling tolerance (see
+    LocateResult.resolution_km, and the raster cell of borders.py) of the region is listed.
+
+    Args:
+        landmarks: disk centres.
+        radius_km: (n_regions, n_landmarks) radii in km; NaN = no disk.
+        options: grid size, passes and tolerated liars (``max_liars``).
+        borders: country index (default: the offline index).
+
+    Returns:
+        One sorted tuple of ISO2 codes per region; empty when the disks do not meet.
+    """
+    opts = options or LocateOptions()
+    radius = np.atleast_2d(np.asarray(radius_km, dtype=np.float64))
+    valid = ~np.isnan(radius)
+    n_lm = valid.sum(axis=1)
+    need = np.maximum(n_lm - opts.max_liars, 1).astype(np.int64)
+    binding = np.argmin(np.where(valid, radius, np.inf), axis=1).astype(np.int64)
+    lat0, lon0, box = _frame(landmarks, radius, binding, opts)
+    lm_xyz = to_unit_vectors(landmarks.lat_deg, landmarks.lon_deg)
+    grid = _solve(lat0, lon0, box, radius, lm_xyz, need, opts)
+    index = borders or load_border_index()
+    inside = grid.inside & (n_lm > 0)[:, None]
+    return countries_near(index, grid.lat, grid.lon, inside, grid.delta_km)
+
+
+def _solve_chunk(
+    lm: LandmarkSet,
+    lm_xyz: FloatArray,
+    rtt: FloatArray,
+    calibration: Calibration,
+    opts: LocateOptions,
+    borders: BorderIndex | None,
+) -> _ChunkOut:
+    n = rtt.shape[0]
+    valid = ~np.isnan(rtt)
+    n_lm = valid.sum(axis=1).astype(np.int64)
+    proven = proven_radius_km(rtt, lm.uncertainty_km, earth_margin=opts.earth_margin)
+    likely = likely_radius_km(rtt, calibration, proven) + np.where(valid, lm.uncertainty_km, 0.0)
+    likely = np.minimum(likely, proven)
+    need = np.maximum(n_lm - opts.max_liars, 1)
+    has = n_lm > 0
+    p_inf = np.where(valid, proven, np.inf)
+    binding = np.where(has, np.argmin(p_inf, axis=1), -1).astype(np.int64)
+    min_disk = np.where(has, np.min(p_inf, axis=1), np.nan)
+    lat0, lon0, box = _frame(lm, proven, binding, opts)
+    pg = _solve(lat0, lon0, box, proven, lm_xyz, need, opts)
+    p_ok = pg.inside.any(axis=1) & has
+    # Likely region: search inside the proven region's final window; widen where empty.
+    lbox = np.where(p_ok[:, None], _zoom(pg, opts.grid_size), box)
+    lg = _solve(lat0, lon0, lbox, likely, lm_xyz, need, opts)
+    widened = np.zeros(n)
+    for t in WIDENING_STEPS:
+        empty = p_ok & ~lg.inside.any(axis=1)
+        if not empty.any():
+            break
+        rows = np.flatnonzero(empty)
+        wider = likely[rows] + t * (proven[rows] - likely[rows])
+        sub = _solve(lat0[rows], lon0[rows], lbox[rows], wider, lm_xyz, need[rows], opts)
+        lg = _merge(lg, sub, rows)
+        widened[rows] = t
+    l_ok = lg.inside.any(axis=1) & p_ok
+    w = lg.inside.astype(np.float64)[..., None]
+    centre = np.sum(lg.xyz * w, axis=1)
+    lat, lon = from_unit_vectors(centre)
+    lat = np.where(l_ok, lat, np.nan)
+    lon = np.where(l_ok, lon, np.nan)
+    status = tuple(
+        RegionStatus.NO_DATA if not h else (RegionStatus.OK if ok else RegionStatus.INCONSISTENT)
+        for h, ok in zip(has.tolist(), p_ok.tolist(), strict=True)
+    )
+    empty_c: tuple[tuple[Country, ...], ...] = ((),) * n
+    pc = lc = empty_c
+    if opts.with_countries and borders is not None:
+        pc = countries_near(borders, pg.lat, pg.lon, pg.inside & p_ok[:, None], pg.delta_km)
+        lc = countries_near(borders, lg.lat, lg.lon, lg.inside & l_ok[:, None], lg.delta_km)
+    return _ChunkOut(
+        lat=lat,
+        lon=lon,
+        proven_reach=_reach_km(pg, lat, lon),
+        likely_reach=_reach_km(lg, lat, lon),
+        min_disk=min_disk,
+        binding=binding,
+        n_lm=n_lm,
+        widened=np.where(l_ok, widened, np.nan),
+        status=status,
+        proven_countries=pc,
+        likely_countries=lc,
+        resolution=np.where(p_ok, pg.delta_km, np.nan),
+    )
+
+
+def locate_chunks(
+    landmarks: LandmarkSet,
+    rtt_chunks: Iterable[NDArray[np.float64]],
+    calibration: Calibration | None = None,
+    *,
+    options: LocateOptions | None = None,
+    borders: BorderIndex | None = None,
+) -> Iterator[_ChunkOut]:
+    """Stream :func:`locate_targets` over RTT chunks (each (m, n_landmarks)); memory stays flat."""
+    opts = options or LocateOptions()
+    cal = calibration or Calibration.fallback(len(landmarks))
+    if len(cal.slope_ms_per_km) != len(landmarks):
+        raise InvalidInput("calibration must have one line per landmark", {})
+    lm_xyz = to_unit_vectors(landmarks.lat_deg, landmarks.lon_deg)
+    if opts.with_countries and borders is None:
+        borders = load_border_index()
+    per = max(
+        1, min(opts.chunk_size, _ELEMENT_BUDGET // (opts.grid_size**2 * max(len(landmarks), 1)))
+    )
+    for chunk in rtt_chunks:
+        rtt = np.asarray(chunk, dtype=np.float64)
+        check_rtt_matrix(rtt, len(landmarks))
+        for s in range(0, rtt.shape[0], per):
+            yield _solve_chunk(landmarks, lm_xyz, rtt[s : s + per], cal, opts, borders)
+
+
+def locate_targets(
+    landmarks: LandmarkSet,
+    rtt_ms: NDArray[np.float64],
+    calibration: Calibration | None = None,
+    *,
+    target_ids: Sequence[str] | None = None,
+    options: LocateOptions | None = None,
+    borders: BorderIndex | None = None,
+) -> LocateResult:
+    """Locate many targets from their RTTs to the landmarks.
+
+    Args:
+        landmarks: the landmark set; column j of ``rtt_ms`` is ``landmarks.landmarks[j]``.
+        rtt_ms: float64 (n_targets, n_landmarks) minimum RTTs in ms; NaN = not measured.
+        calibration: per-landmark likely lines (see calibrate_landmarks); None = fibre fallback.
+        target_ids: names of the rows (default "0", "1", ...).
+        options: solver knobs (grid size, passes, chunking, tolerated liars).
+        borders: country index (default: the offline index from timezonefinder data).
+
+    Returns:
+        A LocateResult with one row per target.
+
+    Raises:
+        InvalidInput: on a malformed matrix (shape, negative or infinite RTTs).
+    """
+    rtt = np.asarray(rtt_ms, dtype=np.float64)
+    check_rtt_matrix(rtt, len(landmarks))
+    ids = (
+        tuple(str(t) for t in target_ids)
+        if target_ids is not None
+        else tuple(str(i) for i in range(rtt.shape[0]))
+    )
+    if len(ids) != rtt.shape[0]:
+        raise InvalidInput("target_ids must have one id per RTT row", {})
+    parts = list(locate_chunks(landmarks, [rtt], calibration, options=options, borders=borders))
+    return _concat(ids, parts)
+
+
+def _concat(ids: tuple[str, ...], parts: list[_ChunkOut]) -> LocateResult:
+    def cat(name: str) -> FloatArray:
+        arrs = [np.asarray(getattr(p, name), dtype=np.float64) for p in parts]
+        return np.concatenate(arrs) if arrs else np.zeros(0)
+
+    def icat(name: str) -> NDArray[np.int64]:
+        arrs = [np.asarray(getattr(p, name), dtype=np.int64) for p in parts]
+        return np.concatenate(arrs) if arrs else np.zeros(0, dtype=np.int64)
+
+    return LocateResult(
+        target_ids=ids,
+        lat_deg=cat("lat"),
+        lon_deg=cat("lon"),
+        proven_radius_km=cat("proven_reach"),
+        likely_radius_km=cat("likely_reach"),
+        min_disk_km=cat("min_disk"),
+        binding_landmark=icat("binding"),
+        n_landmarks=icat("n_lm"),
+        widened=cat("widened"),
+        status=tuple(x for p in parts for x in p.status),
+        proven_countries=tuple(x for p in parts for x in p.proven_countries),
+        likely_countries=tuple(x for p in parts for x in p.likely_countries),
+        resolution_km=cat("resolution"),
+    )
