@@ -146,12 +146,20 @@ class MemoryNodeStore:
 
 def _frontier_keys(size: int) -> list[NodeKey]:
     """The perfect nodes whose concatenation is the whole tree of ``size`` leaves, largest first."""
+    return _range_keys(0, size)
+
+
+def _range_keys(start: int, end: int) -> list[NodeKey]:
+    """Perfect nodes, largest first, that make up MTH(D[start:end]) (one per set bit of the length).
+
+    Valid when ``start`` is a multiple of the largest power of two below ``end - start``: true for
+    every range RFC 9162 proofs name, and for ``start == 0``.
+    """
     keys = []
-    start = 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            keys.append((level, start >> level))
-            start += 1 << level
+    while start < end:
+        level = (end - start).bit_length() - 1
+        keys.append((level, start >> level))
+        start += 1 << level
     return keys
 
 
@@ -217,19 +225,12 @@ def append_leaves(store: NodeStore, size: int, leaf_hashes: Sequence[bytes]) -> 
 
 def _fold(hashes: Sequence[bytes]) -> bytes:
     """MTH of consecutive perfect subtrees given largest first: ``H(a, H(b, H(c, ...)))``."""
+    if len(hashes) == 1:
+        return hashes[0]
     acc = hashes[-1]
     for h in reversed(hashes[:-1]):
         acc = hash_children(h, acc)
     return acc
-
-
-def _range_keys(start: int, end: int) -> list[NodeKey]:
-    """Perfect nodes, largest first, that make up MTH(D[start:end]) inside an RFC 9162 recursion.
-
-    Valid when ``start`` is a multiple of the largest power of two below ``end - start`` (always so
-    for the sub-ranges that RFC 9162 proofs name).
-    """
-    return [(level, (start >> level) + index) for level, index in _frontier_keys(end - start)]
 
 
 def root_at(store: NodeStore, size: int) -> bytes:
