@@ -87,7 +87,7 @@ class LandmarkServer(asyncio.DatagramProtocol):
         self.landmark = landmark
         self.clock = clock or SystemClock()
         self._random_bytes = random_bytes
-        self._on_record = on_record
+        self.on_record = on_record
         self._transport: asyncio.DatagramTransport | None = None
         self._last_expiry_ns = 0
 
@@ -132,8 +132,8 @@ class LandmarkServer(asyncio.DatagramProtocol):
             self._send(Refusal(reason, exc.message), addr)
             return
         self._send(RecordMessage(record), addr)
-        if self._on_record is not None:
-            self._on_record(record)
+        if self.on_record is not None:
+            self.on_record(record)
 
     def _expire(self, now_ns: int) -> None:
         if now_ns - self._last_expiry_ns >= self.landmark.config.challenge_ttl_ns // 2:
@@ -305,3 +305,64 @@ async def serve_relay(
     finally:
         up.close()
         down.close()
+
+
+async def run_landmark(
+    server: LandmarkServer,
+    host: str,
+    port: int,
+    *,
+    count: int | None = None,
+    on_listening: Callable[[Address], None] | None = None,
+) -> None:
+    """Serve until ``count`` measurements were made (forever when None, until cancelled)."""
+    done = asyncio.Event()
+    user_hook = server.on_record
+    made = 0
+
+    def on_record(record: MeasurementRecord) -> None:
+        nonlocal made
+        made += 1
+        if user_hook is not None:
+            user_hook(record)
+        if count is not None and made >= count:
+            done.set()
+
+    server.on_record = on_record
+    async with serve_landmark(server, host, port) as bound:
+        if on_listening is not None:
+            on_listening(bound)
+        await done.wait()
+
+
+async def run_agent(
+    addresses: Collection[Address],
+    device_key: DeviceKey,
+    *,
+    rounds: int = 1,
+    timeout_s: float = 2.0,
+    on_record: Callable[[MeasurementRecord], None] | None = None,
+) -> list[MeasurementRecord]:
+    """Probe every landmark ``rounds`` times (landmarks in parallel, rounds one after another).
+
+    Raises:
+        InvalidInput: no landmark or rounds < 1.
+        ChiptrailError: the first refusal or unreachable landmark (after all probes finished).
+    """
+    if not addresses or rounds < 1:
+        raise InvalidInput("give at least one --landmark and --rounds >= 1")
+    records: list[MeasurementRecord] = []
+    for _ in range(rounds):
+        results = await asyncio.gather(
+            *(probe_landmark(a, device_key, timeout_s=timeout_s) for a in addresses),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, ChiptrailError):
+                raise result
+            if isinstance(result, BaseException):
+                raise result
+            records.append(result)
+            if on_record is not None:
+                on_record(result)
+    return records

@@ -1,7 +1,161 @@
-"""HTTP routes of the probe capability."""
+"""HTTP routes of location verification: landmarks, device keys, signed measurements, location.
+
+Each route calls one function of ``chiptrail.service.probe``; bodies are validated here and turned
+into core values. Signatures are checked in the service before anything is stored.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from chiptrail.api.deps import DatabaseDep
+from chiptrail.crypto import b64decode, b64encode
+from chiptrail.probe.attestation import DevicePublicKey, parse_scheme
+from chiptrail.probe.wire import record_from_json
+from chiptrail.service import probe as service
+from chiptrail.types import ChipId, Country, LandmarkId
 
 router = APIRouter(prefix="/v1", tags=["probe"])
+
+
+class MeasurementRecordBody(BaseModel):
+    """One landmark-signed measurement (the JSON line ``chiptrail agent run`` prints)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chip_id: str = Field(min_length=1, max_length=200)
+    landmark_id: str = Field(min_length=1, max_length=200)
+    nonce: str = Field(description="Base64 of the landmark's 32-byte nonce.")
+    rtt_ns: int = Field(ge=0, lt=2**63, description="Round trip on the landmark's monotonic clock.")
+    rtt_ms: float | None = Field(None, description="Informative; rtt_ns is what is signed.")
+    issued_at: str = Field(description="RFC 3339 UTC, when the challenge was sent.")
+    measured_at: str = Field(description="RFC 3339 UTC, when the answer arrived.")
+    scheme: str = Field(description="Device key scheme: ed25519 or nvidia-cc.")
+    device_public_key: str = Field(description="Base64 device public key.")
+    chip_signature: str = Field(description="Base64 Ed25519 signature or NVIDIA SPDM report.")
+    landmark_signature: str = Field(description="Base64 Ed25519 signature of the landmark.")
+
+
+class MeasurementBatch(BaseModel):
+    """A batch of records: all are verified, then all are stored, or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    records: list[MeasurementRecordBody] = Field(min_length=1, max_length=1000)
+
+
+class SubmitAnswer(BaseModel):
+    """What was stored."""
+
+    stored: int
+    measurement_ids: list[int]
+
+
+class LandmarkBody(BaseModel):
+    """A landmark to register: position, optional country and uncertainty, Ed25519 key."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    landmark_id: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 of the landmark's site.")
+    uncertainty_km: float = Field(0.0, ge=0, lt=20000)
+    public_key: str = Field(description="Base64 raw 32-byte Ed25519 public key.")
+
+
+class LandmarkOut(BaseModel):
+    """A registered landmark."""
+
+    landmark_id: str
+    lat: float
+    lon: float
+    country: str | None
+    uncertainty_km: float
+    public_key: str
+    registered_at: datetime | None
+
+
+class LandmarkList(BaseModel):
+    """Every registered landmark."""
+
+    landmarks: list[LandmarkOut]
+
+
+class DeviceKeyBody(BaseModel):
+    """A chip's device key: scheme, public key and what the device says about itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: str = Field(description="ed25519 or nvidia-cc.")
+    public_key: str = Field(description="Base64: Ed25519 raw 32 bytes or P-384 SEC1 point.")
+    identity: dict[str, str] = Field(default_factory=dict, description="uuid, serial, board_id.")
+
+
+class DeviceKeyOut(BaseModel):
+    """A registered device key."""
+
+    chip_id: str
+    scheme: str
+    public_key: str
+    identity: dict[str, str]
+    registered_at: datetime | None
+
+
+def _landmark_out(lm: service.RegisteredLandmark) -> LandmarkOut:
+    return LandmarkOut(
+        landmark_id=lm.landmark_id,
+        lat=lm.lat,
+        lon=lm.lon,
+        country=lm.country,
+        uncertainty_km=lm.uncertainty_km,
+        public_key=b64encode(lm.public_key),
+        registered_at=lm.registered_at,
+    )
+
+
+@router.post("/measurements", status_code=status.HTTP_201_CREATED)
+def submit_measurements(body: MeasurementBatch, db: DatabaseDep) -> SubmitAnswer:
+    """Verify every landmark and chip signature, then store the batch whole (409 on a replay)."""
+    records = [record_from_json(r.model_dump()) for r in body.records]
+    result = service.submit_measurements(db, records, datetime.now(UTC))
+    return SubmitAnswer(stored=result.stored, measurement_ids=list(result.measurement_ids))
+
+
+@router.get("/landmarks")
+def list_landmarks(db: DatabaseDep) -> LandmarkList:
+    """Every registered landmark with its position and public key."""
+    return LandmarkList(landmarks=[_landmark_out(lm) for lm in service.list_landmarks(db)])
+
+
+@router.post("/landmarks", status_code=status.HTTP_201_CREATED)
+def register_landmark(body: LandmarkBody, db: DatabaseDep) -> LandmarkOut:
+    """Register a landmark (409 when the id is taken with another position or key)."""
+    landmark = service.RegisteredLandmark(
+        landmark_id=LandmarkId(body.landmark_id),
+        lat=body.lat,
+        lon=body.lon,
+        public_key=b64decode(body.public_key, "public_key"),
+        country=Country(body.country) if body.country else None,
+        uncertainty_km=body.uncertainty_km,
+    )
+    return _landmark_out(service.register_landmark(db, landmark, datetime.now(UTC)))
+
+
+@router.post("/chips/{chip_id}/device-key", status_code=status.HTTP_201_CREATED)
+def register_device_key(chip_id: str, body: DeviceKeyBody, db: DatabaseDep) -> DeviceKeyOut:
+    """Register the chip's device key (409 when another key is registered)."""
+    key = DevicePublicKey(
+        ChipId(chip_id), parse_scheme(body.scheme), b64decode(body.public_key, "public_key")
+    )
+    stored = service.register_device_key(db, key, datetime.now(UTC), body.identity)
+    return DeviceKeyOut(
+        chip_id=stored.key.chip_id,
+        scheme=stored.key.scheme.value,
+        public_key=b64encode(stored.key.public_key),
+        identity=dict(stored.identity),
+        registered_at=stored.registered_at,
+    )

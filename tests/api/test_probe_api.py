@@ -1,0 +1,125 @@
+"""Location verification over HTTP: landmarks, device keys, signed measurement batches."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chiptrail.api.app import create_app
+from chiptrail.crypto import Ed25519Signer, b64encode
+from chiptrail.probe.agent import answer_challenge
+from chiptrail.probe.landmark import Landmark, LandmarkConfig
+from chiptrail.probe.messages import MeasurementRecord
+from chiptrail.probe.wire import record_to_json
+from chiptrail.service.device_keys import SoftwareDeviceKey
+from chiptrail.service.settings import load_settings
+from chiptrail.types import ChipId, LandmarkId
+from tests.probe.fakes import T0, seed
+
+LM_KEY = Ed25519Signer(seed(1))
+CHIP = SoftwareDeviceKey(ChipId("GPU-1"), Ed25519Signer(seed(2)))
+
+
+def measure(n: int, rtt_ns: int = 2_000_000) -> MeasurementRecord:
+    lm = Landmark(LandmarkConfig(LandmarkId("lm-sg")), LM_KEY)
+    challenge = lm.issue_challenge(CHIP.chip_id, n.to_bytes(32, "big"), T0, 0)
+    return lm.accept_response(answer_challenge(challenge, CHIP), rtt_ns, T0)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = load_settings({"CHIPTRAIL_DATA_DIR": str(tmp_path)}, str(tmp_path / "api.db"))
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def setup(client: TestClient) -> None:
+    body = {
+        "landmark_id": "lm-sg",
+        "lat": 1.29,
+        "lon": 103.85,
+        "country": "SG",
+        "public_key": b64encode(LM_KEY.public_key),
+    }
+    r = client.post("/v1/landmarks", json=body)
+    assert r.status_code == 201, r.text
+    r = client.post(
+        "/v1/chips/GPU-1/device-key",
+        json={
+            "scheme": "ed25519",
+            "public_key": b64encode(CHIP.public_key),
+            "identity": {"uuid": "GPU-1"},
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_landmarks_register_and_list(client: TestClient) -> None:
+    setup(client)
+    listed = client.get("/v1/landmarks").json()["landmarks"]
+    assert [(lm["landmark_id"], lm["country"]) for lm in listed] == [("lm-sg", "SG")]
+    moved = {
+        "landmark_id": "lm-sg",
+        "lat": 2.0,
+        "lon": 103.85,
+        "public_key": b64encode(LM_KEY.public_key),
+    }
+    r = client.post("/v1/landmarks", json=moved)
+    assert r.status_code == 409
+    assert set(r.json()["error"]) == {"code", "message", "details"}
+
+
+def test_batch_stored_then_replay_is_409(client: TestClient) -> None:
+    setup(client)
+    batch = {"records": [record_to_json(measure(1)), record_to_json(measure(2))]}
+    r = client.post("/v1/measurements", json=batch)
+    assert r.status_code == 201, r.text
+    assert r.json()["stored"] == 2
+    r = client.post("/v1/measurements", json={"records": [record_to_json(measure(1))]})
+    assert r.status_code == 409
+    assert r.json()["error"]["code"] == "conflict"
+
+
+def test_one_forged_record_refuses_the_batch(client: TestClient) -> None:
+    setup(client)
+    forged = dataclasses.replace(measure(4), rtt_ns=10)
+    batch = {"records": [record_to_json(measure(3)), record_to_json(forged)]}
+    r = client.post("/v1/measurements", json=batch)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "verification_failed"
+    assert r.json()["error"]["details"]["index"] == 1
+    r = client.post("/v1/measurements", json={"records": [record_to_json(measure(3))]})
+    assert r.status_code == 201  # nothing of the refused batch was stored
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/v1/measurements", {"records": []}, 422),
+        ("/v1/measurements", {"records": [{"chip_id": "x"}]}, 422),
+        ("/v1/chips/GPU-1/device-key", {"scheme": "rsa", "public_key": "AAAA"}, 422),
+        ("/v1/chips/GPU-1/device-key", {"scheme": "ed25519", "public_key": "!!"}, 422),
+        ("/v1/landmarks", {"landmark_id": "x", "lat": 99, "lon": 0, "public_key": "AA=="}, 422),
+    ],
+    ids=["empty batch", "bad record", "scheme", "base64", "lat"],
+)
+def test_bad_bodies(client: TestClient, path: str, body: object, status: int) -> None:
+    r = client.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert set(r.json()["error"]) == {"code", "message", "details"}
+
+
+def test_unknown_chip_key_is_404(client: TestClient) -> None:
+    body = {
+        "landmark_id": "lm-sg",
+        "lat": 1.29,
+        "lon": 103.85,
+        "public_key": b64encode(LM_KEY.public_key),
+    }
+    client.post("/v1/landmarks", json=body)
+    r = client.post("/v1/measurements", json={"records": [record_to_json(measure(1))]})
+    assert r.status_code == 404
