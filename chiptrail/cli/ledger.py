@@ -1,9 +1,371 @@
-"""CLI commands of the ledger capability (registered on the root app by ``register``)."""
+"""CLI of the ledger: ``party``, ``events``, ``chip`` and ``log`` command groups.
+
+Each command parses options, calls one function of ``chiptrail.service.ledger`` and renders.
+"""
 
 from __future__ import annotations
 
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from chiptrail.cli.context import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    get_settings,
+    open_db,
+    out_console,
+    read_input,
+)
+from chiptrail.crypto import Ed25519Signer, b64decode, generate_seed
+from chiptrail.errors import InvalidInput
+from chiptrail.ledger.keys import KeyRecord
+from chiptrail.ledger.submission import sign_submission
+from chiptrail.service import ledger as svc
+
+party_app = typer.Typer(help="Parties and their signing keys.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="A party's Ed25519 keys: add, rotate, revoke, list.", no_args_is_help=True
+)
+events_app = typer.Typer(
+    help="Submit signed EPCIS events to the custody log.", no_args_is_help=True
+)
+chip_app = typer.Typer(help="Chip registry state derived from the log.", no_args_is_help=True)
+log_app = typer.Typer(help="The Merkle log: checkpoints, proofs, export.", no_args_is_help=True)
+party_app.add_typer(keys_app, name="keys")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _write_key_file(path: Path) -> Ed25519Signer:
+    if path.exists():
+        raise InvalidInput(f"{path} exists; refusing to overwrite a key", {"field": "key_out"})
+    seed = generate_seed()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(seed.hex() + "\n")
+    path.chmod(0o600)
+    return Ed25519Signer(seed)
+
+
+def _read_key_file(path: str) -> Ed25519Signer:
+    text = read_input(path).decode().strip()
+    try:
+        return Ed25519Signer(bytes.fromhex(text))
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: not a hex Ed25519 seed", {"field": "key"}) from exc
+
+
+def _public_key(value: str) -> bytes:
+    """A public key given as base64, hex, or a key file holding a seed."""
+    if Path(value).is_file():
+        return _read_key_file(value).public_key
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        return b64decode(value, "public_key")
+
+
+@party_app.command("add")
+def party_add(
+    party_id: Annotated[str, typer.Argument(help="FtM-compatible id, e.g. acme-sg.")],
+    name: Annotated[str, typer.Option("--name", help="Legal or personal name.")],
+    country: Annotated[str | None, typer.Option("--country", help="ISO 3166-1 alpha-2.")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="Company, Person, Organization.")] = "Company",
+    key_out: Annotated[
+        Path | None, typer.Option("--key-out", help="Create a key pair file and register it.")
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register a party (logged), optionally creating and registering its first key.
+
+    Example: chiptrail party add acme-sg --name "Acme Pte Ltd" --country SG --key-out acme.key
+    """
+    database = open_db(db)
+    result = svc.register_party(
+        database, party_id=party_id, name=name, country=country, kind=kind, now=_now()
+    )
+    payload: dict[str, object] = {"party": result.party, "leaf_index": result.leaf_index}
+    if key_out is not None:
+        signer = _write_key_file(key_out)
+        record = svc.add_party_key(
+            database, party_id=party_id, public_key=signer.public_key, now=_now()
+        )
+        payload["key_id"] = record.key_id
+        payload["key_file"] = str(key_out)
+    if json_out:
+        emit_json(payload)
+    else:
+        out_console.print(f"registered {party_id} at leaf {result.leaf_index}")
+        if key_out is not None:
+            out_console.print(f"key {payload['key_id']} written to {key_out} (keep it secret)")
+
+
+@keys_app.command("add")
+def keys_add(
+    party_id: Annotated[str, typer.Argument(help="The party.")],
+    public_key: Annotated[str, typer.Option("--public-key", help="Hex/base64 key or key file.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register another public key for a party.
+
+    Example: chiptrail party keys add acme-sg --public-key acme2.key
+    """
+    record = svc.add_party_key(
+        open_db(db), party_id=party_id, public_key=_public_key(public_key), now=_now()
+    )
+    _print_key(record, json_out)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    party_id: Annotated[str, typer.Argument(help="The party.")],
+    old_key_id: Annotated[str, typer.Option("--old-key-id", help="Key to revoke.")],
+    public_key: Annotated[str, typer.Option("--public-key", help="New key (hex/base64/file).")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Add a new key and revoke the old one in one append.
+
+    Example: chiptrail party keys rotate acme-sg --old-key-id 0a1b2c3d4e5f6071 --public-key new.key
+    """
+    record = svc.rotate_party_key(
+        open_db(db),
+        party_id=party_id,
+        old_key_id=old_key_id,
+        new_public_key=_public_key(public_key),
+        now=_now(),
+    )
+    _print_key(record, json_out)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    party_id: Annotated[str, typer.Argument(help="The party.")],
+    key_id: Annotated[str, typer.Option("--key-id", help="Key to revoke.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Revoke a key: submissions signed with it are refused from now on.
+
+    Example: chiptrail party keys revoke acme-sg --key-id 0a1b2c3d4e5f6071
+    """
+    record = svc.revoke_party_key(open_db(db), party_id=party_id, key_id=key_id, now=_now())
+    _print_key(record, json_out)
+
+
+@keys_app.command("list")
+def keys_list(
+    party_id: Annotated[str, typer.Argument(help="The party.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """List a party's keys.
+
+    Example: chiptrail party keys list acme-sg --json
+    """
+    records = svc.list_party_keys(open_db(db), party_id)
+    if json_out:
+        emit_json([_key_json(r) for r in records])
+        return
+    table = Table("key id", "added at leaf", "revoked at leaf")
+    for r in records:
+        table.add_row(r.key_id, str(r.added_leaf), "" if r.is_active else str(r.revoked_leaf))
+    out_console.print(table)
+
+
+def _key_json(record: KeyRecord) -> dict[str, object]:
+    return {
+        "key_id": record.key_id,
+        "party_id": record.party_id,
+        "public_key": record.public_key.hex(),
+        "added_leaf": record.added_leaf,
+        "revoked_leaf": record.revoked_leaf,
+    }
+
+
+def _print_key(record: KeyRecord, json_out: bool) -> None:
+    if json_out:
+        emit_json(_key_json(record))
+    else:
+        state = "active" if record.is_active else f"revoked at leaf {record.revoked_leaf}"
+        out_console.print(f"{record.party_id} key {record.key_id}: {state}")
+
+
+def _content_type(path: str, data: bytes) -> str:
+    if data.lstrip().startswith(b"<"):
+        return "application/xml"
+    if path.endswith((".jsonl", ".ndjson")):
+        return "application/x-ndjson"
+    return "application/ld+json"
+
+
+@events_app.command("submit")
+def events_submit(
+    file: Annotated[str, typer.Argument(help="EPCIS JSON/JSON-LD/XML/JSON lines, or an envelope.")],
+    key: Annotated[str | None, typer.Option("--key", help="Key file to sign with.")] = None,
+    party: Annotated[str | None, typer.Option("--party", help="Submitting party id.")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Submit events: sign FILE with --key/--party, or send an already-signed envelope file.
+
+    Example: chiptrail events submit shipment.jsonld --key acme.key --party acme-sg
+    """
+    data = read_input(file)
+    envelopes: list[bytes | dict[str, object]]
+    if key is not None or party is not None:
+        if key is None or party is None:
+            raise InvalidInput("--key and --party go together", {"field": "key"})
+        env = sign_submission(
+            data,
+            party_id=party,
+            signer=_read_key_file(key),
+            nonce=uuid.uuid4().hex,
+            signed_at=_now(),
+            content_type=_content_type(file, data),
+        )
+        envelopes = [env.to_bytes()]
+    else:
+        try:
+            parsed = json.loads(data)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput("unsigned input: pass --key and --party", {"field": "key"}) from exc
+        envelopes = parsed if isinstance(parsed, list) else [parsed]
+    result = svc.submit_envelopes(open_db(db), envelopes, now=_now())
+    if json_out:
+        emit_json(
+            {
+                "size": result.size,
+                "appended": result.appended,
+                "receipts": result.receipts,
+                "anomalies": result.anomalies,
+            }
+        )
+        return
+    out_console.print(
+        f"appended {result.appended} event(s), {len(result.receipts) - result.appended} "
+        f"duplicate(s); log size {result.size}"
+    )
+    for a in result.anomalies:
+        out_console.print(f"[yellow]anomaly[/] {a.kind.value}: {a.message} (leaves {a.evidence})")
+
+
+@chip_app.command("show")
+def chip_show(
+    epc: Annotated[str, typer.Argument(help="EPC URI of a chip, server or rack.")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Show a chip's custodian, site, container, status and full history.
+
+    Example: chiptrail chip show urn:epc:id:sgtin:0614141.107346.2017 --json
+    """
+    view = svc.get_chip(open_db(db), epc)
+    if json_out:
+        emit_json(view)
+        return
+    s = view.state
+    site = s.site
+    where = f"{site.facility or ''} {site.country or ''}".strip() if site else "unknown"
+    out_console.print(f"[bold]{epc}[/]  status {s.status.value}, custodian {s.custodian}")
+    out_console.print(f"site {where}; inside {s.parent or '-'}; contains {len(view.children)}")
+    table = Table("leaf", "time", "step", "type", "party", title="history")
+    for h in view.history:
+        table.add_row(
+            str(h.leaf_index), h.event_time or "", h.biz_step or "", h.event_type, h.party_id
+        )
+    out_console.print(table)
+    for a in view.anomalies:
+        out_console.print(f"[red]anomaly[/] {a.kind.value}: {a.message} (leaves {a.evidence})")
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Sign and print the current checkpoint (C2SP signed note).
+
+    Example: chiptrail log checkpoint > checkpoint.txt
+    """
+    settings = get_settings(db)
+    note = svc.sign_log_checkpoint(open_db(db), settings, now=_now())
+    if json_out:
+        emit_json({"checkpoint": note, "verifier_key": svc.log_verifier_key(settings)})
+    else:
+        typer.echo(note, nl=False)
+
+
+@log_app.command("proof")
+def log_proof(
+    index: Annotated[int | None, typer.Option("--index", help="Leaf index (inclusion).")] = None,
+    old_size: Annotated[int | None, typer.Option("--old-size", help="Consistency from.")] = None,
+    size: Annotated[int | None, typer.Option("--size", help="Tree size (default: now).")] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Print an inclusion proof (--index) or a consistency proof (--old-size).
+
+    Example: chiptrail log proof --index 3 --size 10 --json
+    """
+    database = open_db(db)
+    if (index is None) == (old_size is None):
+        raise InvalidInput("give exactly one of --index or --old-size", {"field": "index"})
+    proof: svc.InclusionProof | svc.ConsistencyProof
+    if index is not None:
+        proof = svc.prove_inclusion(database, index, size)
+    else:
+        assert old_size is not None  # noqa: S101 - checked above
+        proof = svc.prove_consistency(database, old_size, size)
+    if json_out:
+        emit_json(proof)
+    else:
+        for h in proof.hashes:
+            typer.echo(h)
+
+
+@log_app.command("export")
+def log_export(
+    directory: Annotated[Path, typer.Argument(help="Output directory (tiles, checkpoint).")],
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Export tiles, entry bundles and a signed checkpoint for `chiptrail audit verify`.
+
+    Example: chiptrail log export ./log-export
+    """
+    settings = get_settings(db)
+    summary = svc.export_log_to(open_db(db), settings, directory, now=_now())
+    if json_out:
+        emit_json(summary)
+    else:
+        out_console.print(f"exported {summary.size} entries ({summary.files} files) to {directory}")
+        out_console.print(f"verifier key: {summary.verifier_key}")
+
+
+@log_app.command("rebuild")
+def log_rebuild(db: DbOption = None, json_out: JsonOption = False) -> None:
+    """Recompute the registry (parties, keys, chips, anomalies) from the log alone.
+
+    Example: chiptrail log rebuild
+    """
+    count = svc.rebuild_registry(open_db(db))
+    if json_out:
+        emit_json({"replayed": count})
+    else:
+        out_console.print(f"replayed {count} entries")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this capability's commands and groups to the root app."""
+    """Add ``party``, ``events``, ``chip`` and ``log`` to the root app."""
+    app.add_typer(party_app, name="party")
+    app.add_typer(events_app, name="events")
+    app.add_typer(chip_app, name="chip")
+    app.add_typer(log_app, name="log")

@@ -78,7 +78,8 @@ def test_custody_flow_proofs_and_rebuild(database: Database) -> None:
     view = svc.get_chip(database, chip(2))
     assert view.state.custodian == "dc"
     assert view.state.parent == server(1)
-    assert view.state.site is not None and view.state.site.country == "MY"
+    assert view.state.site is not None
+    assert view.state.site.country == "MY"
     assert view.state.vendor_serial == "VS-1"
     assert len(view.history) == 6
     assert [c.epc for c in svc.list_party_chips(database, "other")] == [chip(1)]

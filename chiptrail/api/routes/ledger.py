@@ -1,7 +1,225 @@
-"""HTTP routes of the ledger capability."""
+"""HTTP routes of the ledger: signed event submission, chips, parties and keys, the log.
+
+Each route calls one function of ``chiptrail.service.ledger``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from chiptrail.api.deps import DatabaseDep, SettingsDep
+from chiptrail.crypto import b64decode
+from chiptrail.errors import InvalidInput
+from chiptrail.ledger.custody import AssetState, CustodyAnomaly
+from chiptrail.ledger.keys import KeyRecord
+from chiptrail.service import ledger as svc
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PartyIn(BaseModel):
+    """A party to register."""
+
+    party_id: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1)
+    country: str | None = None
+    kind: str = "Company"
+
+
+class KeyIn(BaseModel):
+    """A raw Ed25519 public key, base64."""
+
+    public_key_b64: str
+
+
+class RotateIn(BaseModel):
+    """Replace ``old_key_id`` by a new key."""
+
+    old_key_id: str
+    public_key_b64: str
+
+
+def _key_out(record: KeyRecord) -> dict[str, object]:
+    return {
+        "key_id": record.key_id,
+        "party_id": record.party_id,
+        "public_key_hex": record.public_key.hex(),
+        "added_leaf": record.added_leaf,
+        "revoked_leaf": record.revoked_leaf,
+    }
+
+
+def _state_out(state: AssetState) -> dict[str, object]:
+    return state.to_json()
+
+
+def _anomaly_out(a: CustodyAnomaly) -> dict[str, object]:
+    return {
+        "kind": a.kind.value,
+        "subject": a.subject,
+        "leaf_index": a.leaf_index,
+        "evidence": list(a.evidence),
+        "message": a.message,
+    }
+
+
+@router.post("/ledger/parties", status_code=201)
+def post_party(body: PartyIn, db: DatabaseDep) -> dict[str, object]:
+    """Register a party (logged as a ``party`` entry)."""
+    result = svc.register_party(
+        db, party_id=body.party_id, name=body.name, country=body.country, kind=body.kind, now=_now()
+    )
+    return {
+        "party_id": result.party.party_id,
+        "name": result.party.name,
+        "country": result.party.country,
+        "kind": result.party.kind.value,
+        "leaf_index": result.leaf_index,
+    }
+
+
+@router.get("/ledger/parties/{party_id}/keys")
+def get_keys(party_id: str, db: DatabaseDep) -> list[dict[str, object]]:
+    """A party's keys, active and revoked."""
+    return [_key_out(r) for r in svc.list_party_keys(db, party_id)]
+
+
+@router.post("/ledger/parties/{party_id}/keys", status_code=201)
+def post_key(party_id: str, body: KeyIn, db: DatabaseDep) -> dict[str, object]:
+    """Register a public key for a party."""
+    key = b64decode(body.public_key_b64, "public_key_b64")
+    return _key_out(svc.add_party_key(db, party_id=party_id, public_key=key, now=_now()))
+
+
+@router.post("/ledger/parties/{party_id}/keys/rotate", status_code=201)
+def post_rotate(party_id: str, body: RotateIn, db: DatabaseDep) -> dict[str, object]:
+    """Add a new key and revoke the old one atomically."""
+    key = b64decode(body.public_key_b64, "public_key_b64")
+    record = svc.rotate_party_key(
+        db, party_id=party_id, old_key_id=body.old_key_id, new_public_key=key, now=_now()
+    )
+    return _key_out(record)
+
+
+@router.post("/ledger/parties/{party_id}/keys/{key_id}/revoke")
+def post_revoke(party_id: str, key_id: str, db: DatabaseDep) -> dict[str, object]:
+    """Revoke a key."""
+    return _key_out(svc.revoke_party_key(db, party_id=party_id, key_id=key_id, now=_now()))
+
+
+@router.post("/events", status_code=201)
+async def post_events(request: Request, db: DatabaseDep) -> dict[str, object]:
+    """Submit one signed envelope or a JSON array of them; the batch lands whole or not at all."""
+    import json
+
+    try:
+        body = json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("body must be a JSON envelope or array of envelopes") from exc
+    envelopes = body if isinstance(body, list) else [body]
+    result = svc.submit_envelopes(db, envelopes, now=_now())
+    return {
+        "size": result.size,
+        "appended": result.appended,
+        "receipts": [
+            {"event_id": r.event_id, "leaf_index": r.leaf_index, "duplicate": r.duplicate}
+            for r in result.receipts
+        ],
+        "anomalies": [_anomaly_out(a) for a in result.anomalies],
+    }
+
+
+@router.get("/chips/{epc:path}")
+def get_chip(epc: str, db: DatabaseDep) -> dict[str, object]:
+    """A chip's (or server's) state, history and anomalies."""
+    view = svc.get_chip(db, epc)
+    return {
+        "state": _state_out(view.state),
+        "children": list(view.children),
+        "history": [
+            {
+                "leaf_index": h.leaf_index,
+                "event_id": h.event_id,
+                "party_id": h.party_id,
+                "event_type": h.event_type,
+                "biz_step": h.biz_step,
+                "event_time": h.event_time,
+            }
+            for h in view.history
+        ],
+        "anomalies": [_anomaly_out(a) for a in view.anomalies],
+    }
+
+
+@router.get("/parties/{party_id}/chips")
+def get_party_chips(party_id: str, db: DatabaseDep) -> list[dict[str, object]]:
+    """Assets a party currently holds."""
+    return [_state_out(s) for s in svc.list_party_chips(db, party_id)]
+
+
+@router.get("/ledger/anomalies")
+def get_anomalies(db: DatabaseDep, subject: str | None = None) -> list[dict[str, object]]:
+    """Custody anomalies with their evidence leaves."""
+    return [_anomaly_out(a) for a in svc.list_custody_anomalies(db, subject)]
+
+
+@router.get("/log/checkpoint")
+def get_checkpoint(db: DatabaseDep, settings: SettingsDep) -> Response:
+    """The current signed checkpoint (C2SP tlog-checkpoint, text/plain)."""
+    note = svc.sign_log_checkpoint(db, settings, now=_now())
+    return Response(note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/log/proof/inclusion")
+def get_inclusion(
+    db: DatabaseDep,
+    index: Annotated[int, Query(ge=0)],
+    size: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, object]:
+    """RFC 9162 inclusion proof (base64 hashes)."""
+    p = svc.prove_inclusion(db, index, size)
+    return {
+        "index": p.index,
+        "size": p.size,
+        "leaf_hash": p.leaf_hash,
+        "root_hash": p.root_hash,
+        "hashes": list(p.hashes),
+    }
+
+
+@router.get("/log/proof/consistency")
+def get_consistency(
+    db: DatabaseDep,
+    old_size: Annotated[int, Query(ge=0)],
+    size: Annotated[int | None, Query(ge=0)] = None,
+) -> dict[str, object]:
+    """RFC 9162 consistency proof (base64 hashes)."""
+    p = svc.prove_consistency(db, old_size, size)
+    return {
+        "old_size": p.old_size,
+        "size": p.size,
+        "old_root_hash": p.old_root_hash,
+        "root_hash": p.root_hash,
+        "hashes": list(p.hashes),
+    }
+
+
+@router.get("/log/tile/{path:path}")
+def get_tile(path: str, request: Request, db: DatabaseDep) -> Response:
+    """A C2SP tile or entry bundle; full tiles are immutable and carry a strong ETag."""
+    tile = svc.read_log_tile(db, path)
+    etag = '"' + hashlib.sha256(tile.data).hexdigest() + '"'
+    cache = "public, max-age=31536000, immutable" if tile.full else "no-cache"
+    headers = {"ETag": etag, "Cache-Control": cache}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(tile.data, media_type="application/octet-stream", headers=headers)
