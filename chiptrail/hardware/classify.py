@@ -15,6 +15,9 @@ from chiptrail.hardware.catalogue import Accelerator, get_model
 from chiptrail.hardware.ruletable import RuleTable, Thresholds, load_rule_table
 from chiptrail.hardware.tpp import check_tpp, compute_performance_density
 
+#: Largest order quantity accepted (keeps every total TPP a finite float).
+MAX_QUANTITY = 1_000_000_000
+
 
 class Eccn(StrEnum):
     """Export Control Classification Numbers this engine decides between."""
@@ -182,9 +185,13 @@ def check_quantity(quantity: int) -> int:
     Raises:
         InvalidInput: naming the ``quantity`` field.
     """
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 1 <= quantity <= MAX_QUANTITY
+    ):
         raise InvalidInput(
-            f"quantity: must be a whole number >= 1, got {quantity!r}",
+            f"quantity: must be a whole number from 1 to {MAX_QUANTITY:,}, got {quantity!r}",
             {"field": "quantity", "value": quantity},
         )
     return quantity
@@ -222,6 +229,10 @@ def classify_system(
     """
     check_quantity(quantity)
     item = model if isinstance(model, Classification) else classify_item(model, rules=rules)
+    if not math.isfinite(quantity * item.tpp):
+        raise InvalidInput(
+            f"quantity: {quantity} x TPP {item.tpp:g} is too large", {"field": "quantity"}
+        )
     eccn = {Eccn.A3A090_A: Eccn.A4A090_A, Eccn.A3A090_B: Eccn.A4A090_B}.get(
         item.eccn, Eccn.NOT_3A090
     )

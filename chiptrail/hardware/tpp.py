@@ -91,7 +91,13 @@ def compute_performance_density(tpp: float, die_area_mm2: float) -> float:
             f"die_area_mm2: must be a number > 0, got {die_area_mm2!r}",
             {"field": "die_area_mm2", "value": die_area_mm2},
         )
-    return tpp / die_area_mm2
+    density = tpp / die_area_mm2
+    if not math.isfinite(density):
+        raise InvalidInput(
+            f"die_area_mm2: {die_area_mm2!r} mm² is too small for TPP {tpp:g}",
+            {"field": "die_area_mm2", "value": die_area_mm2},
+        )
+    return density
 
 
 def check_tpp(tpp: float, field: str = "tpp") -> float:

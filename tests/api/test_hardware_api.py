@@ -70,9 +70,22 @@ def test_classify_custom(client: TestClient) -> None:
         ({"tpp": 3000}, "die_area_mm2"),
         ({"die_area_mm2": 100}, "tpp"),
         ({"tpp": 100, "quantity": 0}, "quantity"),
+        ({"tpp": 1e308, "quantity": 10}, "quantity"),
+        ({"tpp": 1e308, "die_area_mm2": 1e-300}, "die_area_mm2"),
+        ({"tpp": "lots"}, "tpp"),
         ({"tpp": 100, "memory_bandwidth_density_gbps_per_mm2": 3}, "memory_bandwidth"),
     ],
-    ids=["negative tpp", "zero area", "area needed", "tpp missing", "quantity 0", "both kinds"],
+    ids=[
+        "negative tpp",
+        "zero area",
+        "area needed",
+        "tpp missing",
+        "quantity 0",
+        "total TPP overflows",
+        "PD overflows",
+        "tpp not a number",
+        "both kinds",
+    ],
 )
 def test_classify_bad_input_is_422_naming_the_field(
     client: TestClient, body: dict[str, object], field: str
@@ -121,8 +134,9 @@ def test_license_check(
         ({"item": "H100", "quantity": 1, "destination": "SG", "end_user_headquarters": "Q"}, 422,
          "end_user_headquarters"),
         ({"item": "H1OO", "quantity": 1, "destination": "SG"}, 404, "model"),
+        ({"item": "H100", "quantity": 10**30, "destination": "SG"}, 422, "quantity"),
     ],
-    ids=["bad country", "zero quantity", "missing quantity", "bad HQ", "unknown model"],
+    ids=["bad country", "zero quantity", "missing quantity", "bad HQ", "unknown model", "huge"],
 )  # fmt: skip
 def test_license_check_bad_input(
     client: TestClient, body: dict[str, object], status: int, field: str
