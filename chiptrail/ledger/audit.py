@@ -9,9 +9,10 @@ Export layout (a C2SP tlog-tiles tree plus the checkpoint it ends at)::
     tile/<L>/<N>[.p/<W>]        every hash tile of the checkpoint's tree size
     tile/entries/<N>[.p/<W>]    every entry bundle: the exact leaf bytes, uint16-length-prefixed
 
-The auditor recomputes leaf hashes from the entries (``SHA-256(0x00 || entry)``), every perfect
-node level by level with its own loop (not ``merkle.append_leaves``), compares each stored tile
-byte for byte, folds the root and compares it with the checkpoint, whose signature it checks.
+The auditor checks the checkpoint signature, recomputes leaf hashes from the entries
+(``SHA-256(0x00 || entry)``) and every tile bottom-up with its own loop (not
+``merkle.append_leaves``), streaming one bundle at a time (memory about ``size / 256`` hashes),
+compares each stored tile byte for byte, folds the root and compares it with the checkpoint.
 Older partial tiles left next to the full ones are allowed if they are prefixes of the truth.
 """
 
@@ -100,6 +101,9 @@ class _Audit:
     def __init__(self, files: Mapping[str, bytes]) -> None:
         self.files = files
         self.problems: list[AuditProblem] = []
+        self.tiles_checked = 0
+        self.entries_checked = 0
+        self.stale: dict[tuple[int, int], list[TileId]] = {}
 
     def fail(self, path: str, message: str) -> None:
         if len(self.problems) < _MAX_PROBLEMS:
@@ -111,80 +115,118 @@ class _Audit:
             self.fail(path, "missing")
         return data
 
-    def leaf_hashes(self, size: int) -> list[bytes] | None:
-        """Leaf hashes recomputed from every entry bundle, or None if any bundle is bad."""
-        hashes: list[bytes] = []
-        complete = True
-        for bundle in list_entry_bundles(size):
-            data = self.read(bundle.path)
-            if data is None:
-                complete = False
+    def sort_extra_files(self, size: int) -> None:
+        """Report unexpected files; remember older partial tiles to compare as prefixes."""
+        expected = {t.path for t in list_tiles(size)} | {b.path for b in list_entry_bundles(size)}
+        for path in sorted(self.files):
+            if path == CHECKPOINT_PATH or path in expected:
                 continue
             try:
-                entries = parse_entry_bundle(data)
-            except ChiptrailError as exc:
-                self.fail(bundle.path, exc.message)
-                complete = False
+                extra = parse_tile_path(path)
+            except ChiptrailError:
+                self.fail(path, "unexpected file in the export")
                 continue
-            if len(entries) != bundle.width:
-                self.fail(bundle.path, f"holds {len(entries)} entries, expected {bundle.width}")
-                complete = False
+            nodes = size >> (TILE_HEIGHT * extra.level)
+            if extra.entries or extra.width == TILE_WIDTH or extra.index * TILE_WIDTH >= nodes:
+                self.fail(path, "unexpected tile for this tree size")
                 continue
-            hashes += [hash_leaf(e) for e in entries]
-        return hashes if complete else None
+            self.stale.setdefault((extra.level, extra.index), []).append(extra)
+
+    def bundle_hashes(self, bundle: TileId) -> list[bytes] | None:
+        """Leaf hashes of one entry bundle, or None (reported) if it is missing or malformed."""
+        data = self.read(bundle.path)
+        if data is None:
+            return None
+        try:
+            entries = parse_entry_bundle(data)
+        except ChiptrailError as exc:
+            self.fail(bundle.path, exc.message)
+            return None
+        if len(entries) != bundle.width:
+            self.fail(bundle.path, f"holds {len(entries)} entries, expected {bundle.width}")
+            return None
+        self.entries_checked += len(entries)
+        return [hash_leaf(e) for e in entries]
+
+    def check_tile(self, tile: TileId, hashes: Sequence[bytes]) -> None:
+        """Compare a stored tile (and any older partial tiles at its place) with the truth."""
+        truth = b"".join(hashes)
+        data = self.read(tile.path)
+        if data is not None:
+            self.tiles_checked += 1
+            if data != truth:
+                self.fail(tile.path, "tile does not match the hashes recomputed from the entries")
+        for stale in self.stale.get((tile.level, tile.index), []):
+            self.tiles_checked += 1
+            if stale.width > tile.width or self.files.get(stale.path) != truth[: 32 * stale.width]:
+                self.fail(stale.path, "stale partial tile is not a prefix of the recomputed tile")
 
 
-def _node_levels(leaf_hashes: Sequence[bytes]) -> list[list[bytes]]:
-    """Every perfect node by level: ``levels[h][i]`` covers leaves ``[i * 2**h, (i+1) * 2**h)``."""
-    levels = [list(leaf_hashes)]
-    while len(levels[-1]) > 1:
-        below = levels[-1]
-        levels.append([hash_children(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-    return levels
+def _perfect_root(hashes: Sequence[bytes]) -> bytes:
+    """Root of a perfect subtree over ``hashes`` (a power-of-two count), pairing level by level."""
+    row = list(hashes)
+    while len(row) > 1:
+        row = [hash_children(row[i], row[i + 1]) for i in range(0, len(row), 2)]
+    return row[0]
 
 
-def _fold_root(levels: Sequence[Sequence[bytes]], size: int) -> bytes:
-    """MTH from the perfect nodes of each set bit of ``size``, smallest (rightmost) first."""
+def _partial_frontier(hashes: Sequence[bytes], base_level: int) -> list[tuple[int, bytes]]:
+    """The perfect nodes at the right edge of a partial tile: one per set bit of its width.
+
+    ``hashes`` are the tile's nodes at tree level ``base_level``; the tile starts at an index that
+    is a multiple of 256, so bit ``j`` of its width is bit ``base_level + j`` of the tree size.
+    """
+    found = []
+    row, width, j = list(hashes), len(hashes), 0
+    while row:
+        if width >> j & 1:
+            found.append((base_level + j, row[-1]))
+        row = [hash_children(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
+        j += 1
+    return found
+
+
+def _fold_root(frontier: Sequence[tuple[int, bytes]]) -> bytes:
+    """MTH from the perfect nodes of each set bit of the size, smallest (rightmost) first."""
     root: bytes | None = None
-    for height in range(size.bit_length()):
-        if size >> height & 1:
-            node = levels[height][(size >> height) - 1]
-            root = node if root is None else hash_children(node, root)
+    for _, node in sorted(frontier, key=lambda item: item[0]):
+        root = node if root is None else hash_children(node, root)
     return EMPTY_ROOT if root is None else root
 
 
-def _tile_bytes(levels: Sequence[Sequence[bytes]], tile: TileId) -> bytes:
-    row = levels[TILE_HEIGHT * tile.level] if TILE_HEIGHT * tile.level < len(levels) else []
-    first = tile.index * TILE_WIDTH
-    return b"".join(row[first : first + tile.width])
+def _replay(audit: _Audit, size: int) -> bytes | None:
+    """Recompute every tile bottom-up, streaming (memory ~ size / 256); returns the root.
 
-
-def _check_tiles(audit: _Audit, levels: Sequence[Sequence[bytes]], size: int) -> int:
-    """Compare every expected and every extra tile with the truth; returns tiles compared."""
-    expected = {t.path for t in list_tiles(size)} | {b.path for b in list_entry_bundles(size)}
-    checked = 0
-    for tile in list_tiles(size):
-        data = audit.read(tile.path)
-        if data is not None:
-            checked += 1
-            if data != _tile_bytes(levels, tile):
-                audit.fail(tile.path, "tile does not match the hashes recomputed from the entries")
-    for path in sorted(audit.files):
-        if path == CHECKPOINT_PATH or path in expected:
+    Level 0 comes from the entry bundles one at a time; each full tile's subtree root becomes one
+    node of the next tile level. Returns None when an entry bundle was unusable.
+    """
+    frontier: list[tuple[int, bytes]] = []
+    row: list[bytes] = []
+    complete = True
+    for bundle in list_entry_bundles(size):
+        hashes = audit.bundle_hashes(bundle)
+        if hashes is None:
+            complete = False
             continue
-        try:
-            extra = parse_tile_path(path)
-        except ChiptrailError:
-            audit.fail(path, "unexpected file in the export")
-            continue
-        if extra.entries or extra.width == TILE_WIDTH:
-            audit.fail(path, "unexpected tile for this tree size")
-            continue
-        checked += 1
-        truth = _tile_bytes(levels, extra)
-        if len(truth) != 32 * extra.width or audit.files.get(path) != truth:
-            audit.fail(path, "stale partial tile is not a prefix of the recomputed tile")
-    return checked
+        audit.check_tile(TileId(0, bundle.index, bundle.width), hashes)
+        if bundle.width == TILE_WIDTH:
+            row.append(_perfect_root(hashes))
+        else:
+            frontier += _partial_frontier(hashes, 0)
+    if not complete:
+        return None
+    level = 1
+    while row:
+        above: list[bytes] = []
+        for start in range(0, len(row), TILE_WIDTH):
+            chunk = row[start : start + TILE_WIDTH]
+            audit.check_tile(TileId(level, start // TILE_WIDTH, len(chunk)), chunk)
+            if len(chunk) == TILE_WIDTH:
+                above.append(_perfect_root(chunk))
+            else:
+                frontier += _partial_frontier(chunk, TILE_HEIGHT * level)
+        row, level = above, level + 1
+    return _fold_root(frontier)
 
 
 def audit_export(
@@ -212,14 +254,11 @@ def audit_export(
     except VerificationError as exc:
         audit.fail(CHECKPOINT_PATH, exc.message)
         return AuditReport(None, 0, 0, tuple(audit.problems))
-    hashes = audit.leaf_hashes(cp.size)
-    if hashes is None:
-        return AuditReport(cp, 0, 0, tuple(audit.problems))
-    levels = _node_levels(hashes)
-    tiles_checked = _check_tiles(audit, levels, cp.size)
-    if _fold_root(levels, cp.size) != cp.root_hash:
+    audit.sort_extra_files(cp.size)
+    root = _replay(audit, cp.size)
+    if root is not None and root != cp.root_hash:
         audit.fail(CHECKPOINT_PATH, "root recomputed from the entries differs from the checkpoint")
-    return AuditReport(cp, len(hashes), tiles_checked, tuple(audit.problems))
+    return AuditReport(cp, audit.entries_checked, audit.tiles_checked, tuple(audit.problems))
 
 
 def verify_export(

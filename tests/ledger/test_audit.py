@@ -147,3 +147,21 @@ def test_problems_are_capped() -> None:
     files = dict(EXPORTS[600])
     files |= {f"junk/{i}": b"" for i in range(150)}
     assert len(audit_export(files, VKEY).problems) == 100
+
+
+@settings(max_examples=25, deadline=None)
+@given(size=st.integers(min_value=0, max_value=2100))
+def test_export_of_any_size_verifies(size: int) -> None:
+    report = verify_export(make_export(size), VKEY)
+    assert report.entries_checked == size
+
+
+def test_three_tile_levels() -> None:
+    """70,000 entries: the spec's example with partial tiles on levels 0, 1 and 2."""
+    files = make_export(70000)
+    assert {"tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"} <= set(files)
+    assert verify_export(files, VKEY).tiles_checked == 273 + 1 + 1 + 1 + 1
+    tampered = bytearray(files["tile/2/000.p/1"])
+    tampered[0] ^= 0x80
+    report = audit_export({**files, "tile/2/000.p/1": bytes(tampered)}, VKEY)
+    assert [p.path for p in report.problems] == ["tile/2/000.p/1"]
