@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib import resources
 
 import pytest
 
+from chiptrail.countries import parse_country
 from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.hardware import (
     EXAMPLE_RESTRICTED_PARTIES,
@@ -198,3 +200,19 @@ def test_malformed_rule_tables_are_refused(mutate: object) -> None:
     mutate(doc)  # type: ignore[operator]
     with pytest.raises(InvalidInput):
         parse_rule_table(json.dumps(doc))
+
+
+def test_the_built_in_table_is_well_formed() -> None:
+    table = load_rule_table()
+    ids = [rule.rule_id for rule in table.rules]
+    assert len(ids) == len(set(ids))
+    for rule in table.rules:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", rule.rule_id)
+        assert rule.then.citations, rule.rule_id
+        assert rule.then.explanation, rule.rule_id
+        exception = rule.then.license_exception
+        assert (exception is not None) == (rule.then.decision == "license-exception")
+    for group, members in table.country_groups.items():
+        for code in members:
+            assert parse_country(code) == code, group
+    assert set(table.country_groups) == {"A:5", "A:6", "D:1", "D:4", "D:5", "E:1", "E:2", "Macau"}
