@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 import typer._click.exceptions as click_exceptions
+from rich.markup import escape
 from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup
 
@@ -40,13 +41,18 @@ class GuardedGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except ChiptrailError as exc:
-            err_console.print(f"[bold red]error[/] [{exc.code}]: {exc.message}", highlight=False)
+            err_console.print(
+                f"[bold red]error[/] {escape(f'[{exc.code}]')}: {escape(exc.message)}",
+                highlight=False,
+            )
             raise typer.Exit(exit_code_for(exc)) from exc
         except (typer.Exit, typer.Abort, click_exceptions.ClickException):
             raise
         except Exception as exc:
             log.exception("internal error")
-            err_console.print(f"[bold red]internal error[/]: {type(exc).__name__}: {exc}")
+            err_console.print(
+                f"[bold red]internal error[/]: {type(exc).__name__}: {escape(str(exc))}"
+            )
             raise typer.Exit(EXIT_INTERNAL) from exc
 
 
