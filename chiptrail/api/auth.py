@@ -88,6 +88,9 @@ POLICY: tuple[PolicyRule, ...] = (
     _rule(_WRITE, "/v1/hardware", frozenset({Role.VENDOR, Role.ADMIN})),
     _rule(_WRITE, "/v1/license-check", PARTY_ROLES),
     _rule(_ANY, "/v1/geoloc", PARTY_ROLES),
+    _rule(_WRITE, "/v1/ledger/parties/{party_id}/keys", PARTY_ROLES),  # own party only
+    _rule(_GET, "/v1/ledger/parties/{party_id}/keys", PARTY_ROLES),
+    _rule(_ANY, "/v1/ledger/", STAFF),
     # Anything not listed: readers may read, staff may write. Auditors only read the log.
     _rule(_GET, "/v1/", READERS),
     _rule(_WRITE, "/v1/", STAFF),

@@ -97,13 +97,17 @@ class LogETags:
 
 
 async def _finish(send: Send, start: Message, body: bytes, if_none_match: str) -> None:
-    raw_headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"etag"]
+    raw_headers = list(start.get("headers", []))
     if start["status"] != 200:
         await send(start)
         await send({"type": "http.response.body", "body": body})
         return
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    raw_headers.append((b"etag", etag.encode("ascii")))
+    existing = [v for k, v in raw_headers if k.lower() == b"etag"]
+    if existing:  # the route chose its own validator
+        etag = existing[0].decode("latin-1")
+    else:
+        etag = '"' + hashlib.sha256(body).hexdigest() + '"'
+        raw_headers.append((b"etag", etag.encode("ascii")))
     if not any(k.lower() == b"cache-control" for k, _ in raw_headers):
         raw_headers.append((b"cache-control", b"no-cache"))
     matches = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}

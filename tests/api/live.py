@@ -42,6 +42,24 @@ def create_key(db_url: str, data_dir: Path, role: str, party: str | None = None)
     return token
 
 
+def create_key_in_process(db_url: str, role: str, party: str | None = None) -> str:
+    """A new API token written straight to the database (faster than the CLI's start-up)."""
+    from datetime import UTC, datetime
+
+    from chiptrail.service.auth import Role, create_api_key
+    from chiptrail.store.migrate import open_database
+
+    db = open_database(db_url)
+    try:
+        created = create_api_key(
+            db, role=Role(role), party_id=party, label="test", now=datetime.now(UTC)
+        )
+    finally:
+        db.dispose()
+    assert created.token is not None
+    return created.token
+
+
 def server_env(data_dir: Path) -> dict[str, str]:
     """The environment of a served process: auth on, data under ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIPTRAIL_")}
