@@ -242,11 +242,12 @@ def list_cases(
             .limit(limit)
             .offset(offset)
         ).all()
-        counts: dict[str, int] = dict(
-            conn.execute(
+        counts: dict[str, int] = {
+            str(case): int(n)
+            for case, n in conn.execute(
                 select(findings.c.case_id, func.count()).group_by(findings.c.case_id)
-            ).tuples()
-        )
+            )
+        }
     items = [
         {
             "id": r.case_id,

@@ -1,0 +1,102 @@
+"""Consignee red flags and restricted parties on hand-built buyers and ownership chains."""
+
+from __future__ import annotations
+
+import pytest
+
+from chiptrail.rules.finding import EvidenceKind
+from chiptrail.rules.view import AddressKind, Order, OwnershipEdge, ScreeningHit, Site
+from chiptrail.types import Country, PartyId, Severity
+from tests.rules._world import PARTIES, SITES, ago, party, run, view
+
+
+def order(buyer: str, qty: int = 16, days: float = 30, **kw: object) -> Order:
+    return Order(f"o-{buyer}-{days}", PartyId(buyer), PartyId("vendor"), qty, ago(days), **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("age_days", "address", "expected"),
+    [
+        (90, AddressKind.OFFICE, Severity.MEDIUM),
+        (90, AddressKind.VIRTUAL, Severity.HIGH),
+        (3000, AddressKind.RESIDENTIAL, Severity.MEDIUM),
+        (3000, AddressKind.OFFICE, None),
+    ],
+    ids=["new", "new shell", "old, residential address", "established office"],
+)
+def test_new_or_shell(age_days: float, address: AddressKind, expected: object) -> None:
+    buyer = party("b1", "MY", incorporated_at=ago(30 + age_days), address_kind=address)
+    found = run(
+        "consignee-new-or-shell",
+        view(parties={**PARTIES, buyer.party_id: buyer}, orders=(order("b1"),)),
+    )
+    assert (found[0].severity if found else None) == expected
+
+
+@pytest.mark.parametrize(("capacity", "fires"), [(4, True), (64, False)])
+def test_capacity(capacity: int, fires: bool) -> None:
+    site = Site("s1", PartyId("b1"), Country("MY"), 3.1, 101.7, capacity)
+    v = view(
+        sites={**SITES, "s1": site},
+        orders=(order("b1", 16, site_id="s1"),),
+        parties={**PARTIES, PartyId("b1"): party("b1", "MY")},
+    )
+    assert bool(run("consignee-capacity", v)) is fires
+
+
+def test_capacity_of_an_unregistered_site_is_zero() -> None:
+    v = view(orders=(order("b1", 8, site_id="nowhere"),))
+    [found] = run("consignee-capacity", v)
+    assert "not registered" in found.explanation
+
+
+@pytest.mark.parametrize(
+    ("payment", "via", "fires"),
+    [("HK", (), True), ("MY", ("AE",), True), ("MY", (), False), ("US", (), False)],
+    ids=["paid from HK", "shipped via AE", "paid at home", "paid in seller's country"],
+)
+def test_third_country_routing(payment: str, via: tuple[str, ...], fires: bool) -> None:
+    v = view(
+        parties={**PARTIES, PartyId("b1"): party("b1", "MY")},
+        orders=(order("b1", payment_country=payment, ship_via=via),),
+    )
+    assert bool(run("third-country-routing", v)) is fires
+
+
+LISTED = party("listed", "CN")
+HIT = ScreeningHit(PartyId("listed"), "Entity List", "Listed Co", 1.0, "exact")
+
+
+@pytest.mark.parametrize(
+    ("edges", "hits", "fires"),
+    [
+        ((), (ScreeningHit(PartyId("b1"), "Entity List", "B One", 0.93, "fuzzy"),), True),
+        (
+            (
+                OwnershipEdge(PartyId("listed"), PartyId("hold"), 1.0),
+                OwnershipEdge(PartyId("hold"), PartyId("b1"), 0.7),
+            ),
+            (HIT,),
+            True,
+        ),
+        ((OwnershipEdge(PartyId("listed"), PartyId("b1"), 0.3),), (HIT,), False),
+        ((), (HIT,), False),
+    ],
+    ids=["buyer matched", "owned 70% through a holding", "minority stake", "unrelated"],
+)
+def test_restricted_party(edges: tuple[object, ...], hits: tuple[object, ...], fires: bool) -> None:
+    v = view(
+        parties={**PARTIES, PartyId("b1"): party("b1", "AE"), PartyId("listed"): LISTED},
+        ownership=edges,
+        screening_hits=hits,
+        orders=(order("b1"),),
+    )
+    found = run("restricted-party", v)
+    assert bool(found) is fires
+    if fires:
+        assert found[0].severity is Severity.CRITICAL
+        kinds = {e.kind for e in found[0].evidence}
+        assert EvidenceKind.SCREENING in kinds
+        if edges:
+            assert EvidenceKind.PARTY_EDGE in kinds
+            assert "hold" in found[0].evidence[-1].ref
