@@ -5,6 +5,7 @@ For each size N (default 1M and 10M leaves, memory ``NodeStore``):
 - append: ``append_leaves`` throughput in leaves/s, in batches of ``--batch`` leaves;
 - proofs: mean time of ``inclusion_proof`` and ``consistency_proof`` over random positions
   (plus ``root_at`` and the verifiers), each O(log N);
+- audit (``--audit-size``, default 1M): ``audit_export`` over an in-memory export, entries/s;
 - baseline: the naive way to answer the same question, recomputing the root from all N leaf
   hashes (``root_from_leaf_hashes``), timed in the same run; the ratio is baseline / proof.
 
@@ -20,6 +21,9 @@ import sys
 import time
 from collections.abc import Callable
 
+from chiptrail.crypto import Ed25519Signer
+from chiptrail.ledger.audit import audit_export, export_log
+from chiptrail.ledger.checkpoint import Checkpoint, make_verifier_key, sign_checkpoint
 from chiptrail.ledger.merkle import (
     MemoryNodeStore,
     append_leaves,
@@ -93,6 +97,25 @@ def bench_size(size: int, batch: int, samples: int, rng: random.Random) -> dict[
     }
 
 
+def bench_audit(size: int, batch: int) -> dict[str, float]:
+    """Export a log of ``size`` entries to memory and time ``audit_export`` over it."""
+    entries = [b"entry %d" % i for i in range(size)]
+    store = MemoryNodeStore()
+    for start in range(0, size, batch):
+        append_leaves(store, start, _leaf_hashes(start, min(size, start + batch)))
+    signer = Ed25519Signer(hashlib.sha256(b"bench log key").digest())
+    note = sign_checkpoint(Checkpoint("bench/log", size, root_at(store, size)), "bench/log", signer)
+    t0 = time.perf_counter()
+    files = dict(export_log(store, size, lambda a, z: entries[a:z], note))
+    export_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    report = audit_export(files, make_verifier_key("bench/log", signer.public_key))
+    audit_s = time.perf_counter() - t0
+    if not report.is_valid:
+        raise SystemExit(f"audit failed: {report.problems[:3]}")
+    return {"export_s": export_s, "audit_s": audit_s, "files": len(files)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse flags, run every size, print a table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
@@ -100,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=1000, help="leaves per append_leaves call")
     parser.add_argument("--samples", type=int, default=2000, help="proofs timed per size")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--audit-size", type=int, default=1_000_000, help="entries in the audit run (0: skip)"
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     out = sys.stdout
@@ -121,6 +147,13 @@ def main(argv: list[str] | None = None) -> None:
             f"  verify_consistency   {r['verify_consistency_us']:>12.1f} us\n"
         )
         out.flush()
+    if args.audit_size:
+        a = bench_audit(args.audit_size, args.batch)
+        out.write(
+            f"\naudit_export of {args.audit_size:,} entries ({a['files']:,} files): "
+            f"{a['audit_s']:.1f} s = {args.audit_size / a['audit_s']:,.0f} entries/s "
+            f"(export_log {a['export_s']:.1f} s)\n"
+        )
 
 
 if __name__ == "__main__":
