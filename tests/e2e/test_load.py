@@ -1,9 +1,9 @@
 """A bounded load test on loopback: concurrent submitters against a real ``chiptrail serve``.
 
-N submitters (each with its own key) push signed measurements (and custody events, once the
-ledger's ``POST /v1/events`` exists) through an async httpx client; afterwards the store holds
-each acknowledged submission exactly once. Figures go to test-output/load-*.json and
-docs/reliability.md; nothing here asserts a timing.
+N submitters, each with its own API key, push signed custody events and signed measurements
+through an async httpx client. Afterwards every acknowledged submission is stored exactly once and
+the log verifies under the independent auditor. Figures go to test-output/load-*.json (and
+docs/reliability.md); nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -18,22 +18,34 @@ from sqlalchemy import create_engine, text
 
 from tests.api.live import LiveServer, create_key_in_process, live_server
 from tests.api.load import (
+    audit_log,
     create_role_keys,
+    event_workload,
+    has_route,
     measurement_workload,
+    register_event_parties,
     register_measurement_fixtures,
     run_load,
+    split,
 )
 from tests.conftest import fresh_pg_database
 
 SUBMITTERS = 8
-CHIPS = 16
-ROUNDS = 10  # measurements per chip: 160 submissions
+CHIPS, ROUNDS = 8, 10  # 80 measurement submissions
+EVENTS_PER_PARTY = 12  # 96 event submissions
 TIME_LIMIT_S = 120.0
 OUT = Path(__file__).resolve().parents[2] / "test-output"
 
+pytestmark = pytest.mark.slow
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[LiveServer, str]]:
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def served(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[LiveServer, dict[str, str], str]]:
+    tmp_path = tmp_path_factory.mktemp(f"load-{request.param}")
     if request.param == "sqlite":
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'load.db'}"])
     else:
@@ -41,39 +53,62 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Liv
     url = next(urls)
     try:
         with live_server(url, tmp_path) as server:
-            yield server, request.param
+            admin = {"Authorization": f"Bearer {create_key_in_process(url, 'admin')}"}
+            yield server, admin, request.param
     finally:
         for _ in urls:  # finish the generator: drops the PostgreSQL database
             pass
 
 
-def _count(db_url: str, sql: str) -> tuple[int, ...]:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(text(sql)).one()
-    finally:
-        engine.dispose()
-    return tuple(int(v) for v in row)
+def _record(name: str, figures: dict[str, object]) -> None:
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"load-{name}.json").write_text(json.dumps(figures, indent=2))
+    print(f"\nload {name}: {figures}")  # noqa: T201
 
 
-@pytest.mark.slow
-def test_concurrent_measurements_are_stored_exactly_once(served: tuple[LiveServer, str]) -> None:
-    server, engine = served
-    admin = {"Authorization": f"Bearer {create_key_in_process(server.db_url, 'admin')}"}
+def test_concurrent_event_submitters_lose_and_duplicate_nothing(
+    served: tuple[LiveServer, dict[str, str], str], tmp_path: Path
+) -> None:
+    server, admin, engine = served
+    if not has_route(server.base_url, "post", "/v1/events"):
+        pytest.skip("the ledger's POST /v1/events is not in this build")
+    parties, work = event_workload(SUBMITTERS, EVENTS_PER_PARTY)
+    keys = register_event_parties(server.base_url, admin, parties)
+    before = audit_log(server.db_url, server.data_dir, tmp_path / "before")
+
+    out = asyncio.run(
+        run_load(server.base_url, list(zip(keys, work, strict=True)), time_limit_s=TIME_LIMIT_S)
+    )
+
+    assert out.failed == []
+    submitted = {s.ident for subs in work for s in subs}
+    assert out.acknowledged == submitted
+    after = audit_log(server.db_url, server.data_dir, tmp_path / "after")
+    assert after.contiguous
+    assert after.entries_checked == after.size
+    assert after.event_leaves - before.event_leaves == len(submitted)
+    assert after.distinct_event_ids == after.event_leaves
+    _record(f"events-{engine}", {"engine": engine, "submitters": SUBMITTERS, **out.figures()})
+
+
+def test_concurrent_measurement_submitters_lose_and_duplicate_nothing(
+    served: tuple[LiveServer, dict[str, str], str],
+) -> None:
+    server, admin, engine = served
     devices, subs = measurement_workload(CHIPS, ROUNDS)
     register_measurement_fixtures(server.base_url, admin, devices)
-    submitters = create_role_keys(server.base_url, admin, "landmark", "landmark-org", SUBMITTERS)
+    keys = create_role_keys(server.base_url, admin, "landmark", "landmark-org", SUBMITTERS)
 
-    out = asyncio.run(run_load(server.base_url, submitters, subs, time_limit_s=TIME_LIMIT_S))
+    work = list(zip(keys, split(subs, SUBMITTERS), strict=True))
+    out = asyncio.run(run_load(server.base_url, work, time_limit_s=TIME_LIMIT_S))
 
     assert out.failed == []
     assert out.acknowledged == {s.ident for s in subs}
-    stored, distinct = _count(
-        server.db_url, "SELECT COUNT(*), COUNT(DISTINCT nonce) FROM measurements"
-    )
+    engine_ = create_engine(server.db_url)
+    with engine_.connect() as conn:
+        stored, distinct = conn.execute(
+            text("SELECT COUNT(*), COUNT(DISTINCT nonce) FROM measurements")
+        ).one()
+    engine_.dispose()
     assert stored == distinct == len(subs)  # nothing lost, nothing duplicated
-    figures = {"engine": engine, "submitters": SUBMITTERS, **out.figures()}
-    OUT.mkdir(exist_ok=True)
-    (OUT / f"load-measurements-{engine}.json").write_text(json.dumps(figures, indent=2))
-    print(f"\nload measurements {figures}")  # noqa: T201
+    _record(f"measurements-{engine}", {"engine": engine, "submitters": SUBMITTERS, **out.figures()})
