@@ -268,9 +268,9 @@ def _check_event(c: _Checker, path: str, value: object) -> None:
     if not isinstance(kind, str):
         c.fail(f"{path}.type", "event type is required")
         return
-    if kind not in EVENT_TYPES:
-        return  # Extended events: the schema only requires a type
-    for key in ("eventTime", "eventTimeZoneOffset", *_REQUIRED[kind]):
+    if kind not in EVENT_TYPES:  # an extended event: a URI type plus the common fields
+        c.uri(f"{path}.type", kind)
+    for key in ("eventTime", "eventTimeZoneOffset", *_REQUIRED.get(kind, ())):
         if key not in event:
             c.fail(path, f"{key} is required")
     if "eventTime" in event:
@@ -320,15 +320,42 @@ def validate_document(document: object) -> list[SchemaIssue]:
                 c.fail("$.epcisBody", "eventList is required")
             for i, event in enumerate(c.array("$.epcisBody.eventList", body.get("eventList", []))):
                 _check_event(c, f"$.epcisBody.eventList[{i}]", event)
-    elif isinstance(kind, str) and kind in EVENT_TYPES:
+    elif kind == "EPCISQueryDocument":
+        _check_query_document(c, doc)
+    elif isinstance(kind, str):
         if "@context" not in doc:
             c.fail("$", "@context is required")
         _check_event(c, "$", doc)
-    elif not isinstance(kind, str):
-        c.fail("$.type", "type is required")
     else:
-        c.fail("$.type", "must be EPCISDocument or an EPCIS event type")
+        c.fail("$.type", "type is required")
     return c.issues
+
+
+def _check_query_document(c: _Checker, doc: Mapping[str, object]) -> None:
+    for key in ("@context", "schemaVersion", "creationDate", "epcisBody"):
+        if key not in doc:
+            c.fail("$", f"{key} is required")
+    body = c.obj("$.epcisBody", doc.get("epcisBody", {}))
+    results = c.obj("$.epcisBody.queryResults", (body or {}).get("queryResults", {}))
+    rbody = c.obj("$.epcisBody.queryResults.resultsBody", (results or {}).get("resultsBody", {}))
+    path = "$.epcisBody.queryResults.resultsBody.eventList"
+    for i, event in enumerate(c.array(path, (rbody or {}).get("eventList", []))):
+        _check_event(c, f"{path}[{i}]", event)
+
+
+def events_of(document: Mapping[str, object]) -> list[Mapping[str, object]]:
+    """The events of a validated document (EPCISDocument, EPCISQueryDocument or one event)."""
+    kind = document.get("type")
+    body = document.get("epcisBody")
+    if kind == "EPCISDocument" and isinstance(body, Mapping):
+        events = body.get("eventList")
+    elif kind == "EPCISQueryDocument" and isinstance(body, Mapping):
+        results = body.get("queryResults")
+        rbody = results.get("resultsBody") if isinstance(results, Mapping) else None
+        events = rbody.get("eventList") if isinstance(rbody, Mapping) else None
+    else:
+        events = [document]
+    return [e for e in events if isinstance(e, Mapping)] if isinstance(events, list) else []
 
 
 def _raise_issues(issues: Sequence[SchemaIssue], where: str) -> None:
@@ -350,15 +377,8 @@ def _prefixes(document: Mapping[str, object]) -> dict[str, str]:
 
 def _batch_from_json(document: Mapping[str, object]) -> EpcisBatch:
     _raise_issues(validate_document(document), "document")
-    if document.get("type") == "EPCISDocument":
-        body = document["epcisBody"]
-        assert isinstance(body, Mapping)  # noqa: S101 - checked by validate_document
-        events = body["eventList"]
-        assert isinstance(events, list)  # noqa: S101
-    else:
-        events = [document]
     return EpcisBatch(
-        events=tuple(e for e in events if isinstance(e, Mapping)),
+        events=tuple(events_of(document)),
         context=context_from_document(document),
         prefixes=_prefixes(document),
     )

@@ -33,6 +33,33 @@ _NUMBER_FIELDS |= {"percRank", "percValue"}
 
 Json = object
 
+_CBV_WEB = "https://ref.gs1.org/cbv/"
+_CBV_KINDS = {
+    "bizStep": ("bizstep", "BizStep-"),
+    "disposition": ("disp", "Disp-"),
+    "set": ("disp", "Disp-"),
+    "unset": ("disp", "Disp-"),
+    "bizTransactionList": ("btt", "BTT-"),
+    "sourceList": ("sdt", "SDT-"),
+    "destinationList": ("sdt", "SDT-"),
+}
+
+
+def cbv_word(value: str, field: str, prefixes: dict[str, str]) -> str:
+    """A CBV value as the bare word EPCIS JSON uses (``urn:epcglobal:cbv:bizstep:shipping``,
+    ``https://ref.gs1.org/cbv/BizStep-shipping`` and ``cbv:BizStep-shipping`` -> ``shipping``);
+    anything else is returned unchanged."""
+    urn_kind, web_kind = _CBV_KINDS[field]
+    urn = f"urn:epcglobal:cbv:{urn_kind}:"
+    if value.startswith(urn):
+        return value[len(urn) :]
+    prefix, sep, rest = value.partition(":")
+    if sep and prefixes.get(prefix) == _CBV_WEB:
+        value = _CBV_WEB + rest
+    if value.startswith(_CBV_WEB + web_kind):
+        return value[len(_CBV_WEB + web_kind) :]
+    return value
+
 
 class _Names:
     """Namespace URI <-> prefix for one document (prefixes as the document declared them)."""
@@ -143,7 +170,7 @@ def _standard_field(name: str, el: ET.Element, names: _Names) -> Json:
         for c in el:
             item: dict[str, Json] = {_TYPED_LISTS[name]: _text(c)}
             if c.get("type"):
-                item = {"type": c.get("type", ""), **item}
+                item = {"type": cbv_word(c.get("type", ""), name, names.uri_of), **item}
             items.append(item)
         return items
     if name == "sensorElementList":
@@ -154,7 +181,7 @@ def _standard_field(name: str, el: ET.Element, names: _Names) -> Json:
             obj.setdefault(_local(c.tag), [])
             value = obj[_local(c.tag)]
             if isinstance(value, list):
-                value.append(_text(c))
+                value.append(cbv_word(_text(c), "set", names.uri_of))
         return obj
     if name == "errorDeclaration":
         err: dict[str, Json] = {}
@@ -190,7 +217,10 @@ def _event(el: ET.Element, names: _Names) -> dict[str, Json]:
         if child.tag.startswith("{"):
             _add(event, names.key(child.tag), _generic(child, names))
         else:
-            event[child.tag] = _standard_field(child.tag, child, names)
+            value = _standard_field(child.tag, child, names)
+            if child.tag in ("bizStep", "disposition") and isinstance(value, str):
+                value = cbv_word(value, child.tag, names.uri_of)
+            event[child.tag] = value
     return event
 
 
