@@ -210,7 +210,11 @@ def sign_note(text: str, key_name: str, signer: Signer) -> str:
         raise InvalidInput("note text must not contain control characters other than newline")
     if not _is_valid_name(key_name):
         raise InvalidInput("key name must be non-empty, without spaces or '+'", {"name": key_name})
-    signature = signer.sign(text.encode("utf-8"))
+    try:
+        message = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput("note text is not valid Unicode (lone surrogate)") from exc
+    signature = signer.sign(message)
     blob = key_id(key_name, signer.public_key) + signature
     return f"{text}\n{_SIG_PREFIX}{key_name} {base64.b64encode(blob).decode('ascii')}\n"
 
