@@ -29,7 +29,7 @@ class Party:
     """A person, company or organisation, optionally an entry of a restricted-party list.
 
     Attributes:
-        party_id: unique id (list entries: ``<list_id>:<entry id>``).
+        party_id: unique id (list entries: ``<list_id>.<entry id>``).
         schema: FtM schema name (``Company``, ``Person``, ``Organization``, ``LegalEntity`` ...).
         name: primary name as published.
         aliases: a.k.a. names (FtM ``alias`` and ``weakAlias``).
@@ -129,14 +129,19 @@ def from_ftm(data: Mapping[str, Any]) -> Party | Ownership | Directorship | None
     if schema == "Ownership":
         owner, asset = _first(props, "owner"), _first(props, "asset")
         if not owner or not asset:
-            raise InvalidInput(f"Ownership {entity_id} needs owner and asset")
+            raise InvalidInput(
+                f"Ownership {entity_id} needs owner and asset, each an FtM entity id "
+                "(letters, digits, '.' and '-')"
+            )
         pct_raw = _first(props, "percentage")
         pct = parse_percentage(pct_raw) if pct_raw is not None else None
         return Ownership(entity_id, PartyId(owner), PartyId(asset), pct)
     if schema == "Directorship":
         director, org = _first(props, "director"), _first(props, "organization")
         if not director or not org:
-            raise InvalidInput(f"Directorship {entity_id} needs director and organization")
+            raise InvalidInput(
+                f"Directorship {entity_id} needs director and organization (FtM entity ids)"
+            )
         return Directorship(entity_id, PartyId(director), PartyId(org), _first(props, "role"))
     if schema not in PARTY_SCHEMATA and not proxy.schema.is_a("LegalEntity"):
         return None

@@ -21,7 +21,7 @@ def test_csl_csv_reads_names_aliases_countries(vectors: Path) -> None:
     sophgo = by_name["Sophgo Technologies Ltd."]
     assert sophgo.aliases == ("Suanneng Technology", "Sophon")
     assert sophgo.countries == ("CN",)
-    assert sophgo.party_id == "us-csl:a1b2c3"
+    assert sophgo.party_id == "us-csl.a1b2c3"
     assert sophgo.programs[0].startswith("Entity List")
     assert by_name["Example Trading Sdn. Bhd."].countries == ("MY", "SG")
     assert by_name["Doe, John"].schema == "Person"
@@ -44,13 +44,13 @@ def test_ofac_sdn_with_aliases_and_addresses(vectors: Path) -> None:
         (vectors / "add.csv").read_bytes(),
     )
     by_id = {p.party_id: p for p in result.parties}
-    assert set(by_id) == {"ofac-sdn:36", "ofac-sdn:173", "ofac-sdn:2674"}
-    assert by_id["ofac-sdn:36"].aliases == ("AERO-CARIBBEAN",)
-    assert by_id["ofac-sdn:36"].countries == ("CU",)
-    assert by_id["ofac-sdn:173"].previous_names == ("AFRO-CARIBBEAN LTD.",)
-    assert by_id["ofac-sdn:173"].countries == ("GB",)
-    assert by_id["ofac-sdn:2674"].schema == "Vessel"
-    assert by_id["ofac-sdn:36"].programs == ("CUBA",)
+    assert set(by_id) == {"ofac-sdn.36", "ofac-sdn.173", "ofac-sdn.2674"}
+    assert by_id["ofac-sdn.36"].aliases == ("AERO-CARIBBEAN",)
+    assert by_id["ofac-sdn.36"].countries == ("CU",)
+    assert by_id["ofac-sdn.173"].previous_names == ("AFRO-CARIBBEAN LTD.",)
+    assert by_id["ofac-sdn.173"].countries == ("GB",)
+    assert by_id["ofac-sdn.2674"].schema == "Vessel"
+    assert by_id["ofac-sdn.36"].programs == ("CUBA",)
 
 
 def test_ftm_lines_give_parties_and_links(vectors: Path) -> None:

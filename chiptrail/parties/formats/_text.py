@@ -43,6 +43,16 @@ _COUNTRY_ALIASES = {
     "cote d'ivoire": "CI",
     "the netherlands": "NL",
     "crimea region of ukraine": "UA",
+    "macedonia": "MK",
+    "peoples republic of china": "CN",
+    "people's republic of china": "CN",
+    "people\u2019s republic of china": "CN",
+    "prc": "CN",
+    "turkiye": "TR",
+    "turkey (turkiye)": "TR",
+    "uk": "GB",
+    "north korea (dprk)": "KP",
+    "dprk": "KP",
 }
 
 

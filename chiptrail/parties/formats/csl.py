@@ -81,7 +81,7 @@ def _party(row: Mapping[str, Any], list_id: str, n: int, unknown: set[str]) -> P
     entry = str(row.get("_id") or row.get("id") or row.get("entity_number") or "")
     programs = row.get("programs")
     return Party(
-        party_id=PartyId(f"{list_id}:{entry or stable_id(source, name)}"),
+        party_id=PartyId(f"{list_id}.{entry or stable_id(source, name)}"),
         schema=_SCHEMA.get(str(row.get("type") or "entity").strip().lower(), "LegalEntity"),
         name=name,
         aliases=tuple(dict.fromkeys(str(a).strip() for a in aliases if str(a).strip() != name)),

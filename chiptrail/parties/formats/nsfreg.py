@@ -70,7 +70,7 @@ def parse_nsfreg(data: bytes, list_id: str | None = None) -> PartySet:
                 countries = (code,)
         parties.append(
             Party(
-                party_id=PartyId(f"{lid}:{stable_id(name, country_raw)}"),
+                party_id=PartyId(f"{lid}.{stable_id(name, country_raw)}"),
                 schema=_schema(lid, name),
                 name=name,
                 aliases=tuple(dict.fromkeys(a for a in slot["aliases"] if a != name)),

@@ -90,7 +90,7 @@ def parse_ofac_sdn(
     warnings += [f"add.csv: unknown country {c!r} ignored" for c in sorted(unknown)]
     parties = tuple(
         Party(
-            party_id=PartyId(f"{list_id}:{ent}"),
+            party_id=PartyId(f"{list_id}.{ent}"),
             schema=str(e["schema"]),
             name=str(e["name"]),
             aliases=tuple(dict.fromkeys(e["aliases"])),

@@ -1,0 +1,368 @@
+"""Use cases of screening: load and update restricted-party lists, screen names.
+
+Each public function is one unit of work behind one CLI command and one HTTP route. A list is
+parsed completely before anything is written, then swapped in one transaction, so a half-read file
+never replaces a good list. Ownership, party pages and volumes are in ``parties_graph.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
+from datetime import datetime
+
+import httpx
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from chiptrail.crypto import sha256
+from chiptrail.errors import Conflict, InvalidInput, Unavailable
+from chiptrail.parties.formats.detect import ListFormat, detect_format, parse_list
+from chiptrail.parties.formats.ofac import parse_ofac_sdn
+from chiptrail.parties.model import Directorship, Ownership, Party, PartySet, from_ftm, to_ftm
+from chiptrail.parties.screening import (
+    DEFAULT_THRESHOLD,
+    Match,
+    Query,
+    ScreeningIndex,
+    build_index,
+    screen_query,
+)
+from chiptrail.store.database import Database
+from chiptrail.store.parties_tables import party_entities, party_links, party_lists
+
+log = logging.getLogger(__name__)
+
+OFFICIAL_SOURCES: dict[str, tuple[str, ListFormat]] = {
+    "us-csl": (
+        "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.csv",
+        ListFormat.CSL_CSV,
+    ),
+    "ofac-sdn": ("https://www.treasury.gov/ofac/downloads/sdn.csv", ListFormat.OFAC_SDN),
+}
+"""Official downloads fetched by ``chiptrail lists update`` (list id -> URL, format)."""
+
+OFAC_COMPANIONS = {
+    "alt": "https://www.treasury.gov/ofac/downloads/alt.csv",
+    "add": "https://www.treasury.gov/ofac/downloads/add.csv",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    """A stored list: id, title, format, where it came from, when, how many entries."""
+
+    list_id: str
+    title: str
+    format: str
+    source: str
+    sha256: str
+    entry_count: int
+    loaded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """What one list load stored, and the warnings met while parsing."""
+
+    list_id: str
+    format: str
+    entries: int
+    ownerships: int
+    directorships: int
+    warnings: tuple[str, ...]
+    replaced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenResult:
+    """One screened query and its matches (best first)."""
+
+    query: Query
+    matches: tuple[Match, ...]
+
+    @property
+    def is_hit(self) -> bool:
+        """True when any match reached the threshold."""
+        return bool(self.matches)
+
+
+def _countries_cell(party: Party) -> str:
+    return ",".join(party.countries)[:300]
+
+
+def _entity_row(party: Party, list_id: str | None) -> dict[str, object]:
+    return {
+        "entity_id": party.party_id,
+        "schema": party.schema,
+        "caption": party.name,
+        "list_id": list_id,
+        "countries": _countries_cell(party),
+        "data": json.dumps(to_ftm(party), ensure_ascii=False, sort_keys=True),
+    }
+
+
+def _link_rows(parsed: PartySet, list_id: str | None) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [
+        {
+            "link_id": o.link_id,
+            "kind": "ownership",
+            "source_id": o.owner_id,
+            "target_id": o.asset_id,
+            "percentage": o.percentage,
+            "role": None,
+            "list_id": list_id,
+        }
+        for o in parsed.ownerships
+    ]
+    rows += [
+        {
+            "link_id": d.link_id,
+            "kind": "directorship",
+            "source_id": d.director_id,
+            "target_id": d.organization_id,
+            "percentage": None,
+            "role": d.role,
+            "list_id": list_id,
+        }
+        for d in parsed.directorships
+    ]
+    return rows
+
+
+def store_party_set(conn: Connection, parsed: PartySet, list_id: str | None) -> None:
+    """Insert parsed parties and links (inside the caller's transaction).
+
+    Raises:
+        Conflict: an id is already stored (by another list or as an ordinary party).
+    """
+    entities = [_entity_row(p, list_id) for p in parsed.parties]
+    links = _link_rows(parsed, list_id)
+    try:
+        for chunk in range(0, len(entities), 1000):
+            conn.execute(insert(party_entities), entities[chunk : chunk + 1000])
+        if links:
+            conn.execute(insert(party_links), links)
+    except IntegrityError as exc:
+        raise Conflict(
+            "a party or link id in this input is already stored (ids must be unique across "
+            "lists and parties)",
+            {"error": str(exc.orig)[:300]},
+        ) from exc
+
+
+def load_list(
+    db: Database,
+    data: bytes,
+    *,
+    now: datetime,
+    fmt: ListFormat | None = None,
+    list_id: str | None = None,
+    title: str | None = None,
+    source: str = "file",
+    parsed: PartySet | None = None,
+) -> LoadResult:
+    """Parse a list file completely, then replace the stored list of that id in one transaction.
+
+    Args:
+        db: the database.
+        data: the file's bytes.
+        now: load time (UTC).
+        fmt: the format; detected from the bytes when None.
+        list_id: the list's id (default: from the file or the format).
+        title: a human title (default: the list id).
+        source: where the bytes came from (path or URL), recorded with the list.
+        parsed: an already parsed form of ``data`` (OFAC with companions).
+
+    Raises:
+        InvalidInput: unreadable file; nothing is stored. Conflict: ids collide with another list.
+    """
+    fmt = fmt or detect_format(data)
+    result = parsed or parse_list(data, fmt, list_id)
+    if not result.parties:
+        raise InvalidInput("the list file holds no entries; the stored list is left unchanged")
+    lid = list_id or result.parties[0].list_id or fmt.value
+    result = replace(result, parties=tuple(replace(p, list_id=lid) for p in result.parties))
+    with db.unit() as conn:
+        existed = conn.execute(
+            select(party_lists.c.list_id).where(party_lists.c.list_id == lid)
+        ).first()
+        conn.execute(delete(party_links).where(party_links.c.list_id == lid))
+        conn.execute(delete(party_entities).where(party_entities.c.list_id == lid))
+        conn.execute(delete(party_lists).where(party_lists.c.list_id == lid))
+        conn.execute(
+            insert(party_lists).values(
+                list_id=lid,
+                title=title or lid,
+                format=fmt.value,
+                source=source[:1000],
+                sha256=sha256(data).hex(),
+                entry_count=len(result.parties),
+                loaded_at=now,
+            )
+        )
+        store_party_set(conn, result, lid)
+    for w in result.warnings:
+        log.warning("%s: %s", lid, w)
+    return LoadResult(
+        lid,
+        fmt.value,
+        len(result.parties),
+        len(result.ownerships),
+        len(result.directorships),
+        result.warnings,
+        existed is not None,
+    )
+
+
+def download(url: str, *, timeout_s: float) -> bytes:
+    """GET ``url`` and return the body.
+
+    Raises:
+        Unavailable: offline, DNS failure, timeout or an HTTP error status.
+    """
+    try:
+        response = httpx.get(url, timeout=timeout_s, follow_redirects=True)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise Unavailable(
+            f"cannot download {url}: {exc.__class__.__name__}: {exc}. This machine may be "
+            "offline: download the file elsewhere and run `chiptrail lists update --from FILE`",
+            {"url": url},
+        ) from exc
+    return response.content
+
+
+def update_lists(
+    db: Database, *, now: datetime, list_ids: Sequence[str] = (), timeout_s: float = 30.0
+) -> list[LoadResult]:
+    """Download the official list files and load each (all downloads first, then the loads).
+
+    Raises:
+        Unavailable: a download failed (nothing is changed). InvalidInput: unknown list id.
+    """
+    wanted = list(list_ids) or list(OFFICIAL_SOURCES)
+    unknown = [lid for lid in wanted if lid not in OFFICIAL_SOURCES]
+    if unknown:
+        raise InvalidInput(
+            f"no official download for {', '.join(unknown)}; known: {', '.join(OFFICIAL_SOURCES)}"
+        )
+    fetched = {lid: download(OFFICIAL_SOURCES[lid][0], timeout_s=timeout_s) for lid in wanted}
+    extra = {}
+    if "ofac-sdn" in fetched:
+        extra = {k: download(u, timeout_s=timeout_s) for k, u in OFAC_COMPANIONS.items()}
+    results = []
+    for lid, data in fetched.items():
+        url, fmt = OFFICIAL_SOURCES[lid]
+        parsed = None
+        if fmt is ListFormat.OFAC_SDN:
+            parsed = parse_ofac_sdn(data, extra.get("alt"), extra.get("add"), list_id=lid)
+        results.append(
+            load_list(db, data, now=now, fmt=fmt, list_id=lid, source=url, parsed=parsed)
+        )
+    return results
+
+
+def list_lists(db: Database) -> list[ListInfo]:
+    """Every stored list, by id."""
+    with db.unit() as conn:
+        rows = conn.execute(select(party_lists).order_by(party_lists.c.list_id)).all()
+    return [
+        ListInfo(r.list_id, r.title, r.format, r.source, r.sha256, r.entry_count, r.loaded_at)
+        for r in rows
+    ]
+
+
+def party_from_row(data: str, list_id: str | None) -> Party | Ownership | Directorship | None:
+    """Rebuild a stored entity (FtM JSON) with its list id."""
+    value = from_ftm(json.loads(data))
+    if isinstance(value, Party):
+        return replace(value, list_id=list_id)
+    return value
+
+
+def load_listed_parties(conn: Connection) -> list[Party]:
+    """Every stored list entry."""
+    rows = conn.execute(
+        select(party_entities.c.data, party_entities.c.list_id)
+        .where(party_entities.c.list_id.is_not(None))
+        .order_by(party_entities.c.entity_id)
+    ).all()
+    out = []
+    for r in rows:
+        value = party_from_row(r.data, r.list_id)
+        if isinstance(value, Party):
+            out.append(value)
+    return out
+
+
+def build_stored_index(db: Database) -> ScreeningIndex:
+    """A screening index over every stored list.
+
+    Raises:
+        InvalidInput: no list is loaded yet.
+    """
+    with db.unit() as conn:
+        parties = load_listed_parties(conn)
+    if not parties:
+        raise InvalidInput(
+            "no screening list is loaded: run `chiptrail lists update` (online) or "
+            "`chiptrail lists load FILE`, or pass --list FILE"
+        )
+    return build_index(parties)
+
+
+def build_file_index(data: bytes, fmt: ListFormat | None = None) -> ScreeningIndex:
+    """A screening index over one list file (not stored)."""
+    parsed = parse_list(data, fmt)
+    if not parsed.parties:
+        raise InvalidInput("the list file holds no entries")
+    return build_index(parsed.parties)
+
+
+def screen_names(
+    index: ScreeningIndex,
+    queries: Iterable[Query],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    limit: int = 10,
+) -> list[ScreenResult]:
+    """Screen queries against an index (stored lists or a file).
+
+    Raises:
+        InvalidInput: threshold outside [0, 1], limit below 1, an empty name.
+    """
+    if not 0.0 <= threshold <= 1.0:
+        raise InvalidInput(f"threshold {threshold} is outside [0, 1]", {"field": "threshold"})
+    if limit < 1:
+        raise InvalidInput("limit must be at least 1", {"field": "limit"})
+    out = []
+    for q in queries:
+        if not q.name.strip():
+            raise InvalidInput(f"query {q.query_id}: empty name", {"query_id": q.query_id})
+        matches = screen_query(index, q, threshold=threshold, limit=limit)
+        out.append(ScreenResult(q, tuple(matches)))
+    return out
+
+
+_PROPERTIES = ("explanation", "is_restricted", "is_hit")
+
+
+def to_wire(value: object) -> object:
+    """JSON-ready form of a parties result: dataclasses with their explaining properties,
+    datetimes in ISO 8601, tuples as lists. Used alike by the CLI and the HTTP routes."""
+    if is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, object] = {f.name: to_wire(getattr(value, f.name)) for f in fields(value)}
+        for name in _PROPERTIES:
+            if hasattr(value, name):
+                out[name] = getattr(value, name)
+        return out
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_wire(v) for v in value]
+    return value
