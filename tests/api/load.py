@@ -48,6 +48,7 @@ class Outcome:
     acknowledged: set[str] = field(default_factory=set)
     latencies_s: list[float] = field(default_factory=list)
     retries: int = 0
+    replay_acks: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     failed: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
@@ -60,6 +61,7 @@ class Outcome:
             "acknowledged": float(len(self.acknowledged)),
             "requests": float(len(self.latencies_s)),
             "retries": float(self.retries),
+            "replay_acks": float(self.replay_acks),
             "elapsed_s": round(self.elapsed_s, 3),
             "throughput_per_s": round(len(self.acknowledged) / max(self.elapsed_s, 1e-9), 1),
             "p50_ms": round(statistics.median(lat) * 1000, 2),
@@ -94,7 +96,11 @@ async def _submit_one(
             continue
         out.latencies_s.append(time.monotonic() - started)
         out.statuses[response.status_code] = out.statuses.get(response.status_code, 0) + 1
-        if response.status_code in (200, 201) or (attempt > 1 and _is_replay(response)):
+        if response.status_code in (200, 201):
+            out.acknowledged.add(sub.ident)
+            return
+        if attempt > 1 and _is_replay(response):
+            out.replay_acks += 1  # the attempt lost in the crash had landed
             out.acknowledged.add(sub.ident)
             return
         if response.status_code == 429 or response.status_code >= 500:
