@@ -16,6 +16,7 @@ from chiptrail.cli.context import JsonOption, emit_json, out_console, read_input
 from chiptrail.crypto import b64decode, b64encode
 from chiptrail.errors import InvalidInput, VerificationError
 from chiptrail.ledger.audit import audit_export
+from chiptrail.ledger.checkpoint import verify_checkpoint
 from chiptrail.ledger.merkle import hash_leaf
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
 
@@ -98,19 +99,29 @@ def verify_cmd(
     origin: Annotated[
         str | None, typer.Option("--origin", help="Require this checkpoint origin (log name).")
     ] = None,
+    previous: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--previous",
+            help="An earlier signed checkpoint file of this log that must be a prefix of the "
+            "export (repeatable).",
+        ),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Replay a log export: recompute every leaf, node and tile and check the signed checkpoint.
 
     The export is a directory with a signed 'checkpoint' and C2SP tlog-tiles under 'tile/'
-    (hash tiles and entry bundles); see docs/transparency-log.md.
+    (hash tiles and entry bundles); see docs/transparency-log.md. With --previous, earlier
+    checkpoints you kept must be prefixes of this log (no rewritten history, no split view).
 
     Example: chiptrail audit verify ./export --key "custody.example+1a2b3c4d+AX..."
     """
     vkey = _read_key(key, key_file)
     if not export_dir.is_dir():
         raise InvalidInput(f"{export_dir}: not a directory", {"field": "export_dir"})
-    report = audit_export(DirectoryFiles(export_dir), vkey, origin=origin)
+    earlier = [read_input(path) for path in previous or []]
+    report = audit_export(DirectoryFiles(export_dir), vkey, origin=origin, previous=earlier)
     cp = report.checkpoint
     payload: dict[str, object] = {
         "origin": cp.origin if cp else None,
@@ -118,6 +129,7 @@ def verify_cmd(
         "root_hash": b64encode(cp.root_hash) if cp else None,
         "entries_checked": report.entries_checked,
         "tiles_checked": report.tiles_checked,
+        "previous_checked": report.previous_checked,
         "problems": [{"path": p.path, "message": p.message} for p in report.problems],
     }
     if not json_out and not report.is_valid:
@@ -129,9 +141,41 @@ def verify_cmd(
         if cp
         else "checkpoint did not verify"
     )
+    if report.previous_checked:
+        summary += f"; {report.previous_checked} earlier checkpoint(s) are prefixes"
     if report.problems:
         summary += f"; {len(report.problems)} problem(s)"
     _report(report.is_valid, json_out, payload, summary)
+
+
+@audit_app.command("checkpoint")
+def checkpoint_cmd(
+    checkpoint_file: Annotated[str, typer.Argument(help="Signed checkpoint file ('-' = stdin).")],
+    key: KeyOption = None,
+    key_file: KeyFileOption = None,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Require this checkpoint origin (log name).")
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Check one signed checkpoint (C2SP signed note) and print its origin, size and root.
+
+    Example: chiptrail audit checkpoint ./export/checkpoint --key "custody.example+1a2b3c4d+AX..."
+    """
+    vkey = _read_key(key, key_file)
+    note = read_input(checkpoint_file)
+    try:
+        cp = verify_checkpoint(note, vkey, origin=origin)
+    except VerificationError as exc:
+        _report(False, json_out, {"error": exc.message}, exc.message)
+        return
+    payload: dict[str, object] = {
+        "origin": cp.origin,
+        "size": cp.size,
+        "root_hash": b64encode(cp.root_hash),
+        "extensions": list(cp.extensions),
+    }
+    _report(True, json_out, payload, f"{cp.origin} size {cp.size} root {b64encode(cp.root_hash)}")
 
 
 @audit_app.command("inclusion")

@@ -32,6 +32,7 @@ from chiptrail.ledger.tiles import (
     list_entry_bundles,
     list_tiles,
     parse_entry_bundle,
+    parse_tile,
     parse_tile_path,
     read_entry_bundle,
     read_tile,
@@ -60,12 +61,14 @@ class AuditReport:
         entries_checked: entries whose leaf hashes were recomputed.
         tiles_checked: hash tiles compared byte for byte with the recomputed nodes.
         problems: every failure found (capped at 100); empty means the export is valid.
+        previous_checked: earlier checkpoints shown to be prefixes of this log.
     """
 
     checkpoint: Checkpoint | None
     entries_checked: int
     tiles_checked: int
     problems: tuple[AuditProblem, ...]
+    previous_checked: int = 0
 
     @property
     def is_valid(self) -> bool:
@@ -229,8 +232,60 @@ def _replay(audit: _Audit, size: int) -> bytes | None:
     return _fold_root(frontier)
 
 
+def _root_from_tiles(files: Mapping[str, bytes], size: int, old_size: int) -> bytes:
+    """MTH of the first ``old_size <= size`` leaves, read from the (already verified) tiles.
+
+    Each set bit ``h = 8L + j`` of ``old_size`` names one perfect node: ``2**j`` consecutive,
+    aligned hashes inside a single tile of tile level ``L``, paired ``j`` times.
+    """
+    frontier = []
+    for height in range(old_size.bit_length()):
+        if not old_size >> height & 1:
+            continue
+        level, j = divmod(height, TILE_HEIGHT)
+        first = ((old_size >> height) - 1) << j
+        tile_index, offset = divmod(first, TILE_WIDTH)
+        width = min(TILE_WIDTH, (size >> (TILE_HEIGHT * level)) - tile_index * TILE_WIDTH)
+        hashes = parse_tile(files[TileId(level, tile_index, width).path], width)
+        frontier.append((height, _perfect_root(hashes[offset : offset + (1 << j)])))
+    return _fold_root(frontier)
+
+
+def _check_previous(
+    audit: _Audit, cp: Checkpoint, verifier_key: str, previous: Sequence[str | bytes]
+) -> int:
+    """Show that each earlier signed checkpoint is a prefix of the verified log."""
+    checked = 0
+    for position, note in enumerate(previous):
+        label = f"previous checkpoint #{position + 1}"
+        try:
+            old = verify_checkpoint(note, verifier_key, origin=cp.origin)
+        except VerificationError as exc:
+            audit.fail(label, exc.message)
+            continue
+        if old.size > cp.size:
+            audit.fail(
+                label,
+                f"size {old.size} is beyond this export's {cp.size}: the log shrank "
+                "or the export is stale",
+            )
+        elif _root_from_tiles(audit.files, cp.size, old.size) != old.root_hash:
+            audit.fail(
+                label,
+                f"root for size {old.size} differs from this log's first {old.size} entries: "
+                "history was rewritten (split view)",
+            )
+        else:
+            checked += 1
+    return checked
+
+
 def audit_export(
-    files: Mapping[str, bytes], verifier_key: str, *, origin: str | None = None
+    files: Mapping[str, bytes],
+    verifier_key: str,
+    *,
+    origin: str | None = None,
+    previous: Sequence[str | bytes] = (),
 ) -> AuditReport:
     """Replay an export and report every failure (see the module docstring for the layout).
 
@@ -238,6 +293,8 @@ def audit_export(
         files: relative path -> file bytes of the export.
         verifier_key: the log's signed-note verifier key (the only thing trusted).
         origin: if given, the checkpoint must name this log.
+        previous: earlier signed checkpoints of the same log (e.g. from an earlier audit); each
+            must be a prefix of this export's log. Checked only when the export itself is valid.
 
     Returns:
         An ``AuditReport``; bad evidence is reported in ``problems``, not raised.
@@ -258,11 +315,20 @@ def audit_export(
     root = _replay(audit, cp.size)
     if root is not None and root != cp.root_hash:
         audit.fail(CHECKPOINT_PATH, "root recomputed from the entries differs from the checkpoint")
-    return AuditReport(cp, audit.entries_checked, audit.tiles_checked, tuple(audit.problems))
+    previous_checked = 0
+    if not audit.problems:
+        previous_checked = _check_previous(audit, cp, verifier_key, previous)
+    return AuditReport(
+        cp, audit.entries_checked, audit.tiles_checked, tuple(audit.problems), previous_checked
+    )
 
 
 def verify_export(
-    files: Mapping[str, bytes], verifier_key: str, *, origin: str | None = None
+    files: Mapping[str, bytes],
+    verifier_key: str,
+    *,
+    origin: str | None = None,
+    previous: Sequence[str | bytes] = (),
 ) -> AuditReport:
     """``audit_export`` that raises when anything failed.
 
@@ -270,7 +336,7 @@ def verify_export(
         InvalidInput: ``verifier_key`` is malformed.
         VerificationError: the export is not valid; ``details["problems"]`` lists every failure.
     """
-    report = audit_export(files, verifier_key, origin=origin)
+    report = audit_export(files, verifier_key, origin=origin, previous=previous)
     if not report.is_valid:
         first = report.problems[0]
         raise VerificationError(

@@ -165,3 +165,50 @@ def test_three_tile_levels() -> None:
     tampered[0] ^= 0x80
     report = audit_export({**files, "tile/2/000.p/1": bytes(tampered)}, VKEY)
     assert [p.path for p in report.problems] == ["tile/2/000.p/1"]
+
+
+def signed_checkpoint(size: int, forked_at: int | None = None) -> str:
+    """A checkpoint of the first ``size`` entries of make_export's log, optionally with one
+    entry (``forked_at``) replaced: the view a split-view log would show someone else."""
+    entries = [b"" if i == 3 else f"event {i}".encode() for i in range(size)]
+    if forked_at is not None and forked_at < size:
+        entries[forked_at] = b"the other story"
+    store = MemoryNodeStore()
+    append_leaves(store, 0, [hash_leaf(e) for e in entries])
+    return sign_checkpoint(Checkpoint(LOG, size, root_at(store, size)), LOG, SIGNER)
+
+
+@settings(max_examples=40, deadline=None)
+@given(old_size=st.integers(min_value=0, max_value=600), fork=st.integers(0, 599))
+def test_previous_checkpoints_must_be_prefixes(old_size: int, fork: int) -> None:
+    honest = verify_export(EXPORTS[600], VKEY, previous=[signed_checkpoint(old_size)])
+    assert honest.previous_checked == 1
+    report = audit_export(EXPORTS[600], VKEY, previous=[signed_checkpoint(old_size, fork)])
+    if fork < old_size:
+        assert [p.path for p in report.problems] == ["previous checkpoint #1"]
+        assert "rewritten" in report.problems[0].message
+    else:
+        assert report.is_valid
+
+
+def test_previous_checkpoint_problems() -> None:
+    other_log = Checkpoint("chiptrail.test/other", 5, root_at(MemoryNodeStore(), 0))
+    notes: list[str | bytes] = [
+        signed_checkpoint(601),
+        sign_checkpoint(other_log, LOG, SIGNER),
+        signed_checkpoint(7).replace("7", "8", 1).encode(),
+        signed_checkpoint(256),
+    ]
+    report = audit_export(EXPORTS[600], VKEY, previous=notes)
+    assert [p.path for p in report.problems] == [
+        "previous checkpoint #1",
+        "previous checkpoint #2",
+        "previous checkpoint #3",
+    ]
+    assert "shrank" in report.problems[0].message
+    assert "origin" in report.problems[1].message
+    assert report.previous_checked == 1
+    tampered = {**EXPORTS[600], "tile/0/000": b"\x00" * 8192}
+    not_reached = audit_export(tampered, VKEY, previous=[signed_checkpoint(601)])
+    assert [p.path for p in not_reached.problems] == ["tile/0/000"]
+    assert not_reached.previous_checked == 0

@@ -20,7 +20,7 @@ from chiptrail.ledger.merkle import (
     inclusion_proof,
     root_at,
 )
-from tests.ledger.test_audit import VKEY, make_export
+from tests.ledger.test_audit import VKEY, signed_checkpoint, make_export
 
 runner = CliRunner()
 
@@ -178,8 +178,38 @@ def test_consistency_valid_invalid_malformed() -> None:
     assert runner.invoke(APP, negative).exit_code == 2
 
 
+def test_verify_with_previous_checkpoints(tmp_path: Path) -> None:
+    export = _write_export(tmp_path, 300)
+    kept = tmp_path / "kept-200"
+    kept.write_text(signed_checkpoint(200))
+    args = ["audit", "verify", str(export), "--key", VKEY, "--previous", str(kept)]
+    result = runner.invoke(APP, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["previous_checked"] == 1
+    forked = tmp_path / "forked-200"
+    forked.write_text(signed_checkpoint(200, forked_at=150))
+    result = runner.invoke(APP, [*args, "--previous", str(forked)])
+    assert result.exit_code == 1
+    assert "previous checkpoint #2" in result.stdout
+    assert runner.invoke(APP, [*args, "--previous", str(tmp_path / "none")]).exit_code == 2
+
+
+def test_checkpoint_command(tmp_path: Path) -> None:
+    note = tmp_path / "checkpoint"
+    note.write_text(signed_checkpoint(42))
+    result = runner.invoke(APP, ["audit", "checkpoint", str(note), "--key", VKEY, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert (out["valid"], out["size"], out["extensions"]) == (True, 42, [])
+    note.write_text(signed_checkpoint(42).replace("42", "43", 1))
+    result = runner.invoke(APP, ["audit", "checkpoint", str(note), "--key", VKEY])
+    assert result.exit_code == 1
+    assert "INVALID" in result.stdout
+    assert runner.invoke(APP, ["audit", "checkpoint", str(note), "--key", "x+y"]).exit_code == 2
+
+
 def test_help_has_examples() -> None:
-    for command in ("verify", "inclusion", "consistency"):
+    for command in ("verify", "checkpoint", "inclusion", "consistency"):
         result = runner.invoke(APP, ["audit", command, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.stdout
