@@ -20,7 +20,7 @@ from chiptrail.ledger.merkle import (
     inclusion_proof,
     root_at,
 )
-from tests.ledger.test_audit import VKEY, signed_checkpoint, make_export
+from tests.ledger.test_audit import VKEY, make_export, signed_checkpoint
 
 runner = CliRunner()
 
