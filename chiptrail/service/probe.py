@@ -9,20 +9,31 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from chiptrail.countries import parse_country
 from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
+from chiptrail.geoloc import (
+    DeclaredSite,
+    LandmarkSet,
+    LocationVerdict,
+    judge_targets,
+    locate_targets,
+)
+from chiptrail.geoloc import Landmark as GeoLandmark
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.messages import MeasurementRecord, check_id, verify_measurement
+from chiptrail.service.ledger import get_chip
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository, as_utc
-from chiptrail.types import ChipId, Country, LandmarkId
+from chiptrail.types import ChipId, Country, LandmarkId, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -319,4 +330,209 @@ def _measurement_row(record: MeasurementRecord, now: datetime) -> dict[str, obje
         "chip_signature": record.chip_signature,
         "landmark_signature": record.landmark_signature,
         "received_at": now,
+    }
+
+
+# --- where is the chip ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkRtt:
+    """The minimum RTT one landmark measured in the window, and how many measurements it had."""
+
+    landmark_id: LandmarkId
+    min_rtt_ms: float
+    n_measurements: int
+    last_measured_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChipLocation:
+    """A chip's proven/likely region from its latest measurements, judged against its site.
+
+    Attributes:
+        site: the declared site judged against (None: no site known, verdict UNVERIFIED).
+        site_source: ``ledger`` or ``query`` (where the site came from), None without a site.
+        window_start / window_end: measurements in this span count (the window ends at the
+            chip's latest measurement).
+        rtts: the minimum RTT per landmark that the verdict uses.
+        region: the geoloc ``locate`` row (point estimate, radii, countries, status).
+        verdict: geoloc's verdict with its evidence.
+        verdict_id: the stored ``location_verdicts`` row.
+    """
+
+    chip_id: ChipId
+    computed_at: datetime
+    site: DeclaredSite | None
+    site_source: str | None
+    window_start: datetime | None
+    window_end: datetime | None
+    rtts: tuple[LandmarkRtt, ...]
+    region: Mapping[str, object]
+    verdict: LocationVerdict
+    verdict_id: int
+
+
+def declared_site_from_ledger(db: Database, chip_id: ChipId) -> DeclaredSite | None:
+    """The site the custody ledger declares for ``chip_id`` (or for the server holding it)."""
+    epc = chip_id
+    for _ in range(4):  # chip -> board -> server -> rack
+        try:
+            state = get_chip(db, epc).state
+        except NotFound:
+            return None
+        site = state.site
+        if site is not None and site.lat is not None and site.lon is not None and site.country:
+            return DeclaredSite(site.lat, site.lon, Country(site.country))
+        if state.parent is None:
+            return None
+        epc = ChipId(state.parent)
+    return None
+
+
+def _min_rtts(rows: Sequence[RowMapping]) -> tuple[LandmarkRtt, ...]:
+    best: dict[str, tuple[int, int, datetime]] = {}
+    for row in rows:
+        lid, rtt, at = str(row["landmark_id"]), int(row["rtt_ns"]), as_utc(row["measured_at"])
+        old = best.get(lid)
+        if old is None:
+            best[lid] = (rtt, 1, at)
+        else:
+            best[lid] = (min(old[0], rtt), old[1] + 1, max(old[2], at))
+    return tuple(
+        LandmarkRtt(LandmarkId(lid), rtt / 1e6, n, at) for lid, (rtt, n, at) in sorted(best.items())
+    )
+
+
+def _no_verdict(reason: str) -> LocationVerdict:
+    nan = float("nan")
+    return LocationVerdict(Verdict.UNVERIFIED, reason, (), (), (), nan, nan, 0)
+
+
+def locate_chip(
+    db: Database,
+    chip_id: ChipId,
+    now: datetime,
+    *,
+    window_h: float = 24.0,
+    site: DeclaredSite | None = None,
+    min_landmarks: int = 1,
+) -> ChipLocation:
+    """Locate a chip from its latest measurements and judge it against its declared site.
+
+    Takes the minimum RTT per landmark over the ``window_h`` hours ending at the chip's latest
+    measurement, solves the region (``geoloc.locate_targets``) and judges it
+    (``geoloc.judge_location``) against the ledger's declared site, or ``site`` when the ledger
+    knows none. The verdict is stored in ``location_verdicts``.
+
+    Raises:
+        InvalidInput: ``window_h`` not positive.
+    """
+    if not 0 < window_h <= 24 * 366:
+        raise InvalidInput("window_h must be in (0, 8784] hours", {"field": "window_h"})
+    check_id(chip_id, "chip_id")
+    ledger_site = declared_site_from_ledger(db, chip_id)
+    chosen, source = (ledger_site, "ledger") if ledger_site else (site, "query" if site else None)
+    with db.unit() as conn:
+        repo = ProbeRepository(conn)
+        end = repo.latest_measured_at(chip_id)
+        start = None if end is None else end - timedelta(hours=window_h)
+        rows = [] if end is None or start is None else repo.measurements(chip_id, start, end)
+        rtts = _min_rtts(rows)
+        known = {r["landmark_id"]: _landmark_from_row(r) for r in repo.landmarks()}
+    region: dict[str, object] = {}
+    if not rtts:
+        verdict = _no_verdict(f"no measurements of chip {chip_id}")
+    else:
+        landmarks = LandmarkSet.of(
+            GeoLandmark(lm.landmark_id, lm.lat, lm.lon, lm.country, lm.uncertainty_km)
+            for lm in (known[r.landmark_id] for r in rtts)
+        )
+        rtt_ms = np.array([[r.min_rtt_ms for r in rtts]], dtype=np.float64)
+        located = locate_targets(landmarks, rtt_ms, target_ids=[chip_id])
+        region = located.row(0)
+        if chosen is None:
+            verdict = _no_verdict("no declared site known: pass lat, lon and country")
+        else:
+            verdict = judge_targets(
+                landmarks, rtt_ms, [chosen], located=located, min_landmarks=min_landmarks
+            )[0]
+    location = ChipLocation(chip_id, now, chosen, source, start, end, rtts, region, verdict, 0)
+    with db.unit() as conn:
+        verdict_id = ProbeRepository(conn).insert_verdict(_verdict_row(location))
+    return replace(location, verdict_id=verdict_id)
+
+
+def location_to_json(location: ChipLocation) -> dict[str, object]:
+    """The wire form of a location answer (HTTP and ``--json``)."""
+    v = location.verdict
+    site = location.site
+
+    def num(x: float) -> float | None:
+        return x if math.isfinite(x) else None
+
+    return {
+        "chip_id": location.chip_id,
+        "verdict": v.verdict.value,
+        "reason": v.reason,
+        "declared_site": None
+        if site is None
+        else {
+            "lat": site.lat,
+            "lon": site.lon,
+            "country": site.country,
+            "radius_km": site.radius_km,
+            "source": location.site_source,
+        },
+        "proven_countries": list(v.proven_countries)
+        or list(location.region.get("proven_countries", [])),  # type: ignore[call-overload]
+        "likely_countries": list(v.likely_countries)
+        or list(location.region.get("likely_countries", [])),  # type: ignore[call-overload]
+        "region": dict(location.region),
+        "evidence": [
+            {
+                "landmark_id": e.landmark_id,
+                "rtt_ms": e.rtt_ms,
+                "bound_km": e.bound_km,
+                "distance_km": e.distance_km,
+                "kind": e.kind,
+            }
+            for e in v.evidence
+        ],
+        "measurements": [
+            {
+                "landmark_id": r.landmark_id,
+                "min_rtt_ms": r.min_rtt_ms,
+                "n_measurements": r.n_measurements,
+                "last_measured_at": r.last_measured_at.isoformat(),
+            }
+            for r in location.rtts
+        ],
+        "lat": num(v.lat),
+        "lon": num(v.lon),
+        "n_landmarks": v.n_landmarks,
+        "window_start": None
+        if location.window_start is None
+        else location.window_start.isoformat(),
+        "window_end": None if location.window_end is None else location.window_end.isoformat(),
+        "computed_at": location.computed_at.isoformat(),
+        "verdict_id": location.verdict_id,
+    }
+
+
+def _verdict_row(location: ChipLocation) -> dict[str, object]:
+    site = location.site
+    return {
+        "chip_id": location.chip_id,
+        "verdict": location.verdict.verdict.value,
+        "computed_at": location.computed_at,
+        "declared_lat": None if site is None else site.lat,
+        "declared_lon": None if site is None else site.lon,
+        "declared_country": None if site is None else site.country,
+        "n_landmarks": location.verdict.n_landmarks,
+        "evidence_json": json.dumps(
+            {k: v for k, v in location_to_json(location).items() if k != "verdict_id"},
+            sort_keys=True,
+            default=str,
+        ),
     }

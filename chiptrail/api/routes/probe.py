@@ -7,12 +7,16 @@ into core values. Signatures are checked in the service before anything is store
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiptrail.api.deps import DatabaseDep
+from chiptrail.countries import parse_country
 from chiptrail.crypto import b64decode, b64encode
+from chiptrail.errors import InvalidInput
+from chiptrail.geoloc import DeclaredSite
 from chiptrail.probe.attestation import DevicePublicKey, parse_scheme
 from chiptrail.probe.wire import record_from_json
 from chiptrail.service import probe as service
@@ -159,3 +163,40 @@ def register_device_key(chip_id: str, body: DeviceKeyBody, db: DatabaseDep) -> D
         identity=dict(stored.identity),
         registered_at=stored.registered_at,
     )
+
+
+@router.get("/chips/{chip_id}/location")
+def get_chip_location(
+    chip_id: str,
+    db: DatabaseDep,
+    window_h: Annotated[
+        float, Query(gt=0, le=8784, description="Hours of measurements before the latest one.")
+    ] = 24.0,
+    lat: Annotated[float | None, Query(ge=-90, le=90, description="Declared site.")] = None,
+    lon: Annotated[float | None, Query(ge=-180, le=180, description="Declared site.")] = None,
+    country: Annotated[str | None, Query(description="ISO2 of the declared site.")] = None,
+    radius_km: Annotated[
+        float | None, Query(gt=0, description="VERIFIED within this distance of the site.")
+    ] = None,
+    min_landmarks: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> dict[str, object]:
+    """Region, countries, verdict and evidence from the chip's latest measurements.
+
+    The declared site is the ledger's when it knows one; otherwise ``lat``, ``lon`` and
+    ``country`` (all three) name it. Without a site the verdict is UNVERIFIED.
+    """
+    given = [lat is not None, lon is not None, country is not None]
+    if any(given) and not all(given):
+        raise InvalidInput("give all of lat, lon and country for the declared site")
+    site = None
+    if lat is not None and lon is not None and country is not None:
+        site = DeclaredSite(lat, lon, Country(parse_country(country)), radius_km)
+    location = service.locate_chip(
+        db,
+        ChipId(chip_id),
+        datetime.now(UTC),
+        window_h=window_h,
+        site=site,
+        min_landmarks=min_landmarks,
+    )
+    return service.location_to_json(location)
