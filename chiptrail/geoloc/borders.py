@@ -9,6 +9,7 @@ own. See docs/country-boundaries.md for the choice and its limits.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -23,6 +24,7 @@ BASE_RES_DEG = 0.05
 """Cell size of the finest raster level (about 5.6 km north-south)."""
 KM_PER_DEG = 6371.0088 * math.pi / 180.0
 _COORD_SCALE = 1e7  # timezonefinder stores degrees x 1e7 as int32
+_FORMAT = 2  # bump when the raster construction changes (cache key)
 
 
 @lru_cache(maxsize=1)
@@ -83,6 +85,75 @@ class BorderIndex:
     levels: tuple[_Level, ...]
 
 
+def country_outlines(
+    codes: Sequence[str], bbox: tuple[float, float, float, float], max_vertices: int = 1500
+) -> list[tuple[str, NDArray[np.float64], NDArray[np.float64]]]:
+    """Outer rings (ISO2, lat, lon) of the named countries' zone polygons meeting a bbox.
+
+    Args:
+        codes: ISO2 codes to draw.
+        bbox: (lon_min, lon_max, lat_min, lat_max) in degrees.
+        max_vertices: rings are decimated to at most about this many vertices (for drawing).
+
+    Returns:
+        Rings as degree arrays; internal zone lines of multi-zone countries are included.
+    """
+    finder = _finder()
+    table = zone_countries()
+    names = list(finder.timezone_names)  # type: ignore[attr-defined]
+    wanted = set(codes)
+    x0, x1, y0, y1 = bbox
+    out = []
+    for i, z in enumerate(np.asarray(finder.zone_ids).tolist()):  # type: ignore[attr-defined]
+        code = table.get(names[z])
+        if code not in wanted:
+            continue
+        c = np.asarray(finder.coords_of(i), dtype=np.float64) / _COORD_SCALE  # type: ignore[attr-defined]
+        if c[0].max() < x0 or c[0].min() > x1 or c[1].max() < y0 or c[1].min() > y1:
+            continue
+        step = max(1, c.shape[1] // max_vertices)
+        out.append((str(code), c[1, ::step], c[0, ::step]))
+    return out
+
+
+def border_index_to_arrays(index: BorderIndex) -> dict[str, NDArray[np.generic]]:
+    """Flat arrays of an index (for ``numpy.savez`` at the edges; see border_index_from_arrays)."""
+    out: dict[str, NDArray[np.generic]] = {"codes": np.array(index.codes, dtype="U2")}
+    for i, lv in enumerate(index.levels):
+        out[f"res_{i}"] = np.array([lv.res_deg])
+        out[f"pure_{i}"] = lv.pure
+        out[f"mixed_{i}"] = lv.mixed_cells
+        out[f"offsets_{i}"] = lv.offsets
+        out[f"members_{i}"] = lv.members
+    return out
+
+
+def border_index_from_arrays(arrays: dict[str, NDArray[np.generic]]) -> BorderIndex:
+    """Inverse of border_index_to_arrays."""
+    levels = []
+    i = 0
+    while f"pure_{i}" in arrays:
+        levels.append(
+            _Level(
+                float(np.asarray(arrays[f"res_{i}"])[0]),
+                np.asarray(arrays[f"pure_{i}"], dtype=np.int16),
+                np.asarray(arrays[f"mixed_{i}"], dtype=np.int64),
+                np.asarray(arrays[f"offsets_{i}"], dtype=np.int64),
+                np.asarray(arrays[f"members_{i}"], dtype=np.int16),
+            )
+        )
+        i += 1
+    codes = tuple(str(c) for c in np.asarray(arrays["codes"]).tolist())
+    return BorderIndex(codes, tuple(levels))
+
+
+def border_data_version() -> str:
+    """Version tag of the boundary data (timezonefinder data + tzdata), for cache keys."""
+    from importlib.metadata import version
+
+    return f"v{_FORMAT}_tzf-{version('timezonefinder-data')}_tzdata-{version('tzdata')}_res-{BASE_RES_DEG}"
+
+
 def _zone_country_index(finder: object) -> tuple[tuple[str, ...], NDArray[np.int16]]:
     names = list(finder.timezone_names)  # type: ignore[attr-defined]
     table = zone_countries()
@@ -119,8 +190,13 @@ def _edges(rings: list[NDArray[np.float64]], owner: list[int]) -> tuple[FloatArr
 
 def _fill_centres(
     edges: tuple[FloatArray, ...], poly_country: NDArray[np.int16], rows: int, cols: int
-) -> NDArray[np.int16]:
-    """Scanline even-odd fill: the country whose polygon contains each cell centre."""
+) -> tuple[NDArray[np.int16], NDArray[np.int64]]:
+    """Scanline even-odd fill: the country whose polygon contains each cell centre.
+
+    Returns:
+        The (rows, cols) centre raster and (cell * 1024 + country) keys of cells whose centre
+        lies in more than one polygon.
+    """
     x1, y1, x2, y2, polyf = edges
     poly = polyf.astype(np.int64)
     res = 180.0 / rows
@@ -142,11 +218,33 @@ def _fill_centres(
     ub = np.ceil((xc[b] + 180.0) / res - 0.5).astype(np.int64).clip(0, cols)
     ok = (r[a] >= 0) & (r[a] < rows) & (ub > ua)
     rr, ua, ub, cid = r[a][ok], ua[ok], ub[ok], poly_country[pe[a][ok]].astype(np.int64)
-    diff = np.zeros(rows * (cols + 1), dtype=np.int64)
-    np.add.at(diff, rr * (cols + 1) + ua, cid + 1)
-    np.add.at(diff, rr * (cols + 1) + ub, -(cid + 1))
-    filled = np.cumsum(diff.reshape(rows, cols + 1), axis=1)[:, :cols] - 1
-    return np.clip(filled, 0, None).astype(np.int16)
+    # Spans of different polygons may overlap (disputed waters are in two countries' zones), so
+    # three running sums are kept: count, sum and sum of squares of (country + 1); a cell in
+    # two overlapping polygons is solved from them, a cell in more is listed in all candidates.
+    width = cols + 1
+    flat = rr * width
+    sums = []
+    for w in (np.ones_like(cid), cid + 1, (cid + 1) ** 2):
+        diff = np.zeros(rows * width, dtype=np.int64)
+        np.add.at(diff, flat + ua, w)
+        np.add.at(diff, flat + ub, -w)
+        sums.append(np.cumsum(diff.reshape(rows, width), axis=1)[:, :cols].ravel())
+    count, s1, s2 = sums
+    centre = np.where(count == 1, s1 - 1, 0).astype(np.int16)
+    pairs: list[NDArray[np.int64]] = []
+    two = np.flatnonzero(count == 2)
+    if two.size:
+        disc = np.sqrt(np.maximum(2 * s2[two] - s1[two] ** 2, 0)).round().astype(np.int64)
+        a = (s1[two] - disc) // 2 - 1
+        b = (s1[two] + disc) // 2 - 1
+        pairs += [two * 1024 + a, two * 1024 + b]
+        centre[two] = a
+    many = np.flatnonzero(count > 2)
+    if many.size:
+        cand = np.unique(cid)
+        pairs.append((many[:, None] * 1024 + cand[None, :]).ravel())
+    keys = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, dtype=np.int64)
+    return centre.reshape(rows, cols), keys
 
 
 def _boundary_pairs(
@@ -154,13 +252,14 @@ def _boundary_pairs(
 ) -> NDArray[np.int64]:
     """Unique (cell * 1024 + country) keys of every cell a polygon boundary passes through.
 
-    Each edge is sampled every quarter cell and every sample marks the cells of the four corners
-    of a box of half the step around it, so corner-clipping edges are caught too.
+    Each edge is sampled every quarter cell from its start (its end is the next edge's start);
+    every point of the edge is within h/2 of a sample, so each sample marks every cell that a box
+    of +-h/2 around it touches: corner-clipping edges are caught too.
     """
     x1, y1, x2, y2, polyf = edges
     res = 180.0 / rows
     h = res / 4.0
-    n = np.ceil(np.hypot(x2 - x1, y2 - y1) / h).astype(np.int64) + 1
+    n = np.maximum(np.ceil(np.hypot(x2 - x1, y2 - y1) / h).astype(np.int64), 1)
     first = np.full(rows * cols, -1, dtype=np.int16)
     extra: list[NDArray[np.int64]] = []
     step = 2_000_000
@@ -169,21 +268,31 @@ def _boundary_pairs(
         sl = slice(s, min(s + step, x1.size))
         nn = n[sl]
         e = np.repeat(np.arange(sl.start, sl.stop), nn)
-        t = (np.arange(e.size) - np.repeat(starts[sl] - starts[sl.start], nn)) / np.maximum(
-            np.repeat(nn - 1, nn), 1
-        )
-        x = x1[e] + t * (x2[e] - x1[e])
-        y = y1[e] + t * (y2[e] - y1[e])
+        t = (np.arange(e.size) - np.repeat(starts[sl] - starts[sl.start], nn)) / np.repeat(nn, nn)
+        u = (x1[e] + t * (x2[e] - x1[e]) + 180.0) / res
+        v = (90.0 - (y1[e] + t * (y2[e] - y1[e]))) / res
         cid = poly_country[polyf[e].astype(np.int64)]
-        for dx in (-h / 2, h / 2):
-            for dy in (-h / 2, h / 2):
-                c = np.floor((x + dx + 180.0) / res).astype(np.int64) % cols
-                r = np.floor((90.0 - (y + dy)) / res).astype(np.int64).clip(0, rows - 1)
-                cell = r * cols + c
-                # Sort-free: one country per cell in a dense array, the rest (few) as pairs.
-                first[cell] = cid
-                other = first[cell] != cid
-                extra.append(cell[other] * 1024 + cid[other].astype(np.int64))
+        cu, cv = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+        fu, fv = u - cu, v - cv
+        q = h / 2.0 / res
+        du = np.where(fu < q, -1, np.where(fu > 1.0 - q, 1, 0))
+        dv = np.where(fv < q, -1, np.where(fv > 1.0 - q, 1, 0))
+        for sel, ou, ov in (
+            (slice(None), 0, 0),
+            (du != 0, du, 0),
+            (dv != 0, 0, dv),
+            ((du != 0) & (dv != 0), du, dv),
+        ):
+            ou_ = ou[sel] if isinstance(ou, np.ndarray) else ou
+            ov_ = ov[sel] if isinstance(ov, np.ndarray) else ov
+            c = (cu[sel] + ou_) % cols
+            r = np.clip(cv[sel] + ov_, 0, rows - 1)
+            cell = r * cols + c
+            k = cid[sel]
+            # Sort-free: one country per cell in a dense array, the rest (few) as pairs.
+            first[cell] = k
+            other = first[cell] != k
+            extra.append(cell[other] * 1024 + k[other].astype(np.int64))
     marked = np.flatnonzero(first >= 0)
     keys = [marked * 1024 + first[marked].astype(np.int64), *extra]
     return np.unique(np.concatenate(keys))
@@ -246,8 +355,8 @@ def load_border_index(base_res_deg: float = BASE_RES_DEG) -> BorderIndex:
     edges = _edges(rings, owner)
     rows = round(180.0 / base_res_deg)
     cols = 2 * rows
-    centre = _fill_centres(edges, poly_country, rows, cols)
-    pairs = _boundary_pairs(edges, poly_country, rows, cols)
+    centre, overlaps = _fill_centres(edges, poly_country, rows, cols)
+    pairs = np.union1d(_boundary_pairs(edges, poly_country, rows, cols), overlaps)
     levels = [_level_from_pairs(centre, pairs, base_res_deg)]
     while levels[-1].pure.shape[0] > 1:
         levels.append(_coarsen(levels[-1]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,23 @@ class RttTable:
     rtt_ms: NDArray[np.float64]
 
 
+Rows = Iterable[tuple[int, Mapping[str, object]]]
+"""(line number, column -> value) pairs: CSV rows or JSON objects (line = position)."""
+
+
+def _check_columns(
+    rows: Rows, source: str, required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    for line, row in rows:
+        missing = [c for c in required if c not in row]
+        if missing:
+            raise InvalidInput(
+                f"{source}: missing column(s) {', '.join(missing)}; expected {','.join(required)}",
+                {"source": source, "missing": missing, "line": line},
+            )
+        yield line, {k: "" if v is None else str(v).strip() for k, v in row.items()}
+
+
 def _rows(
     text: str, source: str, required: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, str]]]:
@@ -85,7 +102,12 @@ def _float(row: dict[str, str], key: str) -> float:
 
 
 def parse_landmarks_csv(text: str) -> tuple[LandmarkSet, tuple[RowError, ...]]:
-    """Parse ``landmark_id,lat,lon[,country][,uncertainty_km]`` (extra columns ignored).
+    """Parse landmarks.csv text; see parse_landmark_rows."""
+    return parse_landmark_rows(_rows(text, "landmarks", ("landmark_id", "lat", "lon")))
+
+
+def parse_landmark_rows(rows: Rows) -> tuple[LandmarkSet, tuple[RowError, ...]]:
+    """Parse ``landmark_id,lat,lon[,country][,uncertainty_km]`` rows (extra columns ignored).
 
     Returns:
         The valid landmarks and the rejected rows (bad numbers, out-of-range coordinates, bad
@@ -94,7 +116,7 @@ def parse_landmarks_csv(text: str) -> tuple[LandmarkSet, tuple[RowError, ...]]:
     out: list[Landmark] = []
     errors: list[RowError] = []
     seen: set[str] = set()
-    for line, row in _rows(text, "landmarks", ("landmark_id", "lat", "lon")):
+    for line, row in _check_columns(rows, "landmarks", ("landmark_id", "lat", "lon")):
         try:
             lid = row["landmark_id"]
             if not lid:
@@ -113,9 +135,17 @@ def parse_landmarks_csv(text: str) -> tuple[LandmarkSet, tuple[RowError, ...]]:
 
 
 def parse_rtt_csv(
-    text: str, landmarks: LandmarkSet, *, source: str = "rtt", target_column: str = "target_id"
+    text: str, landmarks: LandmarkSet, *, source: str = "rtt"
 ) -> tuple[RttTable, tuple[RowError, ...]]:
-    """Parse ``target_id,landmark_id,rtt_ms``; repeated measurements keep the minimum.
+    """Parse rtt.csv text; see parse_rtt_rows."""
+    cols = ("target_id", "landmark_id", "rtt_ms")
+    return parse_rtt_rows(_rows(text, source, cols), landmarks, source=source)
+
+
+def parse_rtt_rows(
+    rows: Rows, landmarks: LandmarkSet, *, source: str = "rtt"
+) -> tuple[RttTable, tuple[RowError, ...]]:
+    """Parse ``target_id,landmark_id,rtt_ms`` rows; repeated measurements keep the minimum.
 
     Rejected rows: unknown landmark ids, RTTs that are not finite numbers >= 0. Targets left
     without any valid measurement are reported (line 0) and dropped.
@@ -123,11 +153,11 @@ def parse_rtt_csv(
     errors: list[RowError] = []
     best: dict[str, dict[int, float]] = {}
     mentioned: dict[str, int] = {}
-    for line, row in _rows(text, source, (target_column, "landmark_id", "rtt_ms")):
-        tid = row[target_column]
+    for line, row in _check_columns(rows, source, ("target_id", "landmark_id", "rtt_ms")):
+        tid = row["target_id"]
         try:
             if not tid:
-                raise InvalidInput(f"empty {target_column}", {})
+                raise InvalidInput("empty target_id", {})
             mentioned.setdefault(tid, line)
             j = landmarks.index_of(row["landmark_id"])
             rtt = _float(row, "rtt_ms")
@@ -179,12 +209,19 @@ def parse_sites_csv(text: str) -> tuple[dict[str, DeclaredSite], tuple[RowError,
     return sites, tuple(errors)
 
 
+PAIR_COLUMNS = ("a_name", "a_lat", "a_lon", "b_name", "b_lat", "b_lon")
+
+
 def parse_pairs_csv(text: str) -> tuple[tuple[PlacePair, ...], tuple[RowError, ...]]:
-    """Parse place pairs ``a_name,a_lat,a_lon,b_name,b_lat,b_lon`` (a = declared, b = diversion)."""
+    """Parse pairs CSV text; see parse_pair_rows."""
+    return parse_pair_rows(_rows(text, "pairs", PAIR_COLUMNS))
+
+
+def parse_pair_rows(rows: Rows) -> tuple[tuple[PlacePair, ...], tuple[RowError, ...]]:
+    """Parse pairs ``a_name,a_lat,a_lon,b_name,b_lat,b_lon`` (a = declared, b = diversion)."""
     pairs: list[PlacePair] = []
     errors: list[RowError] = []
-    cols = ("a_name", "a_lat", "a_lon", "b_name", "b_lat", "b_lon")
-    for line, row in _rows(text, "pairs", cols):
+    for line, row in _check_columns(rows, "pairs", PAIR_COLUMNS):
         try:
             a = Place(row["a_name"], _float(row, "a_lat"), _float(row, "a_lon"))
             b = Place(row["b_name"], _float(row, "b_lat"), _float(row, "b_lon"))

@@ -80,7 +80,10 @@ def region_outline(
     c = np.cos(np.minimum(radius_km[ok], np.pi * EARTH_RADIUS_KM) / EARTH_RADIUS_KM)
     amp = np.hypot(a[None, :], b)
     phi = np.arctan2(b, a[None, :])
-    reach = phi + np.arccos(np.clip(c[None, :] / np.maximum(amp, 1e-15), -1.0, 1.0))
+    ratio = c[None, :] / np.maximum(amp, 1e-15)
+    reach = phi + np.arccos(np.clip(ratio, -1.0, 1.0))
+    # A disk that holds the whole great circle of the ray (ratio <= -1) never stops it.
+    reach = np.where(ratio <= -1.0, np.inf, reach)
     sigma = np.clip(np.min(reach, axis=1, initial=np.pi), 0.0, np.pi * 0.999)
     d_km = sigma * EARTH_RADIUS_KM
     return destination_points(lat, lon, d_km * np.sin(theta), d_km * np.cos(theta))

@@ -264,7 +264,9 @@ def _reach_km(grid: _Grid, lat: FloatArray, lon: FloatArray) -> FloatArray:
 
 
 @dataclass(frozen=True, slots=True)
-class _ChunkOut:
+class ChunkResult:
+    """Slim per-chunk output of locate_chunks (arrays of the chunk's targets)."""
+
     lat: FloatArray
     lon: FloatArray
     proven_reach: FloatArray
@@ -343,7 +345,7 @@ def _solve_chunk(
     calibration: Calibration,
     opts: LocateOptions,
     borders: BorderIndex | None,
-) -> _ChunkOut:
+) -> ChunkResult:
     n = rtt.shape[0]
     valid = ~np.isnan(rtt)
     n_lm = valid.sum(axis=1).astype(np.int64)
@@ -386,7 +388,7 @@ def _solve_chunk(
     if opts.with_countries and borders is not None:
         pc = countries_near(borders, pg.lat, pg.lon, pg.inside & p_ok[:, None], pg.delta_km)
         lc = countries_near(borders, lg.lat, lg.lon, lg.inside & l_ok[:, None], lg.delta_km)
-    return _ChunkOut(
+    return ChunkResult(
         lat=lat,
         lon=lon,
         proven_reach=_reach_km(pg, lat, lon),
@@ -409,7 +411,7 @@ def locate_chunks(
     *,
     options: LocateOptions | None = None,
     borders: BorderIndex | None = None,
-) -> Iterator[_ChunkOut]:
+) -> Iterator[ChunkResult]:
     """Stream :func:`locate_targets` over RTT chunks (each (m, n_landmarks)); memory stays flat."""
     opts = options or LocateOptions()
     cal = calibration or Calibration.fallback(len(landmarks))
@@ -463,10 +465,12 @@ def locate_targets(
     if len(ids) != rtt.shape[0]:
         raise InvalidInput("target_ids must have one id per RTT row", {})
     parts = list(locate_chunks(landmarks, [rtt], calibration, options=options, borders=borders))
-    return _concat(ids, parts)
+    return concat_results(ids, parts)
 
 
-def _concat(ids: tuple[str, ...], parts: list[_ChunkOut]) -> LocateResult:
+def concat_results(ids: tuple[str, ...], parts: list[ChunkResult]) -> LocateResult:
+    """Join the chunk outputs of locate_chunks into one LocateResult named by ``ids``."""
+
     def cat(name: str) -> FloatArray:
         arrs = [np.asarray(getattr(p, name), dtype=np.float64) for p in parts]
         return np.concatenate(arrs) if arrs else np.zeros(0)

@@ -23,6 +23,10 @@ from chiptrail.geoloc.sphere import great_circle_km
 from chiptrail.types import Country, LandmarkId, Verdict
 
 
+LIKELY_TOLERANCE_KM = 1.0
+"""A site must lie this far beyond a likely bound to be SUSPECT (proven bounds have none)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeclaredSite:
     """Where a chip is licensed to be.
@@ -172,7 +176,9 @@ def judge_targets(
     t = np.nan_to_num(loc.widened, nan=0.0)[:, None]
     likely = likely + t * (proven - likely)
     p_out = np.nan_to_num(dist - proven, nan=-np.inf)
-    l_out = np.nan_to_num(dist - likely, nan=-np.inf)
+    # The bestline touches its lowest peer, so a peer judged as a target sits on its likely
+    # boundary: a small tolerance keeps rounding from turning that into SUSPECT.
+    l_out = np.nan_to_num(dist - likely - LIKELY_TOLERANCE_KM, nan=-np.inf)
     n_p = np.count_nonzero(p_out > 0, axis=1)
     n_l = np.count_nonzero(l_out > 0, axis=1)
     to_est = great_circle_km(s_lat, s_lon, loc.lat_deg, loc.lon_deg)
