@@ -151,7 +151,8 @@ def border_data_version() -> str:
     """Version tag of the boundary data (timezonefinder data + tzdata), for cache keys."""
     from importlib.metadata import version
 
-    return f"v{_FORMAT}_tzf-{version('timezonefinder-data')}_tzdata-{version('tzdata')}_res-{BASE_RES_DEG}"
+    data = f"tzf-{version('timezonefinder-data')}_tzdata-{version('tzdata')}"
+    return f"v{_FORMAT}_{data}_res-{BASE_RES_DEG}"
 
 
 def _zone_country_index(finder: object) -> tuple[tuple[str, ...], NDArray[np.int16]]:

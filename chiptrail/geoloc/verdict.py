@@ -22,7 +22,6 @@ from chiptrail.geoloc.region import LocateOptions, LocateResult, locate_targets
 from chiptrail.geoloc.sphere import great_circle_km
 from chiptrail.types import Country, LandmarkId, Verdict
 
-
 LIKELY_TOLERANCE_KM = 1.0
 """A site must lie this far beyond a likely bound to be SUSPECT (proven bounds have none)."""
 
