@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chiptrail.crypto import Ed25519Signer
 from chiptrail.errors import InvalidInput, VerificationError
@@ -315,3 +317,35 @@ def test_in_repo_known_answer_note() -> None:
     cp = Checkpoint(note["key_name"], 37, bytes.fromhex(kat["roots_by_size"][37]))
     assert sign_checkpoint(cp, note["key_name"], signer) == note["signed_checkpoint"]
     assert verify_checkpoint(note["signed_checkpoint"], note["verifier_key"]) == cp
+
+
+_NOTE_ALPHABET = st.sampled_from([*"ab+/=0189 \n\t\u2014\u00e9", LOG, SIG_B64[:8], VKEY])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_NOTE_ALPHABET, max_size=40).map("".join) | st.binary(max_size=200))
+def test_garbage_notes_raise_only_verification_errors(note: str | bytes) -> None:
+    try:
+        text = open_note(note, [VKEY])
+    except VerificationError:
+        return
+    assert isinstance(text, str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_garbage_checkpoints_raise_only_invalid_input(body: str) -> None:
+    try:
+        cp = parse_checkpoint(body, hash_size=None)
+    except InvalidInput:
+        return
+    assert format_checkpoint(cp) == body
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_garbage_verifier_keys_raise_only_invalid_input(vkey: str) -> None:
+    try:
+        parse_verifier_key(vkey)
+    except InvalidInput:
+        return

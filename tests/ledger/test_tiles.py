@@ -203,3 +203,21 @@ def test_read_entry_bundle_checks_the_reader() -> None:
         read_entry_bundle(lambda a, z: ENTRIES[a : z - 1], 0, 10, 300)
     with pytest.raises(InvalidInput, match="past"):
         read_entry_bundle(lambda a, z: ENTRIES[a:z], 1, 45, 300)
+
+
+@given(st.text(alphabet="tile/entrsxp.0123456789", max_size=40))
+def test_garbage_paths_raise_only_invalid_input(path: str) -> None:
+    try:
+        tile = parse_tile_path(path)
+    except InvalidInput:
+        return
+    assert tile.path == path
+
+
+@given(st.binary(max_size=600))
+def test_garbage_bundles_raise_only_invalid_input(data: bytes) -> None:
+    try:
+        entries = parse_entry_bundle(data)
+    except InvalidInput:
+        return
+    assert b"".join(len(e).to_bytes(2, "big") + e for e in entries) == data
