@@ -23,8 +23,11 @@ from chiptrail.cli.context import (
     out_console,
     read_input,
 )
+from chiptrail.cli.errors import EXIT_FINDING
+from chiptrail.countries import parse_country
 from chiptrail.crypto import Ed25519Signer, b64decode, b64encode, generate_seed
 from chiptrail.errors import InvalidInput
+from chiptrail.geoloc import DeclaredSite
 from chiptrail.probe.attestation import DeviceKey, DevicePublicKey, parse_scheme
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
@@ -43,7 +46,7 @@ from chiptrail.service.probe_net import (
     run_agent,
     run_landmark,
 )
-from chiptrail.types import ChipId, Country, LandmarkId
+from chiptrail.types import ChipId, Country, LandmarkId, Verdict
 
 landmark_app = typer.Typer(
     name="landmark", help="Landmarks: probe servers at known positions.", no_args_is_help=True
@@ -330,6 +333,55 @@ def submit_cmd(
         emit_json({"stored": result.stored, "measurement_ids": list(result.measurement_ids)})
     else:
         out_console.print(f"stored {result.stored} measurement(s)")
+
+
+@measurements_app.command("locate")
+def locate_cmd(
+    chip_id: Annotated[str, typer.Option("--chip-id", help="The chip to locate.")],
+    lat: Annotated[
+        float | None, typer.Option("--lat", min=-90, max=90, help="Declared site latitude.")
+    ] = None,
+    lon: Annotated[
+        float | None, typer.Option("--lon", min=-180, max=180, help="Declared site longitude.")
+    ] = None,
+    country: Annotated[str | None, typer.Option("--country", help="Declared site ISO2.")] = None,
+    radius_km: Annotated[
+        float | None, typer.Option("--radius-km", min=0.001, help="VERIFIED within this radius.")
+    ] = None,
+    window_h: Annotated[
+        float, typer.Option("--window-h", min=0.001, help="Hours before the latest measurement.")
+    ] = 24.0,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Judge a chip's stored measurements against its declared site; exit 1 on VIOLATION.
+
+    The ledger's declared site wins; --lat/--lon/--country name one when the ledger has none.
+
+    Example: chiptrail measurements locate --chip-id GPU-1 --lat 1.49 --lon 103.74 --country MY
+    """
+    given = [lat is not None, lon is not None, country is not None]
+    if any(given) and not all(given):
+        raise InvalidInput("give all of --lat, --lon and --country for the declared site")
+    site = None
+    if lat is not None and lon is not None and country is not None:
+        site = DeclaredSite(lat, lon, parse_country(country), radius_km)
+    location = service.locate_chip(
+        open_db(db), ChipId(chip_id), _now(), window_h=window_h, site=site
+    )
+    body = service.location_to_json(location)
+    if json_out:
+        emit_json(body)
+    else:
+        out_console.print(f"{body['verdict']}: {body['reason']}", highlight=False)
+        for e in body["evidence"]:  # type: ignore[attr-defined]
+            out_console.print(
+                f"  {e['landmark_id']}: rtt {e['rtt_ms']:.3f} ms, bound {e['bound_km']:.0f} km, "
+                f"site at {e['distance_km']:.0f} km ({e['kind']})",
+                highlight=False,
+            )
+    if location.verdict.verdict == Verdict.VIOLATION:
+        raise typer.Exit(EXIT_FINDING)
 
 
 def register(app: typer.Typer) -> None:

@@ -18,7 +18,7 @@ from chiptrail.probe.wire import record_to_json
 from chiptrail.service.device_keys import SoftwareDeviceKey
 from chiptrail.service.settings import load_settings
 from chiptrail.types import ChipId, LandmarkId
-from tests.probe.fakes import T0, seed
+from tests.probe.fakes import T0, seed, signed_record
 
 LM_KEY = Ed25519Signer(seed(1))
 CHIP = SoftwareDeviceKey(ChipId("GPU-1"), Ed25519Signer(seed(2)))
@@ -123,3 +123,62 @@ def test_unknown_chip_key_is_404(client: TestClient) -> None:
     client.post("/v1/landmarks", json=body)
     r = client.post("/v1/measurements", json={"records": [record_to_json(measure(1))]})
     assert r.status_code == 404
+
+
+HK_KEY = Ed25519Signer(seed(5))
+
+
+def seed_location(client: TestClient) -> None:
+    """A chip measured 0.5 ms from Hong Kong and 40 ms from Singapore."""
+    setup(client)
+    body = {
+        "landmark_id": "lm-hk",
+        "lat": 22.30,
+        "lon": 114.17,
+        "country": "HK",
+        "public_key": b64encode(HK_KEY.public_key),
+    }
+    assert client.post("/v1/landmarks", json=body).status_code == 201
+    records = [
+        signed_record("lm-hk", HK_KEY, CHIP, 100, 500_000),
+        signed_record("lm-sg", LM_KEY, CHIP, 101, 40_000_000),
+    ]
+    r = client.post("/v1/measurements", json={"records": [record_to_json(x) for x in records]})
+    assert r.status_code == 201, r.text
+
+
+def test_location_against_a_query_site(client: TestClient) -> None:
+    seed_location(client)
+    r = client.get("/v1/chips/GPU-1/location", params={"lat": 1.49, "lon": 103.74, "country": "my"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["verdict"] == "VIOLATION"
+    assert body["declared_site"]["source"] == "query"
+    assert body["declared_site"]["country"] == "MY"
+    assert body["evidence"][0]["landmark_id"] == "lm-hk"
+    assert body["evidence"][0]["distance_km"] > body["evidence"][0]["bound_km"]
+    assert "HK" in body["proven_countries"]
+    r = client.get(
+        "/v1/chips/GPU-1/location",
+        params={"lat": 22.5, "lon": 114.1, "country": "HK", "radius_km": 200},
+    )
+    assert r.json()["verdict"] in ("VERIFIED", "UNVERIFIED")
+    assert r.json()["verdict"] != "VIOLATION"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"lat": 1.0}, {"lat": 1.0, "lon": 2.0, "country": "XX"}, {"window_h": 0}],
+    ids=["partial site", "bad country", "window"],
+)
+def test_location_bad_params(client: TestClient, params: dict[str, object]) -> None:
+    r = client.get("/v1/chips/GPU-1/location", params=params)
+    assert r.status_code == 422, r.text
+    assert set(r.json()["error"]) == {"code", "message", "details"}
+
+
+def test_location_without_measurements_is_unverified(client: TestClient) -> None:
+    r = client.get("/v1/chips/GPU-404/location")
+    assert r.status_code == 200
+    assert r.json()["verdict"] == "UNVERIFIED"
+    assert r.json()["measurements"] == []

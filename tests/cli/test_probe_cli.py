@@ -12,14 +12,14 @@ import pytest
 from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
-from chiptrail.crypto import Ed25519Signer
+from chiptrail.crypto import Ed25519Signer, b64encode
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_to_json
 from chiptrail.service.device_keys import SoftwareDeviceKey, read_seed_file
 from chiptrail.service.probe_net import LandmarkServer, probe_landmark, run_landmark
 from chiptrail.types import ChipId, LandmarkId
-from tests.probe.fakes import seed
+from tests.probe.fakes import seed, signed_record
 
 runner = CliRunner()
 
@@ -170,8 +170,6 @@ def test_keygen_writes_a_usable_key(tmp_path: Path) -> None:
     path = tmp_path / "new.key"
     code, out = cli("agent", "keygen", "--out", str(path), "--json")
     assert code == 0
-    from chiptrail.crypto import b64encode
-
     assert json.loads(out)["public_key"] == b64encode(
         Ed25519Signer(read_seed_file(path)).public_key
     )
@@ -227,3 +225,66 @@ def test_unreachable_landmark_is_unavailable(tmp_path: Path, keys: dict[str, Pat
         "0.05",
     )
     assert code == 69
+
+
+def test_measurements_locate_exits_1_on_violation(tmp_path: Path, keys: dict[str, Path]) -> None:
+    db = str(tmp_path / "ct.db")
+    hk_key = Ed25519Signer(seed(5))
+    chip = SoftwareDeviceKey(ChipId("GPU-1"), Ed25519Signer(seed(2)))
+    code, _ = cli(
+        "landmark",
+        "add",
+        "--id",
+        "lm-hk",
+        "--lat",
+        "22.30",
+        "--lon",
+        "114.17",
+        "--public-key",
+        b64encode(hk_key.public_key),
+        "--db",
+        db,
+    )
+    assert code == 0
+    code, _ = cli("agent", "register", "--chip-id", "GPU-1", "--key", str(keys["chip"]), "--db", db)
+    assert code == 0
+    records = tmp_path / "r.jsonl"
+    records.write_text(json.dumps(record_to_json(signed_record("lm-hk", hk_key, chip, 1, 400_000))))
+    assert cli("measurements", "submit", str(records), "--db", db)[0] == 0
+    code, out = cli(
+        "measurements",
+        "locate",
+        "--chip-id",
+        "GPU-1",
+        "--lat",
+        "1.49",
+        "--lon",
+        "103.74",
+        "--country",
+        "MY",
+        "--db",
+        db,
+        "--json",
+    )
+    assert code == 1, out
+    assert json.loads(out)["verdict"] == "VIOLATION"
+    code, out = cli(
+        "measurements",
+        "locate",
+        "--chip-id",
+        "GPU-1",
+        "--lat",
+        "22.3",
+        "--lon",
+        "114.1",
+        "--country",
+        "HK",
+        "--radius-km",
+        "300",
+        "--db",
+        db,
+    )
+    assert code == 0, out
+    assert out.startswith(("VERIFIED", "UNVERIFIED"))
+    code, out = cli("measurements", "locate", "--chip-id", "GPU-1", "--lat", "1", "--db", db)
+    assert code == 2

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from chiptrail.crypto import Ed25519Signer
 from chiptrail.probe.attestation import Attestation, AttestationScheme
-from chiptrail.types import ChipId
+from chiptrail.probe.messages import MeasurementRecord
+from chiptrail.types import ChipId, LandmarkId
 
 T0 = datetime(2026, 11, 25, 19, 0, 0, 123456, tzinfo=UTC)
 
@@ -61,3 +62,20 @@ def spdm_report(key: ec.EllipticCurvePrivateKey, nonce: bytes, body: bytes = b"\
     der = key.sign(request + response, ec.ECDSA(hashes.SHA384()))
     r, s = decode_dss_signature(der)
     return request + response + r.to_bytes(48, "big") + s.to_bytes(48, "big")
+
+
+def signed_record(
+    landmark_id: str,
+    landmark_key: Ed25519Signer,
+    chip: object,
+    n: int,
+    rtt_ns: int,
+    at: datetime = T0,
+) -> MeasurementRecord:
+    """A real landmark-signed record with a chosen RTT (the landmark state machine, no sockets)."""
+    from chiptrail.probe.agent import answer_challenge
+    from chiptrail.probe.landmark import Landmark, LandmarkConfig
+
+    lm = Landmark(LandmarkConfig(LandmarkId(landmark_id)), landmark_key)
+    challenge = lm.issue_challenge(chip.chip_id, n.to_bytes(32, "big"), at, 0)  # type: ignore[attr-defined]
+    return lm.accept_response(answer_challenge(challenge, chip), rtt_ns, at)  # type: ignore[arg-type]
