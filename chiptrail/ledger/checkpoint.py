@@ -122,7 +122,7 @@ def parse_checkpoint(text: str, *, hash_size: int | None = 32) -> Checkpoint:
     origin, size_text, root_text, *extensions = lines
     if not origin or _has_bad_chars(text):
         raise InvalidInput("checkpoint origin is empty or has control characters")
-    if not _DECIMAL.fullmatch(size_text) or int(size_text) > _MAX_UINT64:
+    if len(size_text) > 20 or not _DECIMAL.fullmatch(size_text) or int(size_text) > _MAX_UINT64:
         raise InvalidInput("checkpoint size is not an unsigned 64-bit decimal", {"size": size_text})
     try:
         root = _b64decode_strict(root_text)

@@ -35,6 +35,7 @@ EntryReader = Callable[[int, int], Sequence[bytes]]
 """``read_entries(start, end)``: the log entries (leaf data) with indexes ``start <= i < end``."""
 
 _INDEX_GROUP = re.compile(r"[0-9]{3}")
+_MAX_INDEX_GROUPS = 7  # uint64 indexes have at most 20 digits
 _SMALL_DECIMAL = re.compile(r"0|[1-9][0-9]{0,2}")
 
 
@@ -102,7 +103,7 @@ def entries_path(index: int, width: int | None = None) -> str:
 
 def _parse_index(parts: Sequence[str], path: str) -> int:
     bad = InvalidInput("not a tlog-tiles path", {"path": path})
-    if not parts:
+    if not 1 <= len(parts) <= _MAX_INDEX_GROUPS:
         raise bad
     digits = ""
     for position, part in enumerate(parts):

@@ -90,6 +90,7 @@ def test_tile_paths_round_trip_for_any_index(index: int, width: int) -> None:
         "tile/-1/000",
         "tile/0/000.p/",
         "checkpoint",
+        "tile/0/" + "x123/" * 2000 + "456",
     ],
 )
 def test_parse_tile_path_refuses(path: str) -> None:
