@@ -311,6 +311,14 @@ def audit_export(
     except VerificationError as exc:
         audit.fail(CHECKPOINT_PATH, exc.message)
         return AuditReport(None, 0, 0, tuple(audit.problems))
+    bundles_needed = -(-cp.size // TILE_WIDTH)
+    if len(files) <= bundles_needed:  # checked first so a huge claimed size cannot stall us
+        audit.fail(
+            CHECKPOINT_PATH,
+            f"checkpoint claims {cp.size} entries ({bundles_needed} entry bundles) but the "
+            f"export holds only {len(files)} files",
+        )
+        return AuditReport(cp, 0, 0, tuple(audit.problems))
     audit.sort_extra_files(cp.size)
     root = _replay(audit, cp.size)
     if root is not None and root != cp.root_hash:

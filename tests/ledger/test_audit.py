@@ -212,3 +212,11 @@ def test_previous_checkpoint_problems() -> None:
     not_reached = audit_export(tampered, VKEY, previous=[signed_checkpoint(601)])
     assert [p.path for p in not_reached.problems] == ["tile/0/000"]
     assert not_reached.previous_checked == 0
+
+
+def test_a_huge_claimed_size_is_refused_quickly() -> None:
+    huge = Checkpoint(LOG, 2**62, hash_leaf(b"x"))
+    files = {**EXPORTS[600], CHECKPOINT_PATH: sign_checkpoint(huge, LOG, SIGNER).encode()}
+    report = audit_export(files, VKEY)
+    assert [p.path for p in report.problems] == [CHECKPOINT_PATH]
+    assert "export holds only 8 files" in report.problems[0].message
