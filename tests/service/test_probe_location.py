@@ -131,3 +131,46 @@ def test_no_measurements_and_no_site_are_unverified(
     assert nosite.verdict.verdict == Verdict.UNVERIFIED
     assert "declared site" in nosite.verdict.reason
     assert location_to_json(nosite)["region"]["n_landmarks"] == 2
+
+
+def test_the_ledger_declared_site_wins_over_the_query(sqlite_database: Database) -> None:
+    from chiptrail.service import ledger as ledger_svc
+    from tests.ledger.helpers import NOW, chip, document, envelope, event, server, signer
+    from tests.probe.fakes import signed_record
+
+    db = sqlite_database
+    ledger_svc.register_party(
+        db, party_id="vendor", name="Vendor", country="US", kind="Company", now=NOW
+    )
+    ledger_svc.add_party_key(db, party_id="vendor", public_key=signer(1).public_key, now=NOW)
+    events = [
+        event("commissioning", [chip(7)]),
+        event(
+            "installing",
+            [chip(7)],
+            event_type="AggregationEvent",
+            action="ADD",
+            parent=server(7),
+            minute=1,
+        ),
+        event("receiving", [server(7)], minute=2, site=("MY", JOHOR[0], JOHOR[1], "Johor DC1")),
+    ]
+    env = envelope("vendor", 1, document(*events), "n-probe-1")
+    ledger_svc.submit_envelopes(db, [env.to_bytes()], now=NOW)
+    epc = ChipId(chip(7))
+    chip_key = SoftwareDeviceKey(epc, Ed25519Signer(seed(12)))
+    hk_key = Ed25519Signer(seed(2))
+    register_landmark(
+        db, RegisteredLandmark(LandmarkId("lm-hk"), 22.30, 114.17, hk_key.public_key), NOW
+    )
+    register_device_key(
+        db, DevicePublicKey(epc, AttestationScheme.ED25519, chip_key.public_key), NOW
+    )
+    submit_measurements(db, [signed_record("lm-hk", hk_key, chip_key, 1, 400_000)], NOW)
+    # the query claims Hong Kong, but the ledger says the chip's server is in Johor
+    query = DeclaredSite(22.3, 114.1, Country("HK"))
+    location = locate_chip(db, epc, datetime.now(UTC), site=query)
+    assert location.site_source == "ledger"
+    assert location.site is not None
+    assert (location.site.lat, location.site.country) == (JOHOR[0], "MY")
+    assert location.verdict.verdict == Verdict.VIOLATION
