@@ -9,7 +9,7 @@ Events that contradict custody are still applied (the log records claims) and al
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from chiptrail.ledger.event_hash import expand_name
@@ -68,7 +68,20 @@ class AssetState:
 
     def to_json(self) -> dict[str, object]:
         """Plain JSON object (stored in ``ledger_assets.state``)."""
-        return asdict(self)
+        out: dict[str, object] = {name: getattr(self, name) for name in _STATE_FIELDS}
+        out["status"] = self.status.value
+        site = self.site
+        out["site"] = (
+            None
+            if site is None
+            else {
+                "country": site.country,
+                "lat": site.lat,
+                "lon": site.lon,
+                "facility": site.facility,
+            }
+        )
+        return out
 
     @classmethod
     def from_json(cls, obj: Mapping[str, object]) -> AssetState:
@@ -80,6 +93,9 @@ class AssetState:
         if isinstance(site, Mapping):
             state = replace(state, site=Site(**site))
         return state
+
+
+_STATE_FIELDS = tuple(f for f in AssetState.__dataclass_fields__ if f != "site")
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,13 +285,10 @@ class Registry:
     def _touch(self, ev: CustodyEvent, epc: str, *, carried: bool = False) -> None:
         state = self._get(epc, ev.leaf_index)
         step = ev.biz_step
-        new = replace(state, updated_leaf=ev.leaf_index)
+        change: dict[str, object] = {"updated_leaf": ev.leaf_index}
         if step == "commissioning" and not carried:
-            new = replace(
-                new,
-                status=AssetStatus.COMMISSIONED,
-                custodian=ev.party_id,
-                custody_leaf=ev.leaf_index,
+            change.update(
+                status=AssetStatus.COMMISSIONED, custodian=ev.party_id, custody_leaf=ev.leaf_index
             )
         elif step == "shipping":
             if state.custodian != ev.party_id and not carried:
@@ -286,8 +299,7 @@ class Registry:
                     state.custody_leaf,
                     f"{ev.party_id} shipped {epc} held by {state.custodian}",
                 )
-            new = replace(
-                new,
+            change.update(
                 status=AssetStatus.IN_TRANSIT,
                 pending_destination=ev.destination,
                 shipment_leaf=ev.leaf_index,
@@ -302,8 +314,7 @@ class Registry:
                     state.shipment_leaf,
                     f"{ev.party_id} received {epc} shipped to {dest}",
                 )
-            new = replace(
-                new,
+            change.update(
                 status=AssetStatus.RECEIVED,
                 custodian=ev.party_id,
                 custody_leaf=ev.leaf_index,
@@ -318,25 +329,31 @@ class Registry:
                     state.install_leaf,
                     f"{epc} installed again elsewhere without removal",
                 )
-            new = replace(new, status=AssetStatus.INSTALLED, install_leaf=ev.leaf_index)
+            change.update(status=AssetStatus.INSTALLED, install_leaf=ev.leaf_index)
         elif step == "repairing" and not carried:
-            new = replace(new, status=AssetStatus.IN_REPAIR)
+            change["status"] = AssetStatus.IN_REPAIR
         elif step in _END_STEPS and not carried:
-            new = replace(new, status=AssetStatus.DECOMMISSIONED)
+            change["status"] = AssetStatus.DECOMMISSIONED
         elif step in _REMOVAL_STEPS and not carried:
-            new = replace(new, parent=None)
-        new = self._with_details(new, ev)
-        self.put(new)
+            change["parent"] = None
+        self._details(change, epc, ev)
+        self.put(replace(state, **change))  # type: ignore[arg-type]
         self.history.append((epc, ev.leaf_index))
 
-    def _with_details(self, state: AssetState, ev: CustodyEvent) -> AssetState:
+    @staticmethod
+    def _details(change: dict[str, object], epc: str, ev: CustodyEvent) -> None:
         if ev.site is not None:
-            state = replace(state, site=ev.site)
-        if ev.vendor_serial and state.epc in ev.epcs + ev.outputs:
-            state = replace(state, vendor_serial=ev.vendor_serial)
-        if ev.board_serial and state.epc in ev.epcs + ev.outputs:
-            state = replace(state, board_serial=ev.board_serial)
-        return state
+            change["site"] = ev.site
+        if epc in ev.epcs or epc in ev.outputs:
+            if ev.vendor_serial:
+                change["vendor_serial"] = ev.vendor_serial
+            if ev.board_serial:
+                change["board_serial"] = ev.board_serial
+
+    def _with_details(self, state: AssetState, ev: CustodyEvent) -> AssetState:
+        change: dict[str, object] = {}
+        self._details(change, state.epc, ev)
+        return replace(state, **change) if change else state  # type: ignore[arg-type]
 
     def _group(self, ev: CustodyEvent) -> None:
         parent = ev.parent

@@ -8,10 +8,10 @@ No I/O: callers pass parsed EPCIS JSON events (XML documents are first mapped to
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, datetime, timedelta
 
 from chiptrail.ledger.digital_link import to_canonical_dl
 
@@ -94,6 +94,8 @@ _REPORT_ORDER = (
     "uom",
     "coordinateReferenceSystem",
 )
+_NUMBER_START = frozenset("+-.0123456789")
+_FRACTION = re.compile(r"T[^.]*\.(\d+)")
 _TIME_FIELDS = frozenset({"eventTime", "time", "startTime", "endTime"})
 # Bare CBV words and where they expand (CBV 2.0 section 8.9 rule: bare words become web URIs).
 _BARE_PREFIX = {
@@ -172,24 +174,24 @@ def canonical_time(text: str) -> str:
         return raw
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    frac = Decimal(0)
-    if "." in raw:
-        digits = ""
-        for char in raw.split(".", 1)[1]:
-            if not char.isdigit():
-                break
-            digits += char
-        frac = Decimal("0." + (digits or "0"))
-    millis = int((frac * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    digits = _FRACTION.search(raw)
+    fraction = (digits.group(1) if digits else "") + "0000"
+    # half up to milliseconds: only the fourth fractional digit decides
+    millis = int(fraction[:3]) + (fraction[3] >= "5")
     utc = parsed.astimezone(UTC).replace(microsecond=0)
     if millis == 1000:
-        utc = utc.replace(microsecond=0) + (datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1))
+        utc += timedelta(seconds=1)
         millis = 0
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T"
+        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}.{millis:03d}Z"
+    )
 
 
 def canonical_number(text: str) -> str:
     """Numbers without leading ``+``, leading or trailing zeros (``452.0`` -> ``452``)."""
+    if not text or text.lstrip()[:1] not in _NUMBER_START:  # skip the costly failed float()
+        return text
     try:
         number = float(text)
     except ValueError:
@@ -210,9 +212,10 @@ def canonical_value(
         return ""
     if name in _TIME_FIELDS:
         return canonical_time(value)
-    for urn, web in _OLD_URNS:
-        if value.startswith(urn):
-            return web + value[len(urn) :]
+    if value.startswith("urn:epcglobal:cbv:"):
+        for urn, web in _OLD_URNS:
+            if value.startswith(urn):
+                return web + value[len(urn) :]
     if bare_prefix is not None and ":" not in value:
         return bare_prefix + value
     prefix, sep, rest = value.partition(":")

@@ -307,32 +307,33 @@ def _check_envelopes(
 def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
     t = submissions_table
     digests = [c.digest for c in checked]
-    found = conn.execute(select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(digests)))
-    if found.first() is not None:
-        raise VerificationError("replayed submission: this envelope was accepted before")
-    for c in checked:
-        hit = conn.execute(
-            select(t.c.envelope_sha256).where(
-                t.c.party_id == c.envelope.party_id, t.c.nonce == c.envelope.nonce
-            )
-        ).first()
-        if hit is not None:
+    nonces = {(c.envelope.party_id, c.envelope.nonce) for c in checked}
+    for start in range(0, len(checked), 400):
+        chunk = digests[start : start + 400]
+        found = conn.execute(select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(chunk)))
+        if found.first() is not None:
+            raise VerificationError("replayed submission: this envelope was accepted before")
+        wanted = [c.envelope.nonce for c in checked[start : start + 400]]
+        hits = conn.execute(select(t.c.party_id, t.c.nonce).where(t.c.nonce.in_(wanted)))
+        if any((str(p), str(n)) in nonces for p, n in hits):
             raise VerificationError("replayed nonce: this party used it before", {"field": "nonce"})
 
 
-def _load_for(conn: Connection, registry: Registry, ev: CustodyEvent) -> None:
-    """Bring the assets an event touches, and everything inside them, into ``registry``."""
-    frontier = [e for e in involved_epcs(ev) if e not in registry.states]
-    registry.states.update(rows.load_assets(conn, frontier))
-    parents = list(involved_epcs(ev))
-    seen = set(parents)
+def _preload(conn: Connection, registry: Registry, events: Sequence[CustodyEvent]) -> set[str]:
+    """Load every asset the events touch, and everything stored inside them, into ``registry``.
+
+    Returns the EPCs that already have stored rows.
+    """
+    involved = {e for ev in events for e in involved_epcs(ev)}
+    registry.states.update(rows.load_assets(conn, list(involved)))
+    parents = list(involved)
+    seen = set(involved)
     while parents:
         kids = [k for k in rows.child_epcs(conn, parents) if k not in seen]
         seen.update(kids)
-        registry.states.update(
-            rows.load_assets(conn, [k for k in kids if k not in registry.states])
-        )
+        registry.states.update(rows.load_assets(conn, kids))
         parents = kids
+    return set(registry.states)
 
 
 def submit_envelopes(
@@ -412,11 +413,11 @@ def _append_checked(
     )
     new_size = _append(conn, size, pending, now) if pending else size
     registry = Registry()
+    stored = _preload(conn, registry, custody)
     for ev in custody:
-        _load_for(conn, registry, ev)
         registry.apply(ev)
     states, history, anomalies = registry.take_changes()
-    rows.save_assets(conn, states)
+    rows.save_assets(conn, states, stored)
     rows.save_history(conn, history)
     rows.save_anomalies(conn, anomalies)
     return SubmissionResult(tuple(receipts), new_size, tuple(anomalies))
@@ -519,7 +520,7 @@ def rebuild_registry(db: Database) -> int:
         for index, data in _iter_entries(conn, size):
             _replay(conn, registry, index, data)
         states, history, anomalies = registry.take_changes()
-        rows.save_assets(conn, states)
+        rows.save_assets(conn, states, set())
         rows.save_history(conn, history)
         rows.save_anomalies(conn, anomalies)
     return size

@@ -9,7 +9,17 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, and_, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 
 from chiptrail.ledger.custody import AnomalyKind, AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord, Party, PartyKind
@@ -195,18 +205,22 @@ def load_assets(conn: Connection, epcs: Sequence[str]) -> dict[str, AssetState]:
 def child_epcs(conn: Connection, parents: Sequence[str]) -> list[str]:
     """EPCs whose stored parent is one of ``parents``."""
     t = assets_table
-    if not parents:
-        return []
-    rows = conn.execute(select(t.c.epc).where(t.c.parent_epc.in_(list(set(parents)))))
-    return [str(r[0]) for r in rows]
+    wanted = list(set(parents))
+    out: list[str] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        out.extend(
+            str(r[0]) for r in conn.execute(select(t.c.epc).where(t.c.parent_epc.in_(chunk)))
+        )
+    return out
 
 
-def save_assets(conn: Connection, states: Sequence[AssetState]) -> None:
-    """Upsert asset rows (derived state)."""
+def save_assets(conn: Connection, states: Sequence[AssetState], stored: set[str]) -> None:
+    """Write asset rows (derived state): insert new EPCs, update those in ``stored``."""
     t = assets_table
-    existing = set(load_assets(conn, [s.epc for s in states]))
-    for state in states:
-        values = {
+    values = [
+        {
+            "b_epc": state.epc,
             "custodian": state.custodian,
             "parent_epc": state.parent,
             "status": state.status.value,
@@ -216,10 +230,18 @@ def save_assets(conn: Connection, states: Sequence[AssetState]) -> None:
             "state": json.dumps(state.to_json(), sort_keys=True),
             "updated_leaf": state.updated_leaf,
         }
-        if state.epc in existing:
-            conn.execute(update(t).where(t.c.epc == state.epc).values(**values))
-        else:
-            conn.execute(insert(t).values(epc=state.epc, **values))
+        for state in states
+    ]
+    new = [
+        {"epc": v["b_epc"], **{k: x for k, x in v.items() if k != "b_epc"}}
+        for v in values
+        if v["b_epc"] not in stored
+    ]
+    old = [v for v in values if v["b_epc"] in stored]
+    if new:
+        conn.execute(insert(t), new)
+    if old:
+        conn.execute(update(t).where(t.c.epc == bindparam("b_epc")), old)
 
 
 def save_history(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
