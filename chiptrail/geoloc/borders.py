@@ -364,85 +364,44 @@ def load_border_index(base_res_deg: float = BASE_RES_DEG) -> BorderIndex:
     return BorderIndex(codes, tuple(levels))
 
 
-def countries_near(
-    index: BorderIndex,
-    lat: FloatArray,
-    lon: FloatArray,
-    mask: NDArray[np.bool_],
-    delta_km: FloatArray,
-) -> tuple[tuple[Country, ...], ...]:
-    """Every country within ``delta_km[i]`` of any masked point of row i (conservative).
+def cell_country_keys(
+    index: BorderIndex, level: int, owner: NDArray[np.int64], cells: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Unique ``owner * 1024 + country`` keys of every country meeting the given cells.
 
     Args:
-        lat, lon: (n, P) sample points in degrees.
-        mask: (n, P) which samples belong to the region.
-        delta_km: (n,) tolerance around each sample (the sampler's half cell diagonal).
-
-    Returns:
-        One sorted tuple of ISO2 codes per row (sea dropped).
+        index: the raster.
+        level: raster level of the flat cell ids.
+        owner: (m,) row (target) each cell belongs to.
+        cells: (m,) flat cell ids ``row * n_cols + col`` at that level.
     """
-    n = lat.shape[0]
-    out: list[set[int]] = [set() for _ in range(n)]
-    if n == 0:
-        return ()
-    absmax = np.max(np.where(mask, np.abs(lat), 0.0), axis=1)
-    top = len(index.levels) - 1
-    level_of = np.full(n, top, dtype=np.int64)
-    for lv in range(top, -1, -1):
-        res = index.levels[lv].res_deg
-        phi = np.minimum(absmax + res, 90.0)
-        width_km = res * KM_PER_DEG * np.cos(np.radians(phi))
-        fits = (width_km >= 2.0 * delta_km) & (phi < 89.9)
-        level_of = np.where(fits, lv, level_of)
-    pair_keys: list[NDArray[np.int64]] = []
-    for lv in np.unique(level_of[mask.any(axis=1)]).tolist():
-        rows_sel = np.flatnonzero((level_of == lv) & mask.any(axis=1))
-        pair_keys.append(
-            _lookup(index.levels[lv], rows_sel, lat[rows_sel], lon[rows_sel], mask[rows_sel])
-        )
-    keys = np.unique(np.concatenate(pair_keys)) if pair_keys else np.zeros(0, dtype=np.int64)
-    chip, cid = keys // 1024, keys % 1024
-    codes = index.codes
-    result: list[tuple[Country, ...]] = [()] * n
-    if keys.size:
-        split = np.flatnonzero(np.diff(chip)) + 1
-        for ch, cs in zip(np.split(chip, split), np.split(cid, split), strict=True):
-            result[int(ch[0])] = tuple(Country(codes[c]) for c in cs.tolist() if c != 0)
-    del out
-    return tuple(result)
-
-
-def _lookup(
-    level: _Level,
-    rows_sel: NDArray[np.intp],
-    lat: FloatArray,
-    lon: FloatArray,
-    mask: NDArray[np.bool_],
-) -> NDArray[np.int64]:
-    """(chip * 1024 + country) keys of the 2 x 2 cell blocks around each masked sample."""
-    nrows, ncols = level.pure.shape
-    res = level.res_deg
-    ci, pi = np.nonzero(mask)
-    u = (lon[ci, pi] + 180.0) / res
-    v = (90.0 - lat[ci, pi]) / res
-    cu = np.rint(u).astype(np.int64)
-    cv = np.rint(v).astype(np.int64)
-    chip = rows_sel[ci].astype(np.int64)
-    cells = []
-    for du in (-1, 0):
-        for dv in (-1, 0):
-            c = (cu + du) % ncols
-            r = np.clip(cv + dv, 0, nrows - 1)
-            cells.append(chip * (nrows * ncols) + r * ncols + c)
-    uc = np.unique(np.concatenate(cells))
-    chip_u, cell_u = np.divmod(uc, nrows * ncols)
-    val = level.pure.ravel()[cell_u].astype(np.int64)
-    keys = [chip_u[val >= 0] * 1024 + val[val >= 0]]
+    lv = index.levels[level]
+    uc = np.unique(owner * lv.pure.size + cells)
+    own, cell = np.divmod(uc, lv.pure.size)
+    val = lv.pure.ravel()[cell].astype(np.int64)
+    keys = [own[val >= 0] * 1024 + val[val >= 0]]
     mixed = val < 0
     if mixed.any():
-        pos = np.searchsorted(level.mixed_cells, cell_u[mixed])
-        a, b = level.offsets[pos], level.offsets[pos + 1]
+        pos = np.searchsorted(lv.mixed_cells, cell[mixed])
+        a, b = lv.offsets[pos], lv.offsets[pos + 1]
         cnt = b - a
         idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        keys.append(np.repeat(chip_u[mixed], cnt) * 1024 + level.members[idx].astype(np.int64))
-    return np.concatenate(keys)
+        keys.append(np.repeat(own[mixed], cnt) * 1024 + lv.members[idx].astype(np.int64))
+    return np.unique(np.concatenate(keys))
+
+
+def keys_to_countries(
+    index: BorderIndex, keys: NDArray[np.int64], n: int
+) -> tuple[tuple[Country, ...], ...]:
+    """Per-row sorted ISO2 tuples from ``row * 1024 + country`` keys (sea dropped)."""
+    result: list[tuple[Country, ...]] = [()] * n
+    keys = np.unique(keys)
+    keys = keys[keys % 1024 != 0]
+    if keys.size == 0:
+        return tuple(result)
+    row, cid = np.divmod(keys, 1024)
+    split = np.flatnonzero(np.diff(row)) + 1
+    codes = index.codes
+    for r, cs in zip(np.split(row, split), np.split(cid, split), strict=True):
+        result[int(r[0])] = tuple(Country(codes[c]) for c in cs.tolist())
+    return tuple(result)

@@ -21,7 +21,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chiptrail.errors import InvalidInput
-from chiptrail.geoloc.borders import BorderIndex, countries_near, load_border_index
+from chiptrail.geoloc.borders import (
+    KM_PER_DEG,
+    BorderIndex,
+    cell_country_keys,
+    keys_to_countries,
+    load_border_index,
+)
 from chiptrail.geoloc.bounds import (
     EARTH_MODEL_MARGIN,
     Calibration,
@@ -175,7 +181,7 @@ def _sample(
     box: FloatArray,
     radius_km: FloatArray,
     lm_xyz: FloatArray,
-    need: NDArray[np.int64],
+    allowed: NDArray[np.int64],
     k: int,
 ) -> _Grid:
     """One pass: K x K grid over ``box`` (n, 4: x0, x1, y0, y1 km) tested against the disks."""
@@ -191,8 +197,9 @@ def _sample(
     delta = 0.5 * np.hypot(sx, sy) / k
     thr = _cos_threshold(radius_km + delta[:, None])
     dots = xyz @ lm_xyz.T
-    hits = np.count_nonzero(dots >= thr[:, None, :] - 1e-12, axis=2)
-    inside = hits >= need[:, None]
+    # Missing disks have threshold -inf and never miss; a point may miss ``allowed`` disks.
+    misses = np.count_nonzero(dots < thr[:, None, :] - 1e-12, axis=2)
+    inside = misses <= allowed[:, None]
     return _Grid(lat, lon, xyz, inside, delta, x, y)
 
 
@@ -215,17 +222,17 @@ def _solve(
     box: FloatArray,
     radius_km: FloatArray,
     lm_xyz: FloatArray,
-    need: NDArray[np.int64],
+    allowed: NDArray[np.int64],
     opts: LocateOptions,
 ) -> _Grid:
     """First pass plus zoom passes; returns the last grid (empty rows stay empty)."""
-    grid = _sample(lat0, lon0, box, radius_km, lm_xyz, need, opts.grid_size)
+    grid = _sample(lat0, lon0, box, radius_km, lm_xyz, allowed, opts.grid_size)
     for _ in range(opts.refine_passes):
         any_in: NDArray[np.bool_] = np.asarray(grid.inside.any(axis=1))
         if not any_in.any():
             break
         box = np.where(any_in[:, None], _zoom(grid, opts.grid_size), box)
-        nxt = _sample(lat0, lon0, box, radius_km, lm_xyz, need, opts.grid_size)
+        nxt = _sample(lat0, lon0, box, radius_km, lm_xyz, allowed, opts.grid_size)
         # Rows that were empty keep their (empty) grid; zoomed rows take the finer one.
         grid = _merge(grid, nxt, np.flatnonzero(any_in))
     return grid
@@ -293,6 +300,128 @@ def _initial_box(
     return np.stack([-w, w, -w, w], axis=1)
 
 
+COUNTRY_CELLS = 32
+"""Country attribution tests at most about this many raster cells per axis per region."""
+
+
+def _region_bbox(grid: _Grid, rows: NDArray[np.intp]) -> tuple[FloatArray, ...]:
+    """(lat_min, lat_max, lon_lo, lon_hi) holding the region of each row; lon_hi - lon_lo may
+    reach 360 (every longitude). Longitudes are continuous (lon_lo may be < -180)."""
+    inside = grid.inside[rows]
+    lat, lon, delta = grid.lat[rows], grid.lon[rows], grid.delta_km[rows]
+    dlat = delta / KM_PER_DEG
+    lat_min = np.min(np.where(inside, lat, np.inf), axis=1) - dlat
+    lat_max = np.max(np.where(inside, lat, -np.inf), axis=1) + dlat
+    ref = lon[np.arange(rows.size), np.argmax(inside, axis=1)]
+    rel = (lon - ref[:, None] + 180.0) % 360.0 - 180.0
+    lo = np.min(np.where(inside, rel, np.inf), axis=1)
+    hi = np.max(np.where(inside, rel, -np.inf), axis=1)
+    phi = np.minimum(np.maximum(np.abs(lat_min), np.abs(lat_max)), 90.0)
+    cos_phi = np.cos(np.radians(phi))
+    dlon = delta / (KM_PER_DEG * np.maximum(cos_phi, 1e-9))
+    lo, hi = lo - dlon, hi + dlon
+    full = (lat_max >= 90.0) | (lat_min <= -90.0) | (hi - lo >= 180.0) | (cos_phi < 1e-6)
+    lon_lo = np.where(full, -180.0, ref + lo)
+    lon_hi = np.where(full, 180.0, ref + hi)
+    return np.clip(lat_min, -90.0, 90.0), np.clip(lat_max, -90.0, 90.0), lon_lo, lon_hi
+
+
+def _region_countries(
+    index: BorderIndex,
+    grid: _Grid,
+    radius_km: FloatArray,
+    allowed: NDArray[np.int64],
+    lm_xyz: FloatArray,
+    ok: NDArray[np.bool_],
+) -> tuple[tuple[Country, ...], ...]:
+    """Every country meeting each row's region (conservative; see docs/country-boundaries.md).
+
+    The region's bounding box is covered by at most ~COUNTRY_CELLS^2 raster cells of one level;
+    a cell counts when its centre is within ``radius + half cell`` of enough landmarks, so any
+    cell the region touches counts, and its countries (every country meeting the cell) are
+    listed.
+    """
+    n = grid.lat.shape[0]
+    rows = np.flatnonzero(ok)
+    if rows.size == 0:
+        empty: tuple[tuple[Country, ...], ...] = ((),) * n
+        return empty
+    lat_min, lat_max, lon_lo, lon_hi = _region_bbox(grid, rows)
+    span = np.maximum(lat_max - lat_min, lon_hi - lon_lo)
+    base = index.levels[0].res_deg
+    top = len(index.levels) - 1
+    level = np.clip(np.ceil(np.log2(np.maximum(span / (COUNTRY_CELLS * base), 1e-12))), 0, top)
+    keys: list[NDArray[np.int64]] = []
+    m = COUNTRY_CELLS + 2
+    per = max(1, _ELEMENT_BUDGET // (m * m * max(lm_xyz.shape[0], 1)))
+    for lv in np.unique(level).astype(int).tolist():
+        sel = np.flatnonzero(level == lv)
+        for s in range(0, sel.size, per):
+            part = sel[s : s + per]
+            keys.append(
+                _cells_meeting(
+                    index,
+                    lv,
+                    rows[part],
+                    lat_min[part],
+                    lat_max[part],
+                    lon_lo[part],
+                    lon_hi[part],
+                    radius_km[rows[part]],
+                    allowed[rows[part]],
+                    lm_xyz,
+                    m,
+                )
+            )
+    return keys_to_countries(index, np.concatenate(keys), n)
+
+
+def _cells_meeting(
+    index: BorderIndex,
+    lv: int,
+    rows: NDArray[np.intp],
+    lat_min: FloatArray,
+    lat_max: FloatArray,
+    lon_lo: FloatArray,
+    lon_hi: FloatArray,
+    radius_km: FloatArray,
+    allowed: NDArray[np.int64],
+    lm_xyz: FloatArray,
+    m: int,
+) -> NDArray[np.int64]:
+    """Country keys of the level-``lv`` cells of each bbox that the region may touch."""
+    level = index.levels[lv]
+    nrows, ncols = level.pure.shape
+    res = level.res_deg
+    r0 = np.clip(np.floor((90.0 - lat_max) / res), 0, nrows - 1).astype(np.int64)
+    r1 = np.clip(np.floor((90.0 - lat_min) / res), 0, nrows - 1).astype(np.int64)
+    c0 = np.floor((lon_lo + 180.0) / res).astype(np.int64)
+    c1 = np.floor((lon_hi + 180.0) / res).astype(np.int64)
+    c1 = np.minimum(c1, c0 + ncols - 1)
+    k = np.arange(m)
+    rr = r0[:, None] + k[None, :]
+    cc = c0[:, None] + k[None, :]
+    r_ok = rr <= r1[:, None]
+    c_ok = cc <= c1[:, None]
+    r_g = np.repeat(np.minimum(rr, nrows - 1), m, axis=1)
+    c_g = np.tile(cc, (1, m))
+    valid = np.repeat(r_ok, m, axis=1) & np.tile(c_ok, (1, m))
+    lat_c = 90.0 - (r_g + 0.5) * res
+    lon_c = -180.0 + (c_g + 0.5) * res
+    # Any point of a cell is within half a cell north-south plus half its widest east-west
+    # extent of the centre (an L1 path bound, never shorter than the great circle).
+    cos_w = np.cos(np.radians(np.maximum(np.abs(lat_c) - res / 2.0, 0.0)))
+    half_km = 0.5 * res * KM_PER_DEG * (1.0 + cos_w)
+    xyz = to_unit_vectors(lat_c, lon_c)
+    dots = xyz @ lm_xyz.T
+    thr = _cos_threshold(radius_km[:, None, :] + half_km[..., None])
+    misses = np.count_nonzero(dots < thr - 1e-12, axis=2)
+    meets = valid & (misses <= allowed[:, None])
+    owner, pos = np.nonzero(meets)
+    cells = r_g[owner, pos] * ncols + c_g[owner, pos] % ncols
+    return cell_country_keys(index, lv, rows[owner].astype(np.int64), cells)
+
+
 def _frame(
     lm: LandmarkSet, radius_km: FloatArray, binding: NDArray[np.int64], opts: LocateOptions
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -328,14 +457,14 @@ def countries_in_region(
     radius = np.atleast_2d(np.asarray(radius_km, dtype=np.float64))
     valid = ~np.isnan(radius)
     n_lm = valid.sum(axis=1)
-    need = np.maximum(n_lm - opts.max_liars, 1).astype(np.int64)
+    allowed = np.minimum(opts.max_liars, np.maximum(n_lm - 1, 0)).astype(np.int64)
     binding = np.argmin(np.where(valid, radius, np.inf), axis=1).astype(np.int64)
     lat0, lon0, box = _frame(landmarks, radius, binding, opts)
     lm_xyz = to_unit_vectors(landmarks.lat_deg, landmarks.lon_deg)
-    grid = _solve(lat0, lon0, box, radius, lm_xyz, need, opts)
+    grid = _solve(lat0, lon0, box, radius, lm_xyz, allowed, opts)
     index = borders or load_border_index()
-    inside = grid.inside & (n_lm > 0)[:, None]
-    return countries_near(index, grid.lat, grid.lon, inside, grid.delta_km)
+    ok = np.asarray(grid.inside.any(axis=1) & (n_lm > 0))
+    return _region_countries(index, grid, radius, allowed, lm_xyz, ok)
 
 
 def _solve_chunk(
@@ -352,25 +481,27 @@ def _solve_chunk(
     proven = proven_radius_km(rtt, lm.uncertainty_km, earth_margin=opts.earth_margin)
     likely = likely_radius_km(rtt, calibration, proven) + np.where(valid, lm.uncertainty_km, 0.0)
     likely = np.minimum(likely, proven)
-    need = np.maximum(n_lm - opts.max_liars, 1)
+    allowed = np.minimum(opts.max_liars, np.maximum(n_lm - 1, 0)).astype(np.int64)
     has = n_lm > 0
     p_inf = np.where(valid, proven, np.inf)
     binding = np.where(has, np.argmin(p_inf, axis=1), -1).astype(np.int64)
     min_disk = np.where(has, np.min(p_inf, axis=1), np.nan)
     lat0, lon0, box = _frame(lm, proven, binding, opts)
-    pg = _solve(lat0, lon0, box, proven, lm_xyz, need, opts)
+    pg = _solve(lat0, lon0, box, proven, lm_xyz, allowed, opts)
     p_ok = pg.inside.any(axis=1) & has
     # Likely region: search inside the proven region's final window; widen where empty.
     lbox = np.where(p_ok[:, None], _zoom(pg, opts.grid_size), box)
-    lg = _solve(lat0, lon0, lbox, likely, lm_xyz, need, opts)
+    lg = _solve(lat0, lon0, lbox, likely, lm_xyz, allowed, opts)
     widened = np.zeros(n)
+    likely_eff = likely.copy()
     for t in WIDENING_STEPS:
         empty = p_ok & ~lg.inside.any(axis=1)
         if not empty.any():
             break
         rows = np.flatnonzero(empty)
         wider = likely[rows] + t * (proven[rows] - likely[rows])
-        sub = _solve(lat0[rows], lon0[rows], lbox[rows], wider, lm_xyz, need[rows], opts)
+        sub = _solve(lat0[rows], lon0[rows], lbox[rows], wider, lm_xyz, allowed[rows], opts)
+        likely_eff[rows] = wider
         lg = _merge(lg, sub, rows)
         widened[rows] = t
     l_ok = lg.inside.any(axis=1) & p_ok
@@ -386,8 +517,8 @@ def _solve_chunk(
     empty_c: tuple[tuple[Country, ...], ...] = ((),) * n
     pc = lc = empty_c
     if opts.with_countries and borders is not None:
-        pc = countries_near(borders, pg.lat, pg.lon, pg.inside & p_ok[:, None], pg.delta_km)
-        lc = countries_near(borders, lg.lat, lg.lon, lg.inside & l_ok[:, None], lg.delta_km)
+        pc = _region_countries(borders, pg, proven, allowed, lm_xyz, p_ok)
+        lc = _region_countries(borders, lg, likely_eff, allowed, lm_xyz, l_ok)
     return ChunkResult(
         lat=lat,
         lon=lon,
