@@ -7,7 +7,6 @@ rules), and ``service.rules.store_findings`` writes the findings in one transact
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,16 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from chiptrail.errors import InvalidInput
+from chiptrail.parties.model import Party as ScreeningParty
+from chiptrail.parties.screening import Query, build_index, screen_queries
 from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
-from chiptrail.rules.view import LocationFix, ScreeningHit
+from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit
+from chiptrail.service.demo_ledger import ingest_world
 from chiptrail.service.report import write_report
 from chiptrail.service.rules import store_findings
+from chiptrail.sim.judge import judge_rounds_geoloc
 from chiptrail.sim.metrics import Detection, score_detection
-from chiptrail.sim.probing import judge_rounds_simple
 from chiptrail.sim.scenarios import build_world
 from chiptrail.sim.world import World, to_view
 from chiptrail.store.database import Database
@@ -75,38 +75,41 @@ class DemoResult:
         }
 
 
-_LEGAL = re.compile(
-    r"\b(co|company|corp|corporation|ltd|limited|inc|llc|sdn|bhd|pte|fze|fzco|gmbh|ag|sa|bv|"
-    r"kk|jsc|pt|pvt|plc|oy|ab|srl|sl|sas|group|holdings?)\b"
-)
+SIM_LIST_ID = "sim-entity-list"
 
 
-def _compact(name: str) -> str:
-    text = re.sub(r"\([^)]*\)", " ", name.lower())
-    text = _LEGAL.sub(" ", re.sub(r"[^\w\s]", " ", text))
-    return "".join(text.split())
+def screen_world(world: World) -> tuple[ScreeningHit, ...]:
+    """Every party of ``world`` screened with ``chiptrail.parties`` against its restricted list.
 
-
-def screen_world(world: World, threshold: float = 0.9) -> tuple[ScreeningHit, ...]:
-    """Every party of ``world`` screened against its restricted list (compact fuzzy names)."""
-    listed = [(e, n, _compact(n)) for e in world.restricted for n in e.names]
-    hits = []
-    for party in world.parties.values():
-        q = _compact(party.name)
-        best = max(
-            ((fuzz.ratio(q, c) / 100, e, n) for e, n, c in listed if c),
-            default=None,
-            key=lambda t: t[0],
+    Names are normalised (legal forms, punctuation, Chinese script transliterated) and fuzzy
+    scored by ``parties.screening``; each hit keeps the screening's explanation.
+    """
+    entries = [
+        ScreeningParty(
+            party_id=PartyId(f"{SIM_LIST_ID}:{e.entity_id}"),
+            schema="Company",
+            name=e.names[0],
+            aliases=e.names[1:],
+            countries=(e.country,),
+            list_id=SIM_LIST_ID,
         )
-        if best is not None and best[0] >= threshold:
-            score, entry, name = best
+        for e in world.restricted
+    ]
+    if not entries:
+        return ()
+    index = build_index(entries)
+    listed = {p.party_id: e for p, e in zip(entries, world.restricted, strict=True)}
+    queries = [Query(p.party_id, p.name, p.country) for p in world.parties.values()]
+    hits = []
+    for query, matches in screen_queries(index, queries, limit=1):
+        for m in matches:
             hits.append(
                 ScreeningHit(
-                    PartyId(party.party_id),
-                    entry.list_name,
-                    name,
-                    score,
-                    f"'{party.name}' ~ '{name}' (legal forms and parentheses removed)",
+                    PartyId(query.query_id),
+                    listed[m.party_id].list_name,
+                    m.matched_name,
+                    m.score,
+                    m.explanation,
                 )
             )
     return tuple(hits)
@@ -121,15 +124,22 @@ class Analysis:
     findings: list[Finding]
 
 
-def analyse_world(world: World, progress: Progress | None = None) -> Analysis:
-    """Locate, screen and run every rule over ``world`` (no database)."""
+def analyse_world(
+    world: World,
+    progress: Progress | None = None,
+    events: tuple[CustodyEvent, ...] | None = None,
+) -> Analysis:
+    """Locate, screen and run every rule over ``world``.
+
+    ``events`` are the custody events as logged (real leaf indexes); default: the simulator's.
+    """
     say = progress or (lambda _msg: None)
     say(f"judging {len(world.rounds)} probe rounds against declared sites")
-    fixes = judge_rounds_simple(world)
+    fixes = judge_rounds_geoloc(world)
     say(f"screening {len(world.parties)} parties against {len(world.restricted)} listed entities")
     hits = screen_world(world)
     say(f"running rules over {len(world.events)} custody events and {len(fixes)} fixes")
-    found = run_rules(to_view(world, fixes, hits))
+    found = run_rules(to_view(world, fixes, hits, events))
     return Analysis(fixes, hits, found)
 
 
@@ -227,7 +237,10 @@ def run_demo(
     say(f"simulating a world of {chips} chips (seed {seed})")
     world = build_world(chips, seed)
     lap("simulate")
-    analysis = analyse_world(world, say)
+    say(f"signing {len(world.events)} custody events (EPCIS 2.0) into the ledger's Merkle log")
+    logged = ingest_world(db, world)
+    lap("ledger")
+    analysis = analyse_world(world, say, logged)
     fixes, found = analysis.fixes, analysis.findings
     cases = group_cases(found)
     lap("analyse")
@@ -249,9 +262,9 @@ def run_demo(
         database=db.url,
         timings_s=timings,
         pipeline={
-            "ledger": "simulated events (sequential leaf indexes), not ingested",
-            "location": "chiptrail.sim.probing.judge_rounds_simple (proven/likely disks)",
-            "screening": "service.demo.screen_world (compact fuzzy names)",
+            "ledger": "service.ledger.submit_envelopes (signed EPCIS 2.0, RFC 9162 log)",
+            "location": "geoloc.judge_targets on simulated RTTs (probe signing not simulated)",
+            "screening": "parties.screening (normalised, transliterated, fuzzy)",
             "ownership": "chiptrail.rules majority-control paths",
             "rules": "chiptrail.rules (all)",
         },

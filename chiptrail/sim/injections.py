@@ -70,13 +70,15 @@ def inject_hand_carry(b: Builder, fleet: Fleet, i: int) -> Incident:
     start = float(b.rng.uniform(-25, -3)) if answers else float(b.rng.uniform(-29, -16))
     b.send_away(chips, start, math.inf, city(DARK[i % len(DARK)]), answers)
     note = "answers from the new place" if answers else "went dark after the move"
+    # The origin country is a subject too: its shipped-vs-attesting count drops by this lot.
+    origin = (b.sites[b.motion.site[chips[0]]].country,) if chips else ()
     return Incident(
         f"hand_carry-{i + 1}",
         "hand_carry",
         b.at(start),
         _ids(b, chips),
         (),
-        (),
+        origin,
         f"{len(chips)} chips carried to {DARK[i % len(DARK)]}; {note}",
     )
 
