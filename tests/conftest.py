@@ -11,7 +11,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from chiptrail.store.database import Database
@@ -64,24 +64,45 @@ def _pg_available() -> bool:
     return True
 
 
-def fresh_pg_database() -> Iterator[str]:
-    """Create a fresh, empty PostgreSQL database; yield its URL; drop it afterwards."""
+def _pg_admin() -> Engine:
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+
+
+def _drop_pg_database(admin: Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+
+
+def fresh_pg_database(template: str | None = None) -> Iterator[str]:
+    """Create a fresh PostgreSQL database (empty, or a copy of ``template``); drop it afterwards."""
     require(_pg_available(), f"PostgreSQL not reachable at {PG_ADMIN_URL}")
     name = f"chiptrail_test_{uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = _pg_admin()
+    clause = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        _drop_pg_database(admin, name)
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per run; ``database`` copies it (fast)."""
+    gen = fresh_pg_database()
+    url = next(gen)
+    open_database(url).dispose()
+    try:
+        yield url.rsplit("/", 1)[1]
+    finally:
+        gen.close()
 
 
 @pytest.fixture
@@ -90,23 +111,35 @@ def pg_url() -> Iterator[str]:
     yield from fresh_pg_database()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL on every engine: SQLite file, then a fresh PostgreSQL database."""
+    """An EMPTY database URL on every engine: SQLite file, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'chiptrail.db'}"
     else:
         yield from fresh_pg_database()
 
 
-@pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    """A migrated database on every engine."""
-    db = open_database(db_url)
-    try:
-        yield db
-    finally:
-        db.dispose()
+@pytest.fixture(params=ENGINES)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database migrated to head, on every engine (PostgreSQL copies a migrated template)."""
+    if request.param == "sqlite":
+        db = open_database(f"sqlite:///{tmp_path / 'chiptrail.db'}")
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    template = request.getfixturevalue("pg_template")
+    for url in fresh_pg_database(template):
+        db = open_database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from chiptrail import __version__
 from chiptrail.cli import (
+    audit,
     batch,
     db,
     geoloc,
@@ -90,7 +91,19 @@ def root(
     )
 
 
-for module in (hardware, ledger, geoloc, probe, parties, rules, batch, service, db, serve):
+for module in (
+    hardware,
+    ledger,
+    audit,
+    geoloc,
+    probe,
+    parties,
+    rules,
+    batch,
+    service,
+    db,
+    serve,
+):
     module.register(app)
 
 
