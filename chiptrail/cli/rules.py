@@ -1,7 +1,8 @@
-"""CLI of the rules capability: ``demo``, ``evaluate``, ``rules list``, ``findings list|export``."""
+"""CLI of the rules capability: ``demo``, ``evaluate``, ``rules list|run``, ``findings ...``."""
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -21,12 +22,17 @@ from chiptrail.cli.context import (
     open_db,
     open_output,
     out_console,
+    read_input,
 )
 from chiptrail.errors import InvalidInput
+from chiptrail.rules.export import to_jsonl
 from chiptrail.service import demo as demo_service
 from chiptrail.service import rules as rules_service
+from chiptrail.types import Severity
 
-rules_app = typer.Typer(help="Diversion rules: what each rule checks.", no_args_is_help=True)
+rules_app = typer.Typer(
+    help="Diversion rules: list them, run them over a world view.", no_args_is_help=True
+)
 findings_app = typer.Typer(help="Stored findings: list and export.", no_args_is_help=True)
 
 _SEV_STYLE = {
@@ -188,6 +194,44 @@ def list_command(json_out: JsonOption = False) -> None:
     for r in rules:
         table.add_row(r["rule"], r["channel"], r["title"])
     out_console.print(table)
+
+
+@rules_app.command("run")
+def run_command(
+    view: Annotated[str, typer.Option("--view", help="World view JSON (- for stdin).")],
+    db: DbOption = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Replace the stored findings with these.")
+    ] = False,
+    fail_on: Annotated[
+        str | None, typer.Option("--fail-on", help="Exit 1 if any finding is this severe.")
+    ] = None,
+) -> None:
+    """Run every rule over a world view and print the findings as JSON lines.
+
+    A view is written by ``chiptrail demo`` next to its report (view.json).
+
+    Example: chiptrail rules run --view ~/.local/share/chiptrail/reports/demo-7/view.json
+    """
+    threshold = _severity(fail_on) if fail_on else None
+    data = read_input(view)
+    database = open_db(db) if store else None
+    try:
+        found = rules_service.run_rules_on_view(database, data, store=store, now=datetime.now(UTC))
+    finally:
+        if database is not None:
+            database.dispose()
+    sys.stdout.write(to_jsonl(found))
+    if threshold is not None and any(f.severity.rank >= threshold.rank for f in found):
+        raise typer.Exit(1)
+
+
+def _severity(value: str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError as exc:
+        names = ", ".join(s.value for s in Severity)
+        raise InvalidInput(f"--fail-on must be one of {names}", {"field": "fail_on"}) from exc
 
 
 @findings_app.command("list")

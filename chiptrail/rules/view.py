@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from pydantic import TypeAdapter, ValidationError
+
+from chiptrail.errors import InvalidInput
 from chiptrail.types import ChipId, Country, PartyId, Verdict
 
 
@@ -208,3 +211,27 @@ class WorldView:
     fixes: tuple[LocationFix, ...] = ()
     usage: tuple[TenancyUsage, ...] = ()
     config: RuleConfig = field(default_factory=RuleConfig)
+
+
+_VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)
+
+
+def view_to_json(view: WorldView) -> bytes:
+    """The view as JSON bytes (the input of ``chiptrail rules run --view``)."""
+    return _VIEW_ADAPTER.dump_json(view)
+
+
+def view_from_json(data: bytes) -> WorldView:
+    """Parse a view written by ``view_to_json`` (or by hand).
+
+    Raises:
+        InvalidInput: malformed JSON or a field of the wrong type (with its path).
+    """
+    try:
+        return _VIEW_ADAPTER.validate_json(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(
+            f"world view: {path}: {first['msg']}", {"path": path, "errors": exc.error_count()}
+        ) from exc

@@ -19,7 +19,7 @@ from chiptrail.parties.model import Party as ScreeningParty
 from chiptrail.parties.screening import Query, build_index, screen_queries
 from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
-from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit
+from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
 from chiptrail.service.demo_ledger import ingest_world
 from chiptrail.service.report import write_report
 from chiptrail.service.rules import store_findings
@@ -122,6 +122,7 @@ class Analysis:
     fixes: tuple[LocationFix, ...]
     hits: tuple[ScreeningHit, ...]
     findings: list[Finding]
+    view: WorldView
 
 
 def analyse_world(
@@ -139,8 +140,8 @@ def analyse_world(
     say(f"screening {len(world.parties)} parties against {len(world.restricted)} listed entities")
     hits = screen_world(world)
     say(f"running rules over {len(world.events)} custody events and {len(fixes)} fixes")
-    found = run_rules(to_view(world, fixes, hits, events))
-    return Analysis(fixes, hits, found)
+    view = to_view(world, fixes, hits, events)
+    return Analysis(fixes, hits, run_rules(view), view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +250,8 @@ def run_demo(
     summary = {"chips": chips, "seed": seed, "false_alarm_rate": detection.false_alarm_rate}
     store_findings(db, found, kind="demo", summary=summary, now=datetime.now(UTC))
     lap("store")
+    (out_dir / "view.json").parent.mkdir(parents=True, exist_ok=True)
+    (out_dir / "view.json").write_bytes(view_to_json(analysis.view))
     say("writing the HTML report")
     report = write_report(out_dir / "report.html", world, fixes, found, cases, detection)
     lap("report")

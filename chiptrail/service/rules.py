@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from chiptrail.errors import InvalidInput, NotFound
-from chiptrail.rules import RULES, Case, Finding, group_cases
+from chiptrail.rules import RULES, Case, Finding, group_cases, run_rules
 from chiptrail.rules.registry import CHANNELS
+from chiptrail.rules.view import view_from_json
 from chiptrail.store.database import Database
 from chiptrail.store.findings_tables import CASE_STATUSES, case_comments, cases, findings, rule_runs
 from chiptrail.types import Severity
@@ -308,3 +309,18 @@ def export_findings(db: Database, fmt: str) -> str:
             writer.writerow((*(r[c] for c in cols), ";".join(e["ref"] for e in r["evidence"])))
         return buf.getvalue()
     raise InvalidInput(f"unknown format {fmt!r}: use jsonl or csv", {"field": "format"})
+
+
+def run_rules_on_view(
+    db: Database | None, data: bytes, *, store: bool, now: datetime
+) -> list[Finding]:
+    """Run every rule over a JSON world view; with ``store``, replace the stored findings.
+
+    Raises:
+        InvalidInput: the view does not parse.
+    """
+    view = view_from_json(data)
+    found = run_rules(view)
+    if store and db is not None:
+        store_findings(db, found, kind="rules-run", summary={"findings": len(found)}, now=now)
+    return found

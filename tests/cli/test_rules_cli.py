@@ -80,3 +80,25 @@ def test_evaluate_json_reports_precision_and_recall() -> None:
     doc = json.loads(result.output[result.output.index("{") :])
     assert doc["channels"]["hand_carry"]["recall"] == 1.0
     assert set(doc["channels"]["repair"]) >= {"precision", "recall", "ttd_days_median"}
+
+
+def test_rules_run_over_a_view_file(tmp_path: Path) -> None:
+    from chiptrail.rules.view import view_to_json
+    from tests.rules._world import ev, view
+
+    events = (ev(1, "shipping", 60, ["c1"], "vendor", "US", destination_country="US"),)
+    path = tmp_path / "view.json"
+    path.write_bytes(view_to_json(view(events=events)))
+    db = str(tmp_path / "r.db")
+    result = runner.invoke(
+        app, ["rules", "run", "--view", str(path), "--db", db, "--store", "--fail-on", "high"]
+    )
+    assert result.exit_code == 1
+    [line] = [json.loads(x) for x in result.stdout.splitlines()]
+    assert (line["rule"], line["subject"]) == ("shipped-never-received", "c1")
+    listed = runner.invoke(app, ["findings", "list", "--db", db, "--json"])
+    assert json.loads(listed.stdout)["total"] == 1
+    ok = runner.invoke(app, ["rules", "run", "--view", str(path), "--fail-on", "critical"])
+    assert ok.exit_code == 0
+    path.write_text('{"now": "yesterday"}')
+    assert runner.invoke(app, ["rules", "run", "--view", str(path)]).exit_code == 2
