@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chiptrail.crypto import Ed25519Signer, b64decode
 from chiptrail.errors import InvalidInput, Unavailable, VerificationError
@@ -71,11 +72,21 @@ def write_seed_file(path: Path, seed: bytes) -> None:
 
 @dataclass(frozen=True)
 class SoftwareDeviceKey:
-    """A software Ed25519 device key (tests, simulation, hosts without GPU attestation)."""
+    """A software Ed25519 device key (tests, simulation, hosts without GPU attestation).
+
+    The private key object is built once: signing sits inside the timed round trip, and
+    rebuilding it from the seed on every signature would add to every RTT.
+    """
 
     chip_id: ChipId
     signer: Ed25519Signer
     identity: Mapping[str, str] = field(default_factory=dict)
+    _key: Ed25519PrivateKey = field(init=False, repr=False, compare=False)
+    _public: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", Ed25519PrivateKey.from_private_bytes(self.signer.seed))
+        object.__setattr__(self, "_public", self.signer.public_key)
 
     @property
     def scheme(self) -> AttestationScheme:
@@ -85,11 +96,11 @@ class SoftwareDeviceKey:
     @property
     def public_key(self) -> bytes:
         """Raw 32-byte Ed25519 public key."""
-        return self.signer.public_key
+        return self._public
 
     def attest(self, message: bytes) -> Attestation:
         """Ed25519 signature over ``message``."""
-        return Attestation(self.scheme, self.public_key, self.signer.sign(message))
+        return Attestation(self.scheme, self._public, self._key.sign(message))
 
 
 def _text(value: str | bytes) -> str:
