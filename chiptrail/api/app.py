@@ -73,7 +73,9 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
     install_error_handlers(app)
     app.include_router(health.router)
     policy = [Depends(enforce_policy)]
-    for module in (hardware, ledger, geoloc, probe, parties, rules, service):
+    # ledger last: its ``{epc:path}`` and ``{path:path}`` routes would shadow more specific ones
+    # (``/v1/chips/{chip_id}/location``).
+    for module in (hardware, probe, geoloc, parties, rules, service, ledger):
         app.include_router(module.router, dependencies=policy)
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="dashboard")
 

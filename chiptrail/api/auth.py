@@ -88,6 +88,8 @@ POLICY: tuple[PolicyRule, ...] = (
     _rule(_WRITE, "/v1/hardware", frozenset({Role.VENDOR, Role.ADMIN})),
     _rule(_WRITE, "/v1/license-check", PARTY_ROLES),
     _rule(_ANY, "/v1/geoloc", PARTY_ROLES),
+    _rule(_ANY, "/v1/reports/", STAFF),
+    _rule(_WRITE, "/v1/tenancy", frozenset({Role.OPERATOR, Role.ANALYST, Role.ADMIN})),
     _rule(_WRITE, "/v1/ledger/parties/{party_id}/keys", PARTY_ROLES),  # own party only
     _rule(_GET, "/v1/ledger/parties/{party_id}/keys", PARTY_ROLES),
     _rule(_ANY, "/v1/ledger/", STAFF),

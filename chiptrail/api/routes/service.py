@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from chiptrail.api.auth import CallerDep
@@ -16,6 +17,7 @@ from chiptrail.api.deps import DatabaseDep
 from chiptrail.api.pagination import Page, PageDep, decode_cursor, encode_cursor
 from chiptrail.crypto import b64decode
 from chiptrail.errors import InvalidInput
+from chiptrail.service import rules as rules_service
 from chiptrail.service.auth import (
     ApiKey,
     Refusal,
@@ -24,6 +26,13 @@ from chiptrail.service.auth import (
     list_api_keys,
     list_refusals,
     revoke_api_key,
+)
+from chiptrail.service.triage import (
+    Resolution,
+    TriageAction,
+    TriageState,
+    get_triage,
+    triage_finding,
 )
 
 router = APIRouter(prefix="/v1", tags=["service"])
@@ -156,4 +165,100 @@ def _refusal_out(r: Refusal) -> RefusalOut:
         status=r.status,
         code=r.code,
         reason=r.reason,
+    )
+
+
+class TriageIn(BaseModel):
+    """One triage action on a finding (applies to the finding's case)."""
+
+    action: TriageAction
+    assignee: str | None = Field(default=None, max_length=300)
+    comment: str | None = Field(default=None, max_length=10_000)
+    resolution: Resolution | None = None
+
+
+class CommentOut(BaseModel):
+    """A comment on a case."""
+
+    author: str
+    body: str
+    created_at: datetime
+
+
+class TriageOut(BaseModel):
+    """The triage state of a finding's case."""
+
+    finding_id: str
+    case_id: str
+    status: str
+    assignee: str | None
+    comments: list[CommentOut]
+
+
+def _triage_out(state: TriageState) -> TriageOut:
+    return TriageOut(
+        finding_id=state.finding_id,
+        case_id=state.case_id,
+        status=state.status,
+        assignee=state.assignee,
+        comments=[
+            CommentOut(author=c.author, body=c.body, created_at=c.created_at)
+            for c in state.comments
+        ],
+    )
+
+
+@router.post("/findings/{finding_id}/triage")
+def post_triage(
+    finding_id: Annotated[str, Path(max_length=64)],
+    body: TriageIn,
+    db: DatabaseDep,
+    caller: CallerDep,
+) -> TriageOut:
+    """Assign, comment on, or close (confirmed / false_alarm) a finding's case (analyst, admin)."""
+    author = f"{caller.role.value}:{caller.key_id or 'local'}"
+    state = triage_finding(
+        db,
+        finding_id,
+        action=body.action,
+        author=author,
+        now=datetime.now(UTC),
+        assignee=body.assignee,
+        comment=body.comment,
+        resolution=body.resolution,
+    )
+    return _triage_out(state)
+
+
+@router.get("/findings/{finding_id}/triage")
+def get_finding_triage(
+    finding_id: Annotated[str, Path(max_length=64)], db: DatabaseDep
+) -> TriageOut:
+    """The triage state (status, assignee, comments) of a finding's case."""
+    return _triage_out(get_triage(db, finding_id))
+
+
+@router.get(
+    "/reports/findings",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "The report file.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def get_findings_report(
+    db: DatabaseDep,
+    format: Annotated[str, Query(pattern="^(csv|jsonl)$", description="csv or jsonl.")] = "csv",
+) -> PlainTextResponse:
+    """Every stored finding as a downloadable CSV or JSON-lines report (analyst, admin)."""
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    return PlainTextResponse(
+        rules_service.export_findings(db, format),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="chiptrail-findings.{format}"'},
     )
