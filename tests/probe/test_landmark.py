@@ -6,6 +6,8 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chiptrail.crypto import Ed25519Signer
 from chiptrail.errors import Conflict, InvalidInput, VerificationError
@@ -160,3 +162,23 @@ def test_bad_config_is_refused() -> None:
 def test_counters_to_json_names_every_reason() -> None:
     keys = set(landmark().counters.to_json())
     assert {"replayed", "stale", "foreign", "bad_signature", "wrong_key", "unknown_chip"} <= keys
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    sent_ns=st.integers(0, 10**15),
+    base_ns=st.integers(0, 10**8),
+    extra_ns=st.integers(0, 10**9),
+)
+def test_added_delay_never_shortens_the_measured_rtt(
+    sent_ns: int, base_ns: int, extra_ns: int
+) -> None:
+    """Whatever a relay adds is added to rtt_ns, and so to the proven bound c * rtt / 2."""
+    rtts = []
+    for delay in (0, extra_ns):
+        lm = landmark()
+        challenge = lm.issue_challenge(CHIP.chip_id, nonce(1), T0, sent_ns)
+        received = sent_ns + base_ns + delay
+        rtts.append(lm.accept_response(answer_challenge(challenge, CHIP), received, T0).rtt_ns)
+    assert rtts[1] - rtts[0] == extra_ns
+    assert rtts[1] >= rtts[0]

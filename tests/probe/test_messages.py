@@ -178,3 +178,26 @@ def test_naive_times_and_negative_rtt_are_refused() -> None:
 
 def test_scheme_wire_value() -> None:
     assert record_to_json(make_record())["scheme"] == AttestationScheme.ED25519 == "ed25519"
+
+
+def test_times_need_an_offset_and_come_back_utc() -> None:
+    from chiptrail.probe._canonical import format_time, parse_time
+
+    with pytest.raises(InvalidInput):
+        parse_time("2026-11-25T19:00:00", "issued_at")
+    with pytest.raises(InvalidInput):
+        parse_time("yesterday", "issued_at")
+    at = parse_time("2026-11-25T20:00:00.5+01:00", "issued_at")
+    assert format_time(at) == "2026-11-25T19:00:00.500000Z"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rtt_ns", "12"), ("rtt_ns", True), ("nonce", 5), ("scheme", "rsa")],
+    ids=["rtt-string", "rtt-bool", "nonce-int", "scheme"],
+)
+def test_record_fields_are_typed(field: str, value: object) -> None:
+    obj = record_to_json(make_record())
+    obj[field] = value
+    with pytest.raises(InvalidInput):
+        record_from_json(obj)
