@@ -75,3 +75,29 @@ def test_ledger_routes(tmp_path: Path) -> None:
         assert client.get("/v1/log/tile/0/001").status_code == 404
         cons = client.get("/v1/log/proof/consistency", params={"old_size": 2, "size": 4})
         assert cons.status_code == 200
+
+
+def test_key_routes(tmp_path: Path) -> None:
+    with _client(tmp_path) as client:
+        client.post("/v1/ledger/parties", json={"party_id": "dist", "name": "D", "country": "SG"})
+        first = client.post(
+            "/v1/ledger/parties/dist/keys",
+            json={"public_key_b64": base64.b64encode(signer(2).public_key).decode()},
+        ).json()
+        rotated = client.post(
+            "/v1/ledger/parties/dist/keys/rotate",
+            json={
+                "old_key_id": first["key_id"],
+                "public_key_b64": base64.b64encode(signer(3).public_key).decode(),
+            },
+        )
+        assert rotated.status_code == 201
+        keys = client.get("/v1/ledger/parties/dist/keys").json()
+        assert [k["revoked_leaf"] is None for k in keys] == [False, True]
+        revoked = client.post(f"/v1/ledger/parties/dist/keys/{rotated.json()['key_id']}/revoke")
+        assert revoked.json()["revoked_leaf"] is not None
+        again = client.post(f"/v1/ledger/parties/dist/keys/{rotated.json()['key_id']}/revoke")
+        assert again.status_code == 409
+        assert client.get("/v1/ledger/parties/nobody/keys").status_code == 404
+        dup = client.post("/v1/ledger/parties", json={"party_id": "dist", "name": "D2"})
+        assert dup.status_code == 409

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from chiptrail.errors import Conflict, InvalidInput, VerificationError
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
+from chiptrail.ledger.submission import sign_submission
 from chiptrail.service import ledger as svc
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import assets_table, log_leaves_table
@@ -204,3 +205,36 @@ def test_schema_invalid_event_lists_json_paths(database: Database) -> None:
     paths = {e["path"] for e in info.value.details["errors"]}  # type: ignore[union-attr]
     assert "$.epcisBody.eventList[0].action" in paths
     assert "$.epcisBody.eventList[0]" in paths
+
+
+XML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" xmlns:ct="https://chiptrail.dev/epcis/"
+    schemaVersion="2.0" creationDate="2026-11-25T11:00:00Z">
+  <EPCISBody><EventList><ObjectEvent>
+    <eventTime>2026-11-25T11:00:00.000Z</eventTime>
+    <eventTimeZoneOffset>+00:00</eventTimeZoneOffset>
+    <epcList><epc>urn:epc:id:sgtin:0614141.107346.1</epc></epcList>
+    <action>ADD</action>
+    <bizStep>urn:epcglobal:cbv:bizstep:commissioning</bizStep>
+    <ilmd><ct:vendorSerial>VS-1</ct:vendorSerial><ct:boardSerial>BS-1</ct:boardSerial></ilmd>
+  </ObjectEvent></EventList></EPCISBody>
+</epcis:EPCISDocument>"""
+
+
+def test_xml_and_json_writings_of_one_event_dedupe(sqlite_database: Database) -> None:
+    _setup(sqlite_database)
+    env = sign_submission(
+        XML,
+        party_id="vendor",
+        signer=signer(1),
+        nonce="xml-00001",
+        signed_at=NOW,
+        content_type="application/xml",
+    )
+    first = svc.submit_envelopes(sqlite_database, [env.to_bytes()], now=NOW)
+    assert first.appended == 1
+    view = svc.get_chip(sqlite_database, chip(1))
+    assert (view.state.custodian, view.state.board_serial) == ("vendor", "BS-1")
+    same = event("commissioning", [chip(1)])
+    again = _submit(sqlite_database, "vendor", 1, "json-0001", same)
+    assert again.receipts[0].duplicate

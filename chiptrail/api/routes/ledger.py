@@ -6,10 +6,12 @@ Each route calls one function of ``chiptrail.service.ledger``.
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
 from chiptrail.api.deps import DatabaseDep, SettingsDep
@@ -116,11 +118,52 @@ def post_revoke(party_id: str, key_id: str, db: DatabaseDep) -> dict[str, object
     return _key_out(svc.revoke_party_key(db, party_id=party_id, key_id=key_id, now=_now()))
 
 
-@router.post("/events", status_code=201)
+_ENVELOPE_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": [
+        "format",
+        "party_id",
+        "key_id",
+        "nonce",
+        "signed_at",
+        "content_type",
+        "payload_b64",
+        "signature_b64",
+    ],
+    "properties": {
+        "format": {"type": "string", "enum": ["chiptrail-envelope/1"]},
+        "party_id": {"type": "string"},
+        "key_id": {"type": "string"},
+        "nonce": {"type": "string"},
+        "signed_at": {"type": "string", "format": "date-time"},
+        "content_type": {"type": "string"},
+        "payload_b64": {"type": "string"},
+        "signature_b64": {"type": "string"},
+    },
+}
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            _ENVELOPE_SCHEMA,
+                            {"type": "array", "items": _ENVELOPE_SCHEMA, "minItems": 1},
+                        ]
+                    }
+                }
+            },
+        }
+    },
+)
 async def post_events(request: Request, db: DatabaseDep) -> dict[str, object]:
     """Submit one signed envelope or a JSON array of them; the batch lands whole or not at all."""
-    import json
-
     try:
         body = json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -172,11 +215,20 @@ def get_anomalies(db: DatabaseDep, subject: str | None = None) -> list[dict[str,
     return [_anomaly_out(a) for a in svc.list_custody_anomalies(db, subject)]
 
 
-@router.get("/log/checkpoint")
-def get_checkpoint(db: DatabaseDep, settings: SettingsDep) -> Response:
+@router.get(
+    "/log/checkpoint",
+    response_class=PlainTextResponse,
+    responses={
+        200: {
+            "description": "C2SP signed checkpoint note.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def get_checkpoint(db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
     """The current signed checkpoint (C2SP tlog-checkpoint, text/plain)."""
     note = svc.sign_log_checkpoint(db, settings, now=_now())
-    return Response(note, media_type="text/plain; charset=utf-8")
+    return PlainTextResponse(note)
 
 
 @router.get("/log/proof/inclusion")
@@ -213,7 +265,19 @@ def get_consistency(
     }
 
 
-@router.get("/log/tile/{path:path}")
+@router.get(
+    "/log/tile/{path:path}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Tile bytes (hashes or a length-prefixed entry bundle).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        },
+        304: {"description": "Not modified (If-None-Match matched the ETag)."},
+    },
+)
 def get_tile(path: str, request: Request, db: DatabaseDep) -> Response:
     """A C2SP tile or entry bundle; full tiles are immutable and carry a strong ETag."""
     tile = svc.read_log_tile(db, path)
