@@ -19,8 +19,16 @@ C_KM_PER_S = 299_792.458
 """Speed of light in vacuum (exact, SI)."""
 KM_PER_MS_RTT = C_KM_PER_S / 1000.0 / 2.0
 """One ms of round trip lets a signal reach this far and back at c: 149.896229 km."""
-EARTH_MODEL_MARGIN = 0.005
-"""Relative margin for the sphere-vs-WGS84 error of distances (<= 0.5%, tested in tests/geoloc)."""
+EARTH_MODEL_MARGIN = 0.007
+"""Relative margin on the light-speed chord for the sphere-vs-WGS84 error.
+
+Distances are computed on the mean-radius sphere, but signals travel between points of the
+WGS84 ellipsoid. Two errors must be covered: the sphere overstates north-south distances near
+the equator by up to 0.56% (6371.0088 km vs the meridional radius a(1 - e^2) = 6335.44 km), and
+near-antipodal chords are shorter on the flattened Earth, which the chord-to-arc conversion
+amplifies (4.4% pole to pole if uncorrected). Enlarging the chord by 0.6% before converting
+covers both over 3 million sampled pairs; 0.7% is used. tests/geoloc/test_sphere.py checks it.
+"""
 LIGHT_SLOPE_MS_PER_KM = 1.0 / KM_PER_MS_RTT
 """RTT per km of distance at the speed of light (0.00667 ms/km): no honest line is flatter."""
 FIBRE_SLOPE_MS_PER_KM = 1.5 / KM_PER_MS_RTT
@@ -37,22 +45,22 @@ def proven_radius_km(
     """Largest great-circle distance between a landmark and a responder consistent with an RTT.
 
     The signal cannot travel faster than c, so the straight-line (chord) distance is at most
-    ``c * rtt / 2``. The chord is converted to the longer surface arc, enlarged by the relative
-    Earth-model margin, and the landmark's coordinate uncertainty is added.
+    ``c * rtt / 2``. The chord is enlarged by the Earth-model margin, converted to the longer
+    surface arc on the sphere, and the landmark's coordinate uncertainty is added.
 
     Args:
         rtt_ms: round-trip times in ms (any shape; NaN propagates).
         uncertainty_km: landmark position uncertainty, broadcast against ``rtt_ms``.
-        earth_margin: relative margin for the spherical Earth model.
+        earth_margin: relative margin for the spherical Earth model (on the chord).
 
     Returns:
-        Radii in km, capped at the half circumference (plus uncertainty).
+        Radii in km, at most the half circumference (plus uncertainty).
     """
     rtt = np.asarray(rtt_ms, dtype=np.float64)
-    chord = KM_PER_MS_RTT * np.maximum(rtt, 0.0)
-    arc = arc_from_chord_km(chord) * (1.0 + earth_margin)
+    chord = KM_PER_MS_RTT * np.maximum(rtt, 0.0) * (1.0 + earth_margin)
+    arc = arc_from_chord_km(chord)
     arc = np.where(np.isnan(rtt), np.nan, arc)
-    return np.asarray(np.minimum(arc, np.pi * 6371.0088 * (1.0 + earth_margin)) + uncertainty_km)
+    return np.asarray(arc + np.asarray(uncertainty_km, dtype=np.float64))
 
 
 @dataclass(frozen=True, slots=True)
