@@ -143,6 +143,8 @@ def context_from_document(document: Mapping[str, object]) -> HashContext:
     if isinstance(body, Mapping) and isinstance(body.get("queryResults"), Mapping):
         holders.append(body["queryResults"])
     for holder in holders:
+        if not any("ignoreFields" in key for key in holder):
+            continue
         for key, value in holder.items():
             if _local(expand_name(key, prefixes)) == "ignoreFields" and isinstance(value, list):
                 ignore.update(expand_name(str(v), prefixes) for v in value)

@@ -46,7 +46,7 @@ class Envelope:
     @property
     def digest(self) -> str:
         """Hex SHA-256 of the signed input plus signature: the envelope's identity."""
-        return sha256(self.signing_input() + self.signature).hex()
+        return envelope_digest(self.signing_input(), self.signature)
 
     def signing_input(self) -> bytes:
         """The bytes the signature covers."""
@@ -76,7 +76,11 @@ def format_time(at: datetime) -> str:
     """UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the only form the signing input uses)."""
     if at.tzinfo is None:
         raise InvalidInput("signed_at must be timezone-aware", {"field": "signed_at"})
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    u = at.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+        f".{u.microsecond:06d}Z"
+    )
 
 
 def signing_input(
@@ -88,6 +92,11 @@ def signing_input(
         if not value or "\n" in value:
             raise InvalidInput(f"{name}: empty or contains a newline", {"field": name})
     return "\n".join(head).encode("utf-8") + b"\n" + payload
+
+
+def envelope_digest(message: bytes, signature: bytes) -> str:
+    """Hex SHA-256 of ``signing_input`` bytes plus the signature (``Envelope.digest``)."""
+    return sha256(message + signature).hex()
 
 
 def key_id_for(public_key: bytes) -> str:
@@ -182,12 +191,16 @@ def parse_envelope(data: bytes | dict[str, object]) -> Envelope:
     )
 
 
-def verify_envelope(envelope: Envelope, public_key: bytes, *, now: datetime) -> None:
+def verify_envelope(
+    envelope: Envelope, public_key: bytes, *, now: datetime, message: bytes | None = None
+) -> None:
     """Check the signature and the signing time of an envelope.
 
     Raises:
         VerificationError: the key id does not name ``public_key``, the signature fails, or
             ``signed_at`` is more than 10 minutes ahead of ``now`` or older than 7 days.
+
+    ``message`` may pass ``envelope.signing_input()`` when the caller already built it.
     """
     if key_id_for(public_key) != envelope.key_id:
         raise VerificationError("key_id does not match the registered key", {"field": "key_id"})
@@ -196,7 +209,8 @@ def verify_envelope(envelope: Envelope, public_key: bytes, *, now: datetime) -> 
     if envelope.signed_at < now - MAX_AGE:
         raise VerificationError("signed_at is too old (over 7 days)", {"field": "signed_at"})
     try:
-        verify_signature(public_key, envelope.signing_input(), envelope.signature)
+        signed = envelope.signing_input() if message is None else message
+        verify_signature(public_key, signed, envelope.signature)
     except VerificationError as exc:
         raise VerificationError(
             f"signature of party {envelope.party_id} does not verify",

@@ -41,7 +41,12 @@ from chiptrail.ledger.keys import (
     make_key,
     make_party,
 )
-from chiptrail.ledger.submission import Envelope, parse_envelope, verify_envelope
+from chiptrail.ledger.submission import (
+    Envelope,
+    envelope_digest,
+    parse_envelope,
+    verify_envelope,
+)
 from chiptrail.ledger.tiles import parse_tile_path, read_entry_bundle, read_tile
 from chiptrail.service import ledger_store as rows
 from chiptrail.service.settings import Settings
@@ -283,7 +288,8 @@ def _check_envelopes(
     for position, env in enumerate(envelopes):
         try:
             record = check_signing_key(keys.get(env.key_id), env.party_id, env.key_id)
-            verify_envelope(env, record.public_key, now=now)
+            message = env.signing_input()
+            verify_envelope(env, record.public_key, now=now, message=message)
             if (env.party_id, env.nonce) in seen_nonces:
                 raise VerificationError("nonce used twice in this batch", {"field": "nonce"})
             seen_nonces.add((env.party_id, env.nonce))
@@ -299,7 +305,7 @@ def _check_envelopes(
         for batch in batches:
             for event in batch.events:
                 events.append((event_hash(event, batch.context), event, batch.prefixes))
-        checked.append(_Checked(env, env.digest, events))
+        checked.append(_Checked(env, envelope_digest(message, env.signature), events))
     _check_replays(conn, checked)
     return checked
 
