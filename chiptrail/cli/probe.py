@@ -206,14 +206,15 @@ def list_cmd(db: DbOption = None, json_out: JsonOption = False) -> None:
         typer.echo(json.dumps(row, default=str))
 
 
+@landmark_app.command("keygen")
 @agent_app.command("keygen")
 def keygen_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where to write the new seed (hex).")],
     json_out: JsonOption = False,
 ) -> None:
-    """Create a software Ed25519 key (for a landmark or a chip without GPU attestation).
+    """Create a software Ed25519 key (a landmark's, or a chip's without GPU attestation).
 
-    Example: chiptrail agent keygen --out chip.key
+    Example: chiptrail landmark keygen --out lm.key
     """
     if out.exists():
         raise InvalidInput(f"{out} exists; refusing to overwrite a key")

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 
 from chiptrail.crypto import Ed25519Signer, b64encode
-from chiptrail.errors import InvalidInput, VerificationError
+from chiptrail.errors import InvalidInput, Unavailable, VerificationError
 from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.attestation import AttestationScheme, verify_attestation
 from chiptrail.probe.messages import Challenge, chip_message
@@ -25,6 +25,7 @@ from chiptrail.service.device_keys import (
     NvmlDeviceKey,
     SoftwareDeviceKey,
     attestation_public_key,
+    load_nvml,
     open_device_key,
     read_seed_file,
     write_seed_file,
@@ -184,3 +185,10 @@ def test_bad_seed_files(tmp_path: Path, text: str) -> None:
         read_seed_file(path)
     with pytest.raises(InvalidInput):
         read_seed_file(tmp_path / "missing.key")
+
+
+def test_load_nvml_without_a_driver_is_unavailable() -> None:
+    if Path("/proc/driver/nvidia").exists():
+        pytest.skip("an NVIDIA driver is present: NVML would load")
+    with pytest.raises(Unavailable):
+        load_nvml()

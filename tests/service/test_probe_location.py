@@ -87,12 +87,12 @@ def store(db: Database, records: list[MeasurementRecord]) -> None:
 
 
 def test_relayed_chip_is_caught_and_honest_chip_verified(
-    sqlite_database: Database, records: list[MeasurementRecord]
+    database: Database, records: list[MeasurementRecord]
 ) -> None:
-    store(sqlite_database, records)
+    store(database, records)
     now = datetime.now(UTC)
-    honest = locate_chip(sqlite_database, HONEST.chip_id, now, site=SITE)
-    relayed = locate_chip(sqlite_database, RELAYED.chip_id, now, site=SITE)
+    honest = locate_chip(database, HONEST.chip_id, now, site=SITE)
+    relayed = locate_chip(database, RELAYED.chip_id, now, site=SITE)
     assert honest.verdict.verdict == Verdict.VERIFIED, honest.verdict.reason
     assert relayed.verdict.verdict == Verdict.VIOLATION, relayed.verdict.reason
     decisive = relayed.verdict.evidence[0]
