@@ -48,6 +48,8 @@ from chiptrail.types import Country
 
 WIDENING_STEPS = (0.25, 0.5, 1.0)
 """When the likely disks do not meet, they are widened towards the proven ones by these shares."""
+NUMERIC_SLACK_KM = 0.01
+"""Added to every sampling tolerance: float64 dot products resolve angles to ~10 cm only."""
 _ELEMENT_BUDGET = 8_000_000
 """Chunks are sized so that one (targets x grid x landmarks) float64 array stays under ~64 MB."""
 
@@ -194,7 +196,7 @@ def _sample(
     y = np.tile(gy, (1, k))
     lat, lon = destination_points(lat0[:, None], lon0[:, None], x, y)
     xyz = to_unit_vectors(lat, lon)
-    delta = 0.5 * np.hypot(sx, sy) / k
+    delta = 0.5 * np.hypot(sx, sy) / k + NUMERIC_SLACK_KM
     thr = _cos_threshold(radius_km + delta[:, None])
     dots = xyz @ lm_xyz.T
     # Missing disks have threshold -inf and never miss; a point may miss ``allowed`` disks.
