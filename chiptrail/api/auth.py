@@ -70,6 +70,8 @@ POLICY: tuple[PolicyRule, ...] = (
     _rule(_ANY, "/v1/audit/", ADMIN_ONLY),
     _rule(_WRITE, "/v1/events", frozenset({Role.VENDOR, Role.OPERATOR, Role.ADMIN})),
     _rule(_GET, "/v1/events", PARTY_ROLES),
+    _rule(_GET, "/v1/chips/{chip_id}/verdicts", STAFF),
+    _rule(_GET, "/v1/verdicts", STAFF),
     _rule(_GET, "/v1/chips", PARTY_ROLES),
     _rule(_WRITE, "/v1/chips", frozenset({Role.VENDOR, Role.ADMIN})),
     _rule(_WRITE, "/v1/measurements", frozenset({Role.LANDMARK, Role.ADMIN})),

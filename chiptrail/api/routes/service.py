@@ -34,6 +34,12 @@ from chiptrail.service.triage import (
     get_triage,
     triage_finding,
 )
+from chiptrail.service.verdicts import (
+    StoredVerdict,
+    list_chip_verdicts,
+    list_latest_verdicts,
+    parse_verdict,
+)
 
 router = APIRouter(prefix="/v1", tags=["service"])
 
@@ -262,3 +268,69 @@ def get_findings_report(
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="chiptrail-findings.{format}"'},
     )
+
+
+class VerdictOut(BaseModel):
+    """A stored location verdict: point estimate (WGS84 degrees), countries, evidence."""
+
+    verdict_id: int
+    chip_id: str
+    verdict: str
+    computed_at: datetime
+    lat: float | None
+    lon: float | None
+    declared_country: str | None
+    n_landmarks: int
+    proven_countries: list[str]
+    likely_countries: list[str]
+    evidence: dict[str, object] | None = None
+
+
+def _verdict_out(v: StoredVerdict, *, with_evidence: bool) -> VerdictOut:
+    return VerdictOut(
+        verdict_id=v.verdict_id,
+        chip_id=v.chip_id,
+        verdict=v.verdict.value,
+        computed_at=v.computed_at,
+        lat=v.lat,
+        lon=v.lon,
+        declared_country=v.declared_country,
+        n_landmarks=v.n_landmarks,
+        proven_countries=list(v.proven_countries),
+        likely_countries=list(v.likely_countries),
+        evidence=v.evidence if with_evidence else None,
+    )
+
+
+@router.get("/verdicts")
+def get_verdicts(
+    db: DatabaseDep,
+    page: PageDep,
+    verdict: Annotated[
+        str | None, Query(max_length=20, description="Only VIOLATION, SUSPECT, ...")
+    ] = None,
+) -> Page[VerdictOut]:
+    """The latest stored location verdict of every chip, by chip id (the dashboard's map)."""
+    after = decode_cursor(page.cursor)
+    rows = list_latest_verdicts(
+        db,
+        after_chip=None if after is None else str(after),
+        limit=page.limit,
+        verdict=None if verdict is None else parse_verdict(verdict),
+    )
+    cursor = encode_cursor(rows[-1].chip_id) if len(rows) == page.limit else None
+    return Page[VerdictOut](
+        items=[_verdict_out(v, with_evidence=False) for v in rows], next_cursor=cursor
+    )
+
+
+@router.get("/chips/{chip_id}/verdicts")
+def get_chip_verdicts(
+    chip_id: Annotated[str, Path(max_length=200)],
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[VerdictOut]:
+    """A chip's stored verdicts, newest first, with evidence (its regions over time)."""
+    return [
+        _verdict_out(v, with_evidence=True) for v in list_chip_verdicts(db, chip_id, limit=limit)
+    ]

@@ -125,18 +125,15 @@ function chipPosition(chip) {
   return (typeof lat === "number" && typeof lon === "number") ? [lat, lon] : null;
 }
 async function loadChips() {
-  const res = await api("/v1/chips?limit=500");
-  if (!res.ok) return { res, chips: [] };
+  // The latest stored location verdict of every chip (GET /v1/verdicts), page by page.
   const chips = [];
-  for (const chip of items(res.body)) {
-    const id = chip.chip_id || chip.id;
-    let located = chip;
-    if (!chipPosition(chip) && id) {
-      const loc = await api(`/v1/chips/${encodeURIComponent(id)}/location`);
-      if (loc.ok) located = { ...chip, ...loc.body };
-    }
-    chips.push({ ...located, chip_id: id });
-  }
+  let cursor = null, res;
+  do {
+    res = await api(`/v1/verdicts?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    if (!res.ok) break;
+    chips.push(...items(res.body));
+    cursor = res.body.next_cursor;
+  } while (cursor && chips.length < 5000);
   return { res, chips };
 }
 async function showMap() {
@@ -179,50 +176,67 @@ function timeline(events) {
     text(e.country || e.site || e.location || ""),
     e.leaf_index !== undefined ? h("small", {}, ` leaf #${e.leaf_index}`) : null)));
 }
+async function landmarksById() {
+  const res = await api("/v1/landmarks");
+  const list = res.ok ? (res.body.landmarks || items(res.body)) : [];
+  return Object.fromEntries(list.map((lm) => [lm.landmark_id, lm]));
+}
 async function showChip(chipId) {
-  const [chip, loc] = await Promise.all([
-    api(`/v1/chips/${encodeURIComponent(chipId)}`),
-    api(`/v1/chips/${encodeURIComponent(chipId)}/location`),
+  const id = encodeURIComponent(chipId);
+  const [chip, verdicts, landmarks] = await Promise.all([
+    api(`/v1/chips/${id}`), api(`/v1/chips/${id}/verdicts`), landmarksById(),
   ]);
   const parts = [h("h2", {}, `Chip ${chipId}`)];
   if (chip.ok) {
     const body = chip.body;
-    const events = body.custody || body.events || body.history || [];
-    const summary = Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v !== "object"));
-    parts.push(h("section", { id: "chip-summary" }, h("h3", {}, "Registry"), table([summary])));
-    parts.push(h("section", {}, h("h3", {}, "Custody timeline"), timeline(events)));
-  } else parts.push(problem(chip));
-  if (loc.ok) {
-    const b = loc.body;
-    const history = b.history || b.verdicts || [b];
-    const svg = await worldSvg("chip-map");
-    for (const v of history) {
-      for (const lm of v.landmarks || v.evidence || []) {
-        if (typeof lm.lat !== "number" || typeof lm.radius_km !== "number") continue;
-        const [x, y] = project(lm.lat, lm.lon);
-        svg.append(s("circle", { cx: x, cy: y, r: Math.max(2, lm.radius_km / 111.2 * MAP_W / 360),
-          class: "region" }));
-      }
-      const pos = chipPosition(v);
-      if (pos) {
-        const [x, y] = project(pos[0], pos[1]);
-        svg.append(s("circle", { cx: x, cy: y, r: 4, class: "chip",
-          fill: VERDICT_COLOURS[String(v.verdict).toUpperCase()] || "#7f7f7f" }));
-      }
+    const state = body.state || Object.fromEntries(
+      Object.entries(body).filter(([, v]) => typeof v !== "object"));
+    const flat = Object.fromEntries(Object.entries(state).map(([k, v]) => [k, text(v)]));
+    parts.push(h("section", { id: "chip-summary" }, h("h3", {}, "Registry"), table([flat])));
+    parts.push(h("section", {}, h("h3", {}, "Custody timeline"),
+      timeline(body.history || body.custody || body.events || [])));
+    if ((body.anomalies || []).length) {
+      parts.push(h("section", {}, h("h3", {}, "Custody anomalies"),
+        table(body.anomalies.map((a) => ({ kind: a.kind, leaf_index: a.leaf_index, message: a.message })),
+          null, "custody-anomalies")));
     }
-    parts.push(h("section", { id: "chip-location" }, h("h3", {}, "Location"),
-      verdictBadge(b.verdict), svg,
+  } else parts.push(h("section", { id: "chip-summary" }, h("h3", {}, "Registry"), problem(chip)));
+  const history = verdicts.ok ? items(verdicts.body) : [];
+  const latest = history[0];
+  const section = h("section", { id: "chip-location" }, h("h3", {}, "Location"));
+  if (!verdicts.ok) section.append(problem(verdicts));
+  else if (!latest) section.append(h("p", { class: "empty" }, "no location verdict yet"));
+  else {
+    const svg = await worldSvg("chip-map");
+    const evidence = (latest.evidence && latest.evidence.evidence) || [];
+    for (const e of evidence) { // proven disks: distance <= bound_km around each landmark
+      const lm = landmarks[e.landmark_id];
+      if (!lm || typeof e.bound_km !== "number") continue;
+      const [x, y] = project(lm.lat, lm.lon);
+      svg.append(s("circle", { cx: x, cy: y, class: "region",
+        r: Math.max(2, (e.bound_km / 111.2) * (MAP_W / 360)) }));
+      svg.append(s("rect", { x: x - 3, y: y - 3, width: 6, height: 6, class: "landmark" }));
+    }
+    for (const v of [...history].reverse()) {
+      const pos = chipPosition(v);
+      if (!pos) continue;
+      const [x, y] = project(pos[0], pos[1]);
+      svg.append(s("circle", { cx: x, cy: y, r: 4, class: "chip",
+        fill: VERDICT_COLOURS[String(v.verdict).toUpperCase()] || "#7f7f7f" }));
+    }
+    section.append(verdictBadge(latest.verdict), " ",
+      h("span", { id: "verdict-reason" }, text(latest.evidence && latest.evidence.reason)), svg,
       h("h4", {}, "Regions over time"),
       table(history.map((v) => ({
-        at: v.measured_at || v.at || v.decided_at || "", verdict: v.verdict,
-        proven_countries: (v.proven_countries || []).join(" "),
-        likely_countries: (v.likely_countries || []).join(" "),
-        proven_radius_km: v.proven_radius_km,
+        computed_at: v.computed_at, verdict: v.verdict,
+        proven_countries: v.proven_countries.join(" "), likely_countries: v.likely_countries.join(" "),
+        declared_country: v.declared_country || "", landmarks: v.n_landmarks,
       })), null, "location-history"),
       h("h4", {}, "Evidence"),
-      table((b.evidence || b.landmarks || []).map((e) => Object.fromEntries(
-        Object.entries(e).map(([k, v]) => [k, text(v)]))), null, "location-evidence")));
-  } else parts.push(h("section", { id: "chip-location" }, h("h3", {}, "Location"), problem(loc)));
+      table(evidence.map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, text(v)]))),
+        null, "location-evidence"));
+  }
+  parts.push(section);
   view.replaceChildren(...parts);
 }
 
@@ -235,24 +249,32 @@ async function triage(id, action, fields) {
     res.body && res.body.error ? res.body.error.message : "refused"}`;
   if (res.ok) await showFindings(true);
 }
-function exportReport(findings) {
-  const report = { generated_at: new Date().toISOString(), source: location.origin, findings };
-  const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
-  const a = h("a", { href: URL.createObjectURL(blob), download: "chiptrail-findings.json" });
+async function exportReport() {
+  const res = await fetch("/v1/reports/findings?format=csv",
+    { headers: apiKey() ? { Authorization: `Bearer ${apiKey()}` } : {} });
+  const status = document.getElementById("triage-status");
+  if (!res.ok) { status.textContent = `export refused (${res.status})`; return; }
+  const blob = await res.blob();
+  const a = h("a", { href: URL.createObjectURL(blob), download: "chiptrail-findings.csv", id: "report-link" });
   document.body.append(a); a.click(); a.remove();
+  status.textContent = `report exported (${blob.size} bytes)`;
 }
 async function showFindings(keepStatus) {
-  const res = await api("/v1/findings?limit=200");
+  const [res, casesRes] = await Promise.all([api("/v1/findings?limit=200"), api("/v1/cases?limit=500")]);
   const list = res.ok ? items(res.body) : [];
+  const caseOf = Object.fromEntries((casesRes.ok ? items(casesRes.body) : []).map((c) => [c.id, c]));
   const rows = list.map((f) => {
+    const kase = caseOf[f.case_id] || {};
     const id = f.finding_id ?? f.id;
     const who = h("input", { placeholder: "assignee", "aria-label": `assignee of ${id}` });
     const note = h("input", { placeholder: "comment", "aria-label": `comment on ${id}` });
     return h("tr", { "data-finding": id },
       h("td", {}, text(id)), h("td", {}, text(f.rule)),
       h("td", {}, h("span", { class: `badge severity-${text(f.severity)}` }, text(f.severity))),
-      h("td", {}, text(f.subject)), h("td", { class: "state" }, text(f.status || f.state || "open")),
-      h("td", {}, text(f.assignee || "")),
+      h("td", {}, f.subject_kind === "chip" ? h("a", { href: `#/chip/${f.subject}` }, text(f.subject))
+        : f.subject_kind === "party" ? h("a", { href: `#/party/${f.subject}` }, text(f.subject)) : text(f.subject)),
+      h("td", { class: "state" }, text(kase.status || f.status || "open")),
+      h("td", { class: "assignee" }, text(kase.assignee || f.assignee || "")),
       h("td", { class: "actions" }, who, h("button", { onclick: () => triage(id, "assign", { assignee: who.value }) }, "Assign"),
         note, h("button", { onclick: () => triage(id, "comment", { comment: note.value }) }, "Comment"),
         h("button", { onclick: () => triage(id, "close", { resolution: "confirmed", comment: note.value }) }, "Confirm"),
@@ -262,64 +284,77 @@ async function showFindings(keepStatus) {
     h("thead", {}, h("tr", {}, ["id", "rule", "severity", "subject", "status", "assignee", "triage"]
       .map((c) => h("th", {}, c)))), h("tbody", {}, rows));
   view.replaceChildren(h("h2", {}, "Findings queue"),
-    h("button", { id: "export-report", onclick: () => exportReport(list) }, "Export report"),
+    h("button", { id: "export-report", onclick: () => exportReport() }, "Export report (CSV)"),
     h("p", { id: "triage-status", role: "status" }, keepStatus ? document.getElementById("triage-status")?.textContent || "" : ""),
     res.ok ? tableEl : problem(res));
 }
 
 // ---- parties ----------------------------------------------------------------------------------
-function ownershipGraph(party) {
-  const edges = party.ownership || party.owners || party.edges || party.links || [];
+function ownershipGraph(view) {
+  const self = (view.party && view.party.party_id) || view.party_id;
+  const edges = [...(view.owners || []), ...(view.subsidiaries || [])];
   const svg = s("svg", { id: "ownership-graph", viewBox: "0 0 600 260", class: "graph" });
-  const nodes = new Map([[party.party_id || party.id, 0]]);
-  for (const e of edges) {
-    const owner = e.owner_id || e.owner || e.source; const asset = e.asset_id || e.asset || e.target;
-    if (owner !== undefined && !nodes.has(owner)) nodes.set(owner, nodes.size);
-    if (asset !== undefined && !nodes.has(asset)) nodes.set(asset, nodes.size);
-  }
+  const nodes = new Map([[self, 0]]);
+  for (const e of edges) for (const n of [e.owner_id, e.asset_id]) if (!nodes.has(n)) nodes.set(n, nodes.size);
   const n = Math.max(nodes.size, 1);
-  const pos = (i) => [300 + 200 * Math.cos((2 * Math.PI * i) / n), 130 + 100 * Math.sin((2 * Math.PI * i) / n)];
+  const pos = (i) => (n === 1 ? [300, 130]
+    : [300 + 200 * Math.cos((2 * Math.PI * i) / n), 130 + 100 * Math.sin((2 * Math.PI * i) / n)]);
   for (const e of edges) {
-    const a = nodes.get(e.owner_id || e.owner || e.source), b = nodes.get(e.asset_id || e.asset || e.target);
-    if (a === undefined || b === undefined) continue;
-    const [x1, y1] = pos(a), [x2, y2] = pos(b);
+    const [x1, y1] = pos(nodes.get(e.owner_id)), [x2, y2] = pos(nodes.get(e.asset_id));
     svg.append(s("line", { x1, y1, x2, y2, class: "edge" }));
     const label = s("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2, class: "edge-label" });
-    label.textContent = text(e.percentage ?? e.share ?? e.role ?? "");
+    label.textContent = e.percentage === null || e.percentage === undefined ? "owns" : `${e.percentage}%`;
     svg.append(label);
   }
   for (const [name, i] of nodes) {
     const [x, y] = pos(i);
-    svg.append(s("circle", { cx: x, cy: y, r: 8, class: i === 0 ? "node self" : "node" }));
+    svg.append(s("circle", { cx: x, cy: y, r: 8, class: i === 0 ? "node self" : "node", "data-party": name }));
     const t = s("text", { x: x + 10, y: y - 10, class: "node-label" }); t.textContent = text(name);
     svg.append(t);
   }
   return svg;
 }
+function hitRows(body) {
+  const rows = [];
+  for (const r of (body && body.results) || []) {
+    for (const m of r.matches || r.hits || []) {
+      rows.push({ query: text(r.name || (r.query && r.query.name) || ""), party_id: m.party_id,
+        list_id: m.list_id, score: typeof m.score === "number" ? m.score.toFixed(3) : text(m.score),
+        matched_name: m.matched_name, explanation: text(m.explanation || "") });
+    }
+  }
+  return rows;
+}
+async function screenName(name, target) {
+  const res = await api("/v1/screen", { method: "POST", json: { name } });
+  target.replaceChildren(res.ok ? table(hitRows(res.body), null, "hits-table") : problem(res));
+}
 async function showParty(partyId) {
   const search = h("form", { id: "party-search", onsubmit: (e) => {
     e.preventDefault(); location.hash = `#/party/${document.getElementById("party-id").value}`;
   } }, h("input", { id: "party-id", placeholder: "party id", value: partyId || "" }), h("button", {}, "Open party"));
-  const screen = h("form", { id: "screen-form", onsubmit: async (e) => {
-    e.preventDefault();
-    const res = await api("/v1/screen", { method: "POST", json: { name: document.getElementById("screen-name").value } });
-    const out = document.getElementById("screening-hits");
-    out.replaceChildren(res.ok ? table(items(res.body).map((m) => Object.fromEntries(
-      Object.entries(m).map(([k, v]) => [k, text(v)])))) : problem(res));
+  const hits = h("div", { id: "screening-hits" });
+  const screen = h("form", { id: "screen-form", onsubmit: (e) => {
+    e.preventDefault(); screenName(document.getElementById("screen-name").value, hits);
   } }, h("input", { id: "screen-name", placeholder: "name to screen" }), h("button", {}, "Screen"));
   const parts = [h("h2", {}, partyId ? `Party ${partyId}` : "Parties"), search];
   if (partyId) {
     const res = await api(`/v1/parties/${encodeURIComponent(partyId)}`);
     if (res.ok) {
-      const summary = Object.fromEntries(Object.entries(res.body).filter(([, v]) => typeof v !== "object"));
+      const p = res.body.party || res.body;
+      const summary = { party_id: p.party_id, name: p.name, schema: p.schema,
+        countries: (p.countries || []).join(" "), restricted: text(res.body.is_restricted),
+        ultimate_parents: ((res.body.ultimate_parents || {}).parents || []).join(" ") };
+      const own = h("div", { id: "party-hits" });
       parts.push(h("section", { id: "party-summary" }, table([summary])),
         h("section", {}, h("h3", {}, "Ownership graph"), ownershipGraph(res.body)),
-        h("section", {}, h("h3", {}, "Screening hits of this party"),
-          table((res.body.screening_hits || res.body.hits || []).map((m) => Object.fromEntries(
-            Object.entries(m).map(([k, v]) => [k, text(v)]))), null, "party-hits")));
+        h("section", {}, h("h3", {}, "Restrictions"),
+          table((res.body.restrictions || []).map((r) => ({ restriction: text(r) })), null, "restrictions")),
+        h("section", {}, h("h3", {}, `Screening hits for “${p.name}”`), own));
+      await screenName(p.name, own);
     } else parts.push(problem(res));
   }
-  parts.push(h("section", {}, h("h3", {}, "Screen a name"), screen, h("div", { id: "screening-hits" })));
+  parts.push(h("section", {}, h("h3", {}, "Screen a name"), screen, hits));
   view.replaceChildren(...parts);
 }
 
