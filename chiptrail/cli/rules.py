@@ -132,14 +132,19 @@ def _print_detection(result: demo_service.DemoResult) -> None:
 def evaluate(
     chips: Annotated[int, typer.Option("--chips", help="Chips per simulated world.")] = 2000,
     seeds: Annotated[int, typer.Option("--seeds", help="Number of worlds (seeds 1..K).")] = 3,
+    adversary: Annotated[
+        str, typer.Option("--adversary", help="naive (press-report patterns) or evasive.")
+    ] = "naive",
     json_out: JsonOption = False,
 ) -> None:
     """Run several seeded worlds and report precision, recall and time-to-detection per channel.
 
-    Example: chiptrail evaluate --chips 2000 --seeds 5
+    Example: chiptrail evaluate --chips 2000 --seeds 5 --adversary evasive
     """
     with err_console.status("chiptrail evaluate", spinner="dots") as status:
-        result = demo_service.evaluate_scenarios(chips, seeds, progress=_reporter(status))
+        result = demo_service.evaluate_scenarios(
+            chips, seeds, progress=_reporter(status), adversary=adversary
+        )
     if json_out:
         emit_json(result)
         return

@@ -170,7 +170,11 @@ class ChannelEvaluation:
 
 
 def evaluate_scenarios(
-    chips: int, seeds: int, first_seed: int = 1, progress: Progress | None = None
+    chips: int,
+    seeds: int,
+    first_seed: int = 1,
+    progress: Progress | None = None,
+    adversary: str = "naive",
 ) -> dict[str, Any]:
     """Run ``seeds`` worlds of ``chips`` chips and pool precision/recall/TTD per channel.
 
@@ -185,7 +189,7 @@ def evaluate_scenarios(
     started = time.perf_counter()
     for seed in range(first_seed, first_seed + seeds):
         say(f"seed {seed}: simulating {chips} chips")
-        world = build_world(chips, seed)
+        world = build_world(chips, seed, adversary=adversary)
         detection = score_detection(world, analyse_world(world).findings)
         fa_rates.append(detection.false_alarm_rate)
         for k, v in detection.channels.items():
@@ -203,6 +207,7 @@ def evaluate_scenarios(
     return {
         "chips": chips,
         "seeds": seeds,
+        "adversary": adversary,
         "channels": channels,
         "false_alarm_rate_mean": round(sum(fa_rates) / len(fa_rates), 6),
         "false_alarm_rate_max": round(max(fa_rates), 6),

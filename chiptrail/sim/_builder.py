@@ -37,6 +37,7 @@ class ChipMotion:
     away_lat: list[float] = field(default_factory=list)
     away_lon: list[float] = field(default_factory=list)
     away_answers: list[bool] = field(default_factory=list)
+    away_relay: list[bool] = field(default_factory=list)
     never_answers: list[bool] = field(default_factory=list)
 
 
@@ -143,6 +144,7 @@ class Builder:
             m.away_lat.append(0.0)
             m.away_lon.append(0.0)
             m.away_answers.append(False)
+            m.away_relay.append(False)
             m.never_answers.append(False)
         return order, list(range(first, first + qty))
 
@@ -218,12 +220,23 @@ class Builder:
         self.event("installing", day + 11, chips, buyer, site=site)
 
     def send_away(
-        self, chips: list[int], start: float, until: float, where: City, answers: bool
+        self,
+        chips: list[int],
+        start: float,
+        until: float,
+        where: City,
+        answers: bool,
+        relay: bool = False,
     ) -> None:
-        """Physically move ``chips`` to ``where`` between ``start`` and ``until`` (days)."""
+        """Physically move ``chips`` to ``where`` between ``start`` and ``until`` (days).
+
+        ``relay``: the chip answers only the declared site's landmarks, through a relay at the
+        site (delay added, never removed).
+        """
         for i in chips:
             m = self.motion
             m.away_from[i], m.away_until[i] = start, until
             m.away_lat[i] = where.lat + float(self.rng.uniform(-0.1, 0.1))
             m.away_lon[i] = where.lon + float(self.rng.uniform(-0.1, 0.1))
-            m.away_answers[i] = answers
+            m.away_answers[i] = answers or relay
+            m.away_relay[i] = relay

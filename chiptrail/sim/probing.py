@@ -62,6 +62,7 @@ def simulate_rounds(
     away_from, away_until = np.array(motion.away_from), np.array(motion.away_until)
     away_lat, away_lon = np.array(motion.away_lat), np.array(motion.away_lon)
     away_answers, never = np.array(motion.away_answers), np.array(motion.never_answers)
+    relay = np.array(motion.away_relay, dtype=bool)
     s_lat = np.array([s.lat for s in sites] or [0.0])
     s_lon = np.array([s.lon for s in sites] or [0.0])
     lm_lat = np.array([m.lat for m in landmarks])
@@ -79,7 +80,10 @@ def simulate_rounds(
         site = site_idx[idx]
         lat = np.where(away[idx], away_lat[idx], s_lat[site])
         lon = np.where(away[idx], away_lon[idx], s_lon[site])
-        lms = np.concatenate([site_near[site], _nearest(lat, lon, landmarks, 1)], axis=1)
+        own = _nearest(lat, lon, landmarks, 1)
+        # a relaying chip answers only its site's landmarks (it hides from those near it)
+        own = np.where((away[idx] & relay[idx])[:, None], site_near[site][:, :1], own)
+        lms = np.concatenate([site_near[site], own], axis=1)
         d = distance_km(lat[:, None], lon[:, None], lm_lat[lms], lm_lon[lms])
         parts.append((idx, t[idx], site, lms, simulate_rtt_ms(d, rng)))
     if not parts:

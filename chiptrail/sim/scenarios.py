@@ -16,6 +16,7 @@ from chiptrail.rules.view import Role, RuleConfig, TenancyUsage
 from chiptrail.sim import injections
 from chiptrail.sim._builder import Builder
 from chiptrail.sim.cities import CITIES, City, city, landmark_cities
+from chiptrail.sim.evasive import inject_evasive_all
 from chiptrail.sim.probing import simulate_rounds
 from chiptrail.sim.world import DEFAULT_NOW, Incident, ListedEntity, SimLandmark, World
 from chiptrail.types import PartyId
@@ -46,6 +47,7 @@ LEGIT_COUNTRIES = (
     "CH",
 )
 MIN_CHIPS = 100
+ADVERSARIES = ("naive", "evasive")
 MAX_CHIPS = 1_000_000
 
 
@@ -196,12 +198,21 @@ def _landmarks() -> tuple[SimLandmark, ...]:
     )
 
 
-def build_world(n_chips: int, seed: int, now: datetime = DEFAULT_NOW) -> World:
+def build_world(
+    n_chips: int, seed: int, now: datetime = DEFAULT_NOW, adversary: str = "naive"
+) -> World:
     """A world of about ``n_chips`` chips with every channel injected (same seed, same world).
 
+    ``adversary`` is ``naive`` (the press-report patterns) or ``evasive`` (each smuggler stays
+    just under the rules' thresholds; see ``chiptrail.sim.evasive``).
+
     Raises:
-        InvalidInput: ``n_chips`` outside 100..1,000,000.
+        InvalidInput: ``n_chips`` outside 100..1,000,000, or an unknown adversary.
     """
+    if adversary not in ADVERSARIES:
+        raise InvalidInput(
+            f"--adversary must be one of {', '.join(ADVERSARIES)}", {"field": "adversary"}
+        )
     if not MIN_CHIPS <= n_chips <= MAX_CHIPS:
         raise InvalidInput(
             f"--chips must be between {MIN_CHIPS} and {MAX_CHIPS}",
@@ -224,7 +235,8 @@ def build_world(n_chips: int, seed: int, now: datetime = DEFAULT_NOW) -> World:
     incidents: list[Incident] = []
     restricted: list[ListedEntity] = []
     for i in range(scale.incidents_per_channel):
-        incidents += injections.inject_all(b, fleet, scale, i, restricted)
+        inject = injections.inject_all if adversary == "naive" else inject_evasive_all
+        incidents += inject(b, fleet, scale, i, restricted)
     b.events.sort(key=lambda e: (e.at, e.biz_step))
     events = tuple(
         type(e)(

@@ -79,3 +79,14 @@ def test_scales_past_the_demo_size() -> None:
     assert len(big.chip_ids) == 20_000
     assert len(big.rounds) > 200_000
     assert sum(i.channel == "hand_carry" for i in big.incidents) == 20
+
+
+def test_evasive_relay_is_unverified_not_violation() -> None:
+    world = build_world(300, seed=4, adversary="evasive")
+    fixes = judge_rounds_simple(world)
+    relayed = next(i for i in world.incidents if i.incident_id == "hand_carry-evasive-1")
+    after = [f for f in fixes if f.chip_id in relayed.chips and f.at > relayed.started_at]
+    assert after
+    assert {f.verdict for f in after} == {Verdict.UNVERIFIED}
+    with pytest.raises(InvalidInput):
+        build_world(300, seed=4, adversary="clever")
