@@ -375,10 +375,10 @@ def locate_cmd(
         emit_json(body)
     else:
         out_console.print(f"{body['verdict']}: {body['reason']}", highlight=False)
-        for e in body["evidence"]:  # type: ignore[attr-defined]
+        for e in location.verdict.evidence:
             out_console.print(
-                f"  {e['landmark_id']}: rtt {e['rtt_ms']:.3f} ms, bound {e['bound_km']:.0f} km, "
-                f"site at {e['distance_km']:.0f} km ({e['kind']})",
+                f"  {e.landmark_id}: rtt {e.rtt_ms:.3f} ms, bound {e.bound_km:.0f} km, "
+                f"site at {e.distance_km:.0f} km ({e.kind})",
                 highlight=False,
             )
     if location.verdict.verdict == Verdict.VIOLATION:

@@ -23,6 +23,7 @@ from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
 from chiptrail.geoloc import (
     DeclaredSite,
     LandmarkSet,
+    LocateResult,
     LocationVerdict,
     judge_targets,
     locate_targets,
@@ -404,9 +405,21 @@ def _min_rtts(rows: Sequence[RowMapping]) -> tuple[LandmarkRtt, ...]:
     )
 
 
-def _no_verdict(reason: str) -> LocationVerdict:
-    nan = float("nan")
-    return LocationVerdict(Verdict.UNVERIFIED, reason, (), (), (), nan, nan, 0)
+def _unjudged(reason: str, located: LocateResult | None = None) -> LocationVerdict:
+    """UNVERIFIED without a judgement (no data or no site), keeping the region when there is one."""
+    if located is None:
+        nan = float("nan")
+        return LocationVerdict(Verdict.UNVERIFIED, reason, (), (), (), nan, nan, 0)
+    return LocationVerdict(
+        Verdict.UNVERIFIED,
+        reason,
+        (),
+        located.proven_countries[0],
+        located.likely_countries[0],
+        float(located.lat_deg[0]),
+        float(located.lon_deg[0]),
+        int(located.n_landmarks[0]),
+    )
 
 
 def locate_chip(
@@ -442,7 +455,7 @@ def locate_chip(
         known = {r["landmark_id"]: _landmark_from_row(r) for r in repo.landmarks()}
     region: dict[str, object] = {}
     if not rtts:
-        verdict = _no_verdict(f"no measurements of chip {chip_id}")
+        verdict = _unjudged(f"no measurements of chip {chip_id}")
     else:
         landmarks = LandmarkSet.of(
             GeoLandmark(lm.landmark_id, lm.lat, lm.lon, lm.country, lm.uncertainty_km)
@@ -452,7 +465,7 @@ def locate_chip(
         located = locate_targets(landmarks, rtt_ms, target_ids=[chip_id])
         region = located.row(0)
         if chosen is None:
-            verdict = _no_verdict("no declared site known: pass lat, lon and country")
+            verdict = _unjudged("no declared site known: pass lat, lon and country", located)
         else:
             verdict = judge_targets(
                 landmarks, rtt_ms, [chosen], located=located, min_landmarks=min_landmarks
@@ -484,10 +497,8 @@ def location_to_json(location: ChipLocation) -> dict[str, object]:
             "radius_km": site.radius_km,
             "source": location.site_source,
         },
-        "proven_countries": list(v.proven_countries)
-        or list(location.region.get("proven_countries", [])),  # type: ignore[call-overload]
-        "likely_countries": list(v.likely_countries)
-        or list(location.region.get("likely_countries", [])),  # type: ignore[call-overload]
+        "proven_countries": list(v.proven_countries),
+        "likely_countries": list(v.likely_countries),
         "region": dict(location.region),
         "evidence": [
             {
