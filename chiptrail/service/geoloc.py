@@ -47,6 +47,7 @@ from chiptrail.geoloc.borders import (
     country_outlines,
 )
 from chiptrail.geoloc.bounds import likely_radius_km, proven_radius_km
+from chiptrail.geoloc.formats import parse_landmark_rows, parse_pair_rows, parse_rtt_rows
 from chiptrail.geoloc.geojson import region_geojson
 from chiptrail.geoloc.mapview import Outline, map_bbox, render_html, render_svg
 from chiptrail.geoloc.region import concat_results
@@ -404,3 +405,60 @@ def _render_png(fc: dict[str, object], outlines: list[Outline], title: str) -> b
     fig.savefig(buf, format="png")
     plt.close(fig)
     return buf.getvalue()
+
+
+def locate_rows(
+    landmark_rows: list[dict[str, object]],
+    measurement_rows: list[dict[str, object]],
+    calibration_rows: list[dict[str, object]] | None,
+    *,
+    settings: Settings | None = None,
+    options: LocateOptions | None = None,
+    strict: bool = False,
+) -> dict[str, object]:
+    """``POST /v1/geoloc/locate``: the locate use case on JSON rows, answered as JSON.
+
+    Returns:
+        ``{"results": [locate rows], "errors": [...], "excluded_landmarks": [...]}``.
+    """
+    lm, e1 = parse_landmark_rows(enumerate(landmark_rows, start=1))
+    table, e2 = parse_rtt_rows(enumerate(measurement_rows, start=1), lm)
+    cal = None
+    e3: tuple[RowError, ...] = ()
+    if calibration_rows is not None:
+        cal, e3 = parse_rtt_rows(enumerate(calibration_rows, start=1), lm, source="calibration")
+    opts = options or LocateOptions()
+    borders = load_borders(settings) if opts.with_countries else None
+    run = locate_measurements(
+        lm, table, cal, errors=e1 + e2 + e3, options=opts, borders=borders, strict=strict
+    )
+    excluded = [] if run.vetting is None else run.vetting.excluded
+    return {
+        "results": list(run.rows()),
+        "errors": [
+            {"source": e.source, "row": e.line, "message": e.message, "target_id": e.target_id}
+            for e in run.errors
+        ],
+        "excluded_landmarks": [
+            {
+                "landmark_id": x.landmark_id,
+                "reason": x.reason,
+                "required_uncertainty_km": round(x.required_uncertainty_km, 3),
+            }
+            for x in excluded
+        ],
+    }
+
+
+def plan_rows(
+    deployed_rows: list[dict[str, object]],
+    candidate_rows: list[dict[str, object]],
+    pair_rows: list[dict[str, object]],
+    model: RttModel | None = None,
+) -> dict[str, object]:
+    """``POST /v1/geoloc/plan``: the planning use case on JSON rows; bad rows are bad input."""
+    dep, e1 = parse_landmark_rows(enumerate(deployed_rows, start=1))
+    cand, e2 = parse_landmark_rows(enumerate(candidate_rows, start=1))
+    pairs, e3 = parse_pair_rows(enumerate(pair_rows, start=1))
+    raise_if_strict(e1 + e2 + e3, strict=True)
+    return plan_to_json(plan_deployment(dep, cand, pairs, model))
