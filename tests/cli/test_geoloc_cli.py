@@ -39,7 +39,7 @@ def files(
         ]
         rows += [f"{target},{lm.landmarks[0].landmark_id},{rtt[0] + 5:.4f}"]  # repeat: min counts
     (tmp_path / "R.csv").write_text("\n".join(rows) + "\n")
-    bad = rows + ["chip-sz,nowhere,1.0", "chip-sz,tokyo,-3", "chip-x,tokyo,nan"]
+    bad = [*rows, "chip-sz,nowhere,1.0", "chip-sz,tokyo,-3", "chip-x,tokyo,nan"]
     (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
     (tmp_path / "S.csv").write_text(
         "target_id,lat,lon,country,radius_km\n"
@@ -185,4 +185,5 @@ def test_map_outputs(files: dict[str, Path], tmp_path: Path, suffix: str) -> Non
     elif suffix == ".png":
         assert data.startswith(b"\x89PNG")
     else:
-        assert b"<svg" in data and b"http" not in data.replace(b"http://www.w3.org/2000/svg", b"")
+        assert b"<svg" in data
+        assert b"http" not in data.replace(b"http://www.w3.org/2000/svg", b"")
