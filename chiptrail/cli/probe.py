@@ -121,6 +121,11 @@ def serve_cmd(
     ttl_ms: Annotated[
         float, typer.Option("--ttl-ms", min=0.001, help="Answers later than this are stale.")
     ] = 2000.0,
+    registered_only: Annotated[
+        bool,
+        typer.Option("--registered-only", help="Answer only chips whose key is in --db."),
+    ] = False,
+    db: DbOption = None,
 ) -> None:
     """Serve challenges over UDP; print each signed measurement as a JSON line.
 
@@ -130,6 +135,8 @@ def serve_cmd(
     """
     signer = Ed25519Signer(read_seed_file(key))
     directory = _read_chip_keys(chip_keys) if chip_keys is not None else None
+    if registered_only:
+        directory = {**service.list_device_keys(open_db(db)), **(directory or {})}
     config = LandmarkConfig(LandmarkId(landmark_id), challenge_ttl_ns=int(ttl_ms * 1e6))
     server = LandmarkServer(Landmark(config, signer, directory), on_record=_print_record)
 

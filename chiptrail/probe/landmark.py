@@ -141,7 +141,11 @@ class Landmark:
 
         Raises:
             InvalidInput: the nonce was used before (the caller's randomness is broken).
+            VerificationError: with a chip key directory, the chip is not in it
+                (``unknown_chip``): no challenge is spent on it.
         """
+        if self._chip_keys is not None and chip_id not in self._chip_keys:
+            raise self._refusal("unknown_chip", f"chip {chip_id} has no registered key")
         if nonce in self._pending or nonce in self._used:
             raise InvalidInput("nonce reused: the landmark's random source is broken")
         challenge = Challenge(self.landmark_id, nonce, issued_at)

@@ -221,6 +221,13 @@ def get_device_key(db: Database, chip_id: ChipId) -> RegisteredDeviceKey:
     return _device_key_from_row(row)
 
 
+def list_device_keys(db: Database) -> dict[ChipId, DevicePublicKey]:
+    """Every registered device key by chip (a landmark's directory for ``--registered-only``)."""
+    with db.unit() as conn:
+        keys = [_device_key_from_row(r).key for r in ProbeRepository(conn).device_keys()]
+    return {k.chip_id: k for k in keys}
+
+
 def _verify_record(
     index: int,
     record: MeasurementRecord,

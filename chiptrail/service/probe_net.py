@@ -121,7 +121,12 @@ class LandmarkServer(asyncio.DatagramProtocol):
         nonce = self._random_bytes(32)
         now = self.clock.now()
         sent_ns = self.clock.monotonic_ns()
-        challenge = self.landmark.issue_challenge(hello.chip_id, nonce, now, sent_ns)
+        try:
+            challenge = self.landmark.issue_challenge(hello.chip_id, nonce, now, sent_ns)
+        except ChiptrailError as exc:
+            reason = str(exc.details.get("reason", exc.code))
+            self._send(Refusal(reason, exc.message), addr)
+            return
         self._send(challenge, addr)
 
     def _measure(self, response: ChipResponse, received_ns: int, addr: Address) -> None:

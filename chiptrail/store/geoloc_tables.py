@@ -126,6 +126,11 @@ class ProbeRepository:
         stmt = select(chip_device_keys_table).where(chip_device_keys_table.c.chip_id == chip_id)
         return self.conn.execute(stmt).mappings().first()
 
+    def device_keys(self) -> list[RowMapping]:
+        """Every registered device key row, by chip id."""
+        stmt = select(chip_device_keys_table).order_by(chip_device_keys_table.c.chip_id)
+        return list(self.conn.execute(stmt).mappings())
+
     def insert_device_key(self, row: Mapping[str, object]) -> None:
         """Register a device key row."""
         self.conn.execute(insert(chip_device_keys_table).values(**row))

@@ -288,3 +288,37 @@ def test_measurements_locate_exits_1_on_violation(tmp_path: Path, keys: dict[str
     assert out.startswith(("VERIFIED", "UNVERIFIED"))
     code, out = cli("measurements", "locate", "--chip-id", "GPU-1", "--lat", "1", "--db", db)
     assert code == 2
+
+
+def test_landmark_serve_registered_only_answers_registered_chips(
+    tmp_path: Path, keys: dict[str, Path]
+) -> None:
+    db = str(tmp_path / "ct.db")
+    code, _ = cli("agent", "register", "--chip-id", "GPU-1", "--key", str(keys["chip"]), "--db", db)
+    assert code == 0
+    port = free_udp_port()
+    agent = AgentThread(port)
+    agent.start()
+    code, out = cli(
+        "landmark",
+        "serve",
+        "--id",
+        "lm-sg",
+        "--lat",
+        "1.29",
+        "--lon",
+        "103.85",
+        "--key",
+        str(keys["lm"]),
+        "--port",
+        str(port),
+        "--count",
+        "1",
+        "--registered-only",
+        "--db",
+        db,
+    )
+    agent.join(30)
+    assert code == 0, out
+    assert agent.record is not None
+    assert '"unknown_chip": 0' in out

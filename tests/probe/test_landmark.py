@@ -104,10 +104,19 @@ def test_wrong_key_and_unknown_chip_are_refused_with_a_directory() -> None:
     c1 = lm.issue_challenge(CHIP.chip_id, nonce(1), T0, 0)
     with pytest.raises(VerificationError):
         lm.accept_response(answer_challenge(c1, impostor), 10, T0)
-    c2 = lm.issue_challenge(OTHER.chip_id, nonce(2), T0, 0)
+    with pytest.raises(VerificationError):  # no challenge is spent on an unknown chip
+        lm.issue_challenge(OTHER.chip_id, nonce(2), T0, 0)
+    assert (lm.counters.wrong_key, lm.counters.unknown_chip, lm.counters.issued) == (1, 1, 1)
+
+
+def test_chip_removed_from_the_directory_after_its_challenge_is_refused() -> None:
+    keys = {CHIP.chip_id: DevicePublicKey(CHIP.chip_id, AttestationScheme.ED25519, CHIP.public_key)}
+    lm = Landmark(LandmarkConfig(LM_ID), Ed25519Signer(seed(1)), keys)
+    challenge = lm.issue_challenge(CHIP.chip_id, nonce(1), T0, 0)
+    del keys[CHIP.chip_id]  # the directory is live: a revoked key stops counting at once
     with pytest.raises(VerificationError):
-        lm.accept_response(answer_challenge(c2, OTHER), 10, T0)
-    assert (lm.counters.wrong_key, lm.counters.unknown_chip) == (1, 1)
+        lm.accept_response(answer_challenge(challenge, CHIP), 10, T0)
+    assert lm.counters.unknown_chip == 1
 
 
 def test_bad_signature_is_refused() -> None:

@@ -143,3 +143,13 @@ def test_landmark_validation() -> None:
         dataclasses.replace(SG, public_key=b"short")
     with pytest.raises(InvalidInput):
         dataclasses.replace(SG, uncertainty_km=-1.0)
+
+
+def test_list_device_keys(sqlite_database: Database) -> None:
+    from chiptrail.service.probe import list_device_keys
+
+    assert list_device_keys(sqlite_database) == {}
+    setup(sqlite_database)
+    keys = list_device_keys(sqlite_database)
+    assert list(keys) == ["GPU-1"]
+    assert keys[ChipId("GPU-1")].public_key == CHIP.public_key
