@@ -10,7 +10,6 @@ custody records). Cloud tenancy is left to the service (``chiptrail parties aggr
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,7 +56,7 @@ class VolumeJob:
 
 @dataclass(frozen=True, slots=True)
 class VolumeSummary:
-    """What an aggregate run did."""
+    """What an aggregate run did: parents written, custody records read, windows flagged."""
 
     parents: int
     records: int
@@ -226,24 +225,29 @@ def aggregate_local(
             "ORDER BY parent_id"
         )
         out.mkdir(parents=True, exist_ok=True)
-        parents = records = flagged = 0
+        records = int(con.sql(f"SELECT count(*) FROM {src}").fetchall()[0][0])  # noqa: S608
+        parents = flagged = done = 0
         with pq.ParquetWriter(out / "part-00000.parquet", VOLUME_SCHEMA) as writer:
             for group in _complete_groups(con.sql(sql).to_arrow_reader(65_536), "parent_id"):
                 result = aggregate_table(group, job)
                 writer.write_table(result)
                 parents += result.num_rows
-                records += group.num_rows
+                done += group.num_rows
                 flagged += int(pc.sum(result.column("split_orders").cast(pa.int64())).as_py() or 0)
                 if progress is not None:
-                    progress(records)
+                    progress(done)
         return VolumeSummary(parents, records, flagged)
     finally:
         con.close()
 
 
-def _aggregate_group(table: pa.Table, job: VolumeJob) -> pa.Table:
-    """applyInArrow body: one parent's rows."""
-    return aggregate_table(table, job)
+def _group_body(job: VolumeJob) -> Callable[[pa.Table], pa.Table]:
+    """applyInArrow body (one parent's rows); annotated so pyspark infers the Arrow eval type."""
+
+    def body(table: pa.Table) -> pa.Table:
+        return aggregate_table(table, job)
+
+    return body
 
 
 def aggregate_frame(
@@ -263,8 +267,7 @@ def aggregate_frame(
         custody["quantity"],
         custody["at"],
     )
-    body = functools.partial(_aggregate_group, job=job)
-    return rows.groupBy("parent_id").applyInArrow(body, to_spark_schema(VOLUME_SCHEMA))
+    return rows.groupBy("parent_id").applyInArrow(_group_body(job), to_spark_schema(VOLUME_SCHEMA))
 
 
 def aggregate_spark(
