@@ -201,6 +201,35 @@ def _strongly_connected(
     return out
 
 
+def _owners_first(
+    universe: Sequence[PartyId],
+    owners: Mapping[PartyId, Mapping[PartyId, float | None]],
+    assets: Mapping[PartyId, Mapping[PartyId, float | None]],
+) -> list[list[PartyId]]:
+    """Groups of parties in an order where owners come before what they own.
+
+    Kahn's topological sort handles the acyclic bulk (one party per group); what is left lies in or
+    below an ownership cycle and goes through Tarjan's SCCs (one group per component).
+    """
+    missing = {x: len(owners.get(x, {})) for x in universe}
+    ready = [x for x in universe if missing[x] == 0]
+    out: list[list[PartyId]] = []
+    while ready:
+        x = ready.pop()
+        out.append([x])
+        for a in assets.get(x, {}):
+            if a in missing:
+                missing[a] -= 1
+                if missing[a] == 0:
+                    ready.append(a)
+    rest = [x for x in universe if missing[x] > 0]
+    if rest:
+        inside = set(rest)
+        sub = {x: {o: p for o, p in owners.get(x, {}).items() if o in inside} for x in rest}
+        out += _strongly_connected(rest, sub)
+    return out
+
+
 def _controllers_of(
     x: PartyId, owners: Mapping[PartyId, float | None], ctrl: Mapping[PartyId, frozenset[PartyId]]
 ) -> frozenset[PartyId]:
@@ -237,8 +266,7 @@ def compute_controllers(
             up |= graph.upstream(n)
         universe = sorted(up)
     owners = graph._owners
-    # Tarjan over asset->owner edges emits owners' components before their assets'.
-    comps = _strongly_connected(universe, owners)
+    comps = _owners_first(universe, owners, graph._assets)
     ctrl: dict[PartyId, frozenset[PartyId]] = {}
     for comp in comps:
         if len(comp) == 1 and comp[0] not in owners.get(comp[0], {}):
@@ -264,7 +292,8 @@ def _ultimate(
     mine = ctrl.get(x, _EMPTY)
     if not mine:
         return (x,), False
-    tops = {c for c in mine if ctrl.get(c, _EMPTY) <= _mutual(c, ctrl)}
+    # A controller is at the top when nobody controls it, or only its own control cycle does.
+    tops = {c for c in mine if not ctrl.get(c) or ctrl[c] <= _mutual(c, ctrl)}
     in_cycle = any(x in ctrl.get(c, _EMPTY) for c in mine)
     if in_cycle and mine <= _mutual(x, ctrl):
         tops.add(x)  # x is itself at the top of its control cycle

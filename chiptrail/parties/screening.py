@@ -14,11 +14,13 @@ name with the same function (the baseline the index is measured against).
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rapidfuzz.distance import Indel
+import numpy as np
+from numpy.typing import NDArray
+from rapidfuzz.distance import Indel, Prefix
+from rapidfuzz.process import cdist
 
 from chiptrail.parties.model import Party
 from chiptrail.parties.normalise import name_forms, normalise_name
@@ -32,6 +34,8 @@ COUNTRY_MATCH_BONUS = 0.03
 COUNTRY_MISMATCH_PENALTY = 0.08
 ADDRESS_BONUS = 0.03
 ABBREVIATION_SIMILARITY = 0.85
+SOLID_SIMILARITY = 0.9
+UNANCHORED_FACTOR = 0.85
 COMPACT_MIN_SIMILARITY = 0.9
 MAX_CANDIDATES = 40
 _COMMON_TOKEN_SHARE = 0.02
@@ -109,6 +113,8 @@ class _Entry:
     form: str
     tokens: tuple[str, ...]
     compact: str
+    weights: tuple[float, ...] = ()
+    weight_sum: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +158,17 @@ class ScreeningIndex:
             max(50, int(n * _COMMON_TOKEN_SHARE)),
             max(50, int(n * _COMMON_GRAM_SHARE)),
         )
-        self._token_post = {t: tuple(p) for t, p in token_post.items() if len(p) <= max_tok}
-        self._gram_post = {g: tuple(p) for g, p in gram_post.items() if len(p) <= max_gram}
+        self._token_post = {
+            t: np.array(p, dtype=np.int64) for t, p in token_post.items() if len(p) <= max_tok
+        }
+        weighted = []
+        for e in entries:
+            ws = tuple(self._idf[t] for t in e.tokens)
+            weighted.append(replace(e, weights=ws, weight_sum=sum(ws)))
+        self._entries = tuple(weighted)
+        self._gram_post = {
+            g: np.array(p, dtype=np.int64) for g, p in gram_post.items() if len(p) <= max_gram
+        }
 
     @property
     def name_count(self) -> int:
@@ -167,29 +182,40 @@ class ScreeningIndex:
     def candidates(self, forms: Sequence[str]) -> list[int]:
         """Entry indices that share the rarest tokens or the most trigrams with any query form.
 
-        At most ``MAX_CANDIDATES`` by IDF-weighted shared tokens plus as many by shared trigrams.
+        At most ``MAX_CANDIDATES`` by IDF-weighted shared tokens plus as many by shared trigrams
+        (trigrams of the name with spaces removed, so "hua wei" finds "huawei").
         """
-        by_token: dict[int, float] = {}
-        grams: Counter[int] = Counter()
+        n = len(self._entries)
+        by_token = np.zeros(n)
+        by_gram = np.zeros(n)
         n_grams = 0
         for form in forms:
             toks = form.split()
-            for t in set(toks):
-                w = self._idf.get(t, 0.0)
-                for j in self._token_post.get(t, ()):
-                    by_token[j] = by_token.get(j, 0.0) + w
+            posts = [
+                (self._token_post[t], self._idf[t]) for t in set(toks) if t in self._token_post
+            ]
+            if posts:
+                ids = np.concatenate([p for p, _ in posts])
+                weights = np.concatenate([np.full(len(p), w) for p, w in posts])
+                by_token += np.bincount(ids, weights=weights, minlength=n)
             qgrams = _grams("".join(toks))
             n_grams = max(n_grams, len(qgrams))
-            for g in qgrams:
-                grams.update(self._gram_post.get(g, ()))
-        found = set(sorted(by_token, key=by_token.__getitem__, reverse=True)[:MAX_CANDIDATES])
+            gram_posts = [self._gram_post[g] for g in qgrams if g in self._gram_post]
+            if gram_posts:
+                by_gram += np.bincount(np.concatenate(gram_posts), minlength=n)
         floor = max(2, int(0.3 * n_grams))
-        found.update(j for j, c in grams.most_common(MAX_CANDIDATES) if c >= floor)
+        found = set(_top(by_token, MAX_CANDIDATES, 0.0)) | set(_top(by_gram, MAX_CANDIDATES, floor))
         return sorted(found)
 
     def entry_count(self) -> int:
         """Number of entries (for the brute-force baseline)."""
         return len(self._entries)
+
+
+def _top(scores: NDArray[np.float64], k: int, floor: float) -> list[int]:
+    """Indices of the ``k`` largest scores above ``floor`` (any order)."""
+    idx = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
+    return [int(i) for i in idx if scores[i] > floor or (floor > 0 and scores[i] == floor)]
 
 
 def build_index(parties: Iterable[Party]) -> ScreeningIndex:
@@ -206,52 +232,82 @@ def _similarity(a: str, b: str) -> float:
     return float(Indel.normalized_similarity(a, b))
 
 
-def _token_similarity(q: str, c: str) -> float:
-    sim = _similarity(q, c)
-    # An abbreviation ("info", "ind", "elec") is a prefix of the word it stands for.
-    if (
-        sim < ABBREVIATION_SIMILARITY
-        and min(len(q), len(c)) >= 3
-        and (c.startswith(q) or q.startswith(c))
-    ):
-        return ABBREVIATION_SIMILARITY
-    return sim
+_PairTable = dict[str, list[tuple[int, float]]]
+"""candidate token -> [(query token position, similarity >= TOKEN_MIN_SIMILARITY)]."""
+
+
+def _pair_table(query_tokens: Sequence[str], cand_tokens: Sequence[str]) -> _PairTable:
+    """Similarities of every query token to every candidate token, in two rapidfuzz calls.
+
+    A pair counts when its Indel similarity is at least ``TOKEN_MIN_SIMILARITY``, or when one token
+    is a prefix (3+ letters) of the other: an abbreviation ("info", "ind"), credited
+    ``ABBREVIATION_SIMILARITY``.
+    """
+    table: _PairTable = {}
+    if not query_tokens or not cand_tokens:
+        return table
+    sims = cdist(query_tokens, cand_tokens, scorer=Indel.normalized_similarity, dtype=np.float32)
+    prefix = cdist(query_tokens, cand_tokens, scorer=Prefix.similarity, dtype=np.int32)
+    qlen = np.array([len(t) for t in query_tokens])[:, None]
+    clen = np.array([len(t) for t in cand_tokens])[None, :]
+    shorter = np.minimum(qlen, clen)
+    abbrev = (prefix == shorter) & (shorter >= 3)
+    best = np.where(abbrev, np.maximum(sims, ABBREVIATION_SIMILARITY), sims)
+    for i, j in zip(*np.nonzero(best >= TOKEN_MIN_SIMILARITY - 1e-6), strict=True):
+        table.setdefault(cand_tokens[j], []).append((int(i), round(float(best[i, j]), 4)))
+    return table
+
+
+def _score(
+    query_tokens: Sequence[str],
+    query_weights: Sequence[float],
+    entry: _Entry,
+    table: _PairTable,
+    compact_sim: float,
+) -> tuple[float, str, tuple[tuple[int, int, float], ...]]:
+    """The name score of one entry: (score, method, pairs as (query pos, entry pos, similarity))."""
+    sims = sorted(
+        ((sim, i, j) for j, c in enumerate(entry.tokens) for i, sim in table.get(c, ())),
+        reverse=True,
+    )
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    gained = 0.0
+    for sim, i, j in sims:
+        if i in used_q or j in used_c:
+            continue
+        used_q.add(i)
+        used_c.add(j)
+        gained += sim * (query_weights[i] + entry.weights[j])
+        pairs.append((i, j, sim))
+    if pairs and all(sim < SOLID_SIMILARITY for _, _, sim in pairs):
+        # Only abbreviations or fuzzy pairs ("intel" ~ "intellifusion"): no solid anchor.
+        gained *= UNANCHORED_FACTOR
+    total = sum(query_weights) + entry.weight_sum
+    token_score = gained / total if total else 0.0
+    if compact_sim >= COMPACT_MIN_SIMILARITY and compact_sim > token_score:
+        return compact_sim, "compact", tuple(pairs)
+    return token_score, "tokens", tuple(pairs)
 
 
 def score_names(
     index: ScreeningIndex, query_tokens: Sequence[str], cand_tokens: Sequence[str]
 ) -> _NameScore:
-    """Score two tokenised normalised names (see the module docstring)."""
+    """Score two tokenised normalised names (see the module docstring); the slow, single form."""
     if not query_tokens or not cand_tokens:
         return _NameScore(0.0, "tokens", ())
+    ws = tuple(index.weight(t) for t in cand_tokens)
+    entry = _Entry(-1, "", "", "", tuple(cand_tokens), "".join(cand_tokens), ws, sum(ws))
+    table = _pair_table(query_tokens, sorted(set(cand_tokens)))
+    compact = _similarity("".join(query_tokens), entry.compact)
     wq = [index.weight(t) for t in query_tokens]
-    wc = [index.weight(t) for t in cand_tokens]
-    sims = sorted(
-        (
-            (_token_similarity(q, c), i, j)
-            for i, q in enumerate(query_tokens)
-            for j, c in enumerate(cand_tokens)
-        ),
-        reverse=True,
+    score, method, pairs = _score(query_tokens, wq, entry, table, compact)
+    return _NameScore(
+        score,
+        method,
+        tuple(TokenPair(query_tokens[i], cand_tokens[j], sim) for i, j, sim in pairs),
     )
-    used_q: set[int] = set()
-    used_c: set[int] = set()
-    pairs: list[TokenPair] = []
-    gained = 0.0
-    for sim, i, j in sims:
-        if sim < TOKEN_MIN_SIMILARITY:
-            break
-        if i in used_q or j in used_c:
-            continue
-        used_q.add(i)
-        used_c.add(j)
-        gained += sim * (wq[i] + wc[j])
-        pairs.append(TokenPair(query_tokens[i], cand_tokens[j], round(sim, 4)))
-    token_score = gained / (sum(wq) + sum(wc))
-    compact_score = _similarity("".join(query_tokens), "".join(cand_tokens))
-    if compact_score >= COMPACT_MIN_SIMILARITY and compact_score > token_score:
-        return _NameScore(compact_score, "compact", tuple(pairs))
-    return _NameScore(token_score, "tokens", tuple(pairs))
 
 
 def _features(
@@ -281,18 +337,28 @@ def _features(
 
 
 def _best_per_party(
-    index: ScreeningIndex, query: Query, entry_ids: Iterable[int], floor: float
+    index: ScreeningIndex, query: Query, entry_ids: Sequence[int], floor: float
 ) -> list[tuple[float, int, str]]:
-    forms = [tuple(f.split()) for f in name_forms(query.name)]
+    """Best raw name score per party over the given entries: (score, entry index, query form)."""
+    entries = [index._entries[j] for j in entry_ids]
+    if not entries:
+        return []
+    cand_tokens = sorted({t for e in entries for t in e.tokens})
+    compacts = [e.compact for e in entries]
     best: dict[int, tuple[float, int, str]] = {}
-    for j in entry_ids:
-        e = index._entries[j]
-        for qt in forms:
-            s = score_names(index, qt, e.tokens).score
-            if s >= floor - COUNTRY_MATCH_BONUS - ADDRESS_BONUS and (
-                e.party not in best or s > best[e.party][0]
-            ):
-                best[e.party] = (s, j, " ".join(qt))
+    cutoff = floor - COUNTRY_MATCH_BONUS - ADDRESS_BONUS
+    for form in name_forms(query.name):
+        qt = form.split()
+        wq = [index.weight(t) for t in qt]
+        table = _pair_table(qt, cand_tokens)
+        compact = cdist(["".join(qt)], compacts, scorer=Indel.normalized_similarity)[0]
+        for k, e in enumerate(entries):
+            c = float(compact[k])
+            if c < COMPACT_MIN_SIMILARITY and not any(t in table for t in e.tokens):
+                continue  # nothing pairs: the score is 0
+            s = _score(qt, wq, e, table, c)[0]
+            if s >= cutoff and (e.party not in best or s > best[e.party][0]):
+                best[e.party] = (s, entry_ids[k], form)
     return list(best.values())
 
 
@@ -340,8 +406,13 @@ def screen_query(
     forms = name_forms(query.name)
     if not forms:
         return []
-    ids: Iterable[int] = range(len(index._entries)) if brute_force else index.candidates(forms)
-    hits = _best_per_party(index, query, ids, threshold)
+    ids = range(len(index._entries)) if brute_force else index.candidates(forms)
+    hits = _best_per_party(index, query, list(ids), threshold)
+    # Supporting evidence moves a score by at most the bonuses: explain only what can make the cut.
+    hits.sort(key=lambda h: -h[0])
+    if len(hits) > limit:
+        margin = hits[limit - 1][0] - COUNTRY_MISMATCH_PENALTY - COUNTRY_MATCH_BONUS - ADDRESS_BONUS
+        hits = [h for h in hits if h[0] >= margin]
     matches = [_explain(index, query, h) for h in hits]
     kept = [m for m in matches if m.score >= threshold]
     kept.sort(key=lambda m: (-m.score, m.party_id))
