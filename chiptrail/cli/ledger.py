@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from chiptrail.cli.context import (
     DbOption,
@@ -39,6 +41,11 @@ events_app = typer.Typer(
 chip_app = typer.Typer(help="Chip registry state derived from the log.", no_args_is_help=True)
 log_app = typer.Typer(help="The Merkle log: checkpoints, proofs, export.", no_args_is_help=True)
 party_app.add_typer(keys_app, name="keys")
+
+
+def _say(message: str) -> None:
+    """Print to stdout with markup but without emoji codes (EPC URIs contain ``:id:``)."""
+    out_console.print(message, emoji=False, highlight=False)
 
 
 def _now() -> datetime:
@@ -104,9 +111,9 @@ def party_add(
     if json_out:
         emit_json(payload)
     else:
-        out_console.print(f"registered {party_id} at leaf {result.leaf_index}")
+        _say(f"registered {party_id} at leaf {result.leaf_index}")
         if key_out is not None:
-            out_console.print(f"key {payload['key_id']} written to {key_out} (keep it secret)")
+            _say(f"key {payload['key_id']} written to {key_out} (keep it secret)")
 
 
 @keys_app.command("add")
@@ -180,7 +187,7 @@ def keys_list(
     table = Table("key id", "added at leaf", "revoked at leaf")
     for r in records:
         table.add_row(r.key_id, str(r.added_leaf), "" if r.is_active else str(r.revoked_leaf))
-    out_console.print(table)
+    out_console.print(table, emoji=False)
 
 
 def _key_json(record: KeyRecord) -> dict[str, object]:
@@ -198,7 +205,7 @@ def _print_key(record: KeyRecord, json_out: bool) -> None:
         emit_json(_key_json(record))
     else:
         state = "active" if record.is_active else f"revoked at leaf {record.revoked_leaf}"
-        out_console.print(f"{record.party_id} key {record.key_id}: {state}")
+        _say(f"{record.party_id} key {record.key_id}: {state}")
 
 
 def _content_type(path: str, data: bytes) -> str:
@@ -252,12 +259,12 @@ def events_submit(
             }
         )
         return
-    out_console.print(
+    _say(
         f"appended {result.appended} event(s), {len(result.receipts) - result.appended} "
         f"duplicate(s); log size {result.size}"
     )
     for a in result.anomalies:
-        out_console.print(f"[yellow]anomaly[/] {a.kind.value}: {a.message} (leaves {a.evidence})")
+        _say(f"[yellow]anomaly[/] {a.kind.value}: {escape(a.message)} (leaves {a.evidence})")
 
 
 @chip_app.command("show")
@@ -277,16 +284,18 @@ def chip_show(
     s = view.state
     site = s.site
     where = f"{site.facility or ''} {site.country or ''}".strip() if site else "unknown"
-    out_console.print(f"[bold]{epc}[/]  status {s.status.value}, custodian {s.custodian}")
-    out_console.print(f"site {where}; inside {s.parent or '-'}; contains {len(view.children)}")
+    _say(f"[bold]{escape(epc)}[/]  status {s.status.value}, custodian {escape(str(s.custodian))}")
+    _say(f"site {escape(where)}; inside {escape(s.parent or '-')}; contains {len(view.children)}")
     table = Table("leaf", "time", "step", "type", "party", title="history")
     for h in view.history:
         table.add_row(
-            str(h.leaf_index), h.event_time or "", h.biz_step or "", h.event_type, h.party_id
+            *(Text(v) for v in (str(h.leaf_index), h.event_time or "", h.biz_step or "")),
+            Text(h.event_type),
+            Text(h.party_id),
         )
-    out_console.print(table)
+    out_console.print(table, emoji=False)
     for a in view.anomalies:
-        out_console.print(f"[red]anomaly[/] {a.kind.value}: {a.message} (leaves {a.evidence})")
+        _say(f"[red]anomaly[/] {a.kind.value}: {escape(a.message)} (leaves {a.evidence})")
 
 
 @log_app.command("checkpoint")
@@ -346,8 +355,8 @@ def log_export(
     if json_out:
         emit_json(summary)
     else:
-        out_console.print(f"exported {summary.size} entries ({summary.files} files) to {directory}")
-        out_console.print(f"verifier key: {summary.verifier_key}")
+        _say(f"exported {summary.size} entries ({summary.files} files) to {directory}")
+        _say(f"verifier key: {summary.verifier_key}")
 
 
 @log_app.command("rebuild")
@@ -360,7 +369,7 @@ def log_rebuild(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         emit_json({"replayed": count})
     else:
-        out_console.print(f"replayed {count} entries")
+        _say(f"replayed {count} entries")
 
 
 def register(app: typer.Typer) -> None:
