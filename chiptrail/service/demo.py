@@ -21,6 +21,7 @@ from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
 from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
 from chiptrail.service.demo_ledger import ingest_world
+from chiptrail.service.demo_store import store_parties, store_verdicts
 from chiptrail.service.report import write_report
 from chiptrail.service.rules import store_findings
 from chiptrail.sim.judge import judge_rounds_geoloc
@@ -250,6 +251,10 @@ def run_demo(
     fixes, found = analysis.fixes, analysis.findings
     cases = group_cases(found)
     lap("analyse")
+    say("storing verdicts, parties and tenancy for the dashboard")
+    store_verdicts(db, world, fixes)
+    store_parties(db, world, world.now)
+    lap("store world")
     detection = score_detection(world, found)
     say(f"storing {len(found)} findings in {len(cases)} cases")
     summary = {"chips": chips, "seed": seed, "false_alarm_rate": detection.false_alarm_rate}
@@ -273,7 +278,8 @@ def run_demo(
             "ledger": "service.ledger.submit_envelopes (signed EPCIS 2.0, RFC 9162 log)",
             "location": "geoloc.judge_targets on simulated RTTs (probe signing not simulated)",
             "screening": "parties.screening (normalised, transliterated, fuzzy)",
-            "ownership": "chiptrail.rules majority-control paths",
+            "ownership": "chiptrail.rules majority-control paths (parties.graph not used)",
+            "dashboard": "verdicts, parties, ownership and tenancy stored for chiptrail serve",
             "rules": "chiptrail.rules (all)",
         },
     )

@@ -30,8 +30,8 @@ EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
 def chip_epc(chip_id: str) -> str:
-    """The chip's EPC URI (SGTIN with the chip id as serial)."""
-    return f"urn:epc:id:sgtin:0614141.107346.{chip_id}"
+    """The chip's EPC URI (simulated chips are already named by theirs)."""
+    return chip_id if chip_id.startswith("urn:") else f"urn:epc:id:sgtin:0614141.107346.{chip_id}"
 
 
 def _signer(world: World, party_id: str) -> Ed25519Signer:

@@ -25,6 +25,9 @@ from chiptrail.sim.cities import City
 from chiptrail.sim.names import company_name
 from chiptrail.types import ChipId, Country, PartyId
 
+EPC_PREFIX = "urn:epc:id:sgtin:0614141.107346."
+"""Chips are named by their EPC URI (SGTIN), as the custody ledger knows them."""
+
 
 @dataclass
 class ChipMotion:
@@ -133,7 +136,7 @@ class Builder:
         self.orders.append(order)
         first = len(self.chip_ids)
         for i in range(qty):
-            self.chip_ids.append(ChipId(f"GPU-{self.tag}-{first + i:07d}"))
+            self.chip_ids.append(ChipId(f"{EPC_PREFIX}{self.tag}-{first + i:07d}"))
             self.chip_order.append(oid)
             self.chip_model.append(model)
             m = self.motion
