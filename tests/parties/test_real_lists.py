@@ -1,0 +1,67 @@
+"""The real 2026 parse of 14 US lists (shared/data/screening): all files load, known names match."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chiptrail.parties.formats.detect import ListFormat, detect_format, parse_list
+from chiptrail.parties.model import Party
+from chiptrail.parties.screening import Query, ScreeningIndex, build_index, screen_query
+
+
+@pytest.fixture(scope="module")
+def real_parties(shared: Path) -> list[Party]:
+    parties: list[Party] = []
+    files = sorted((shared / "data" / "screening").glob("*.json"))
+    for f in files:
+        if f.name == "lists.json":
+            continue
+        data = f.read_bytes()
+        assert detect_format(data) is ListFormat.US_LISTS_JSON
+        parties += parse_list(data).parties
+    return parties
+
+
+@pytest.fixture(scope="module")
+def real_index(real_parties: list[Party]) -> ScreeningIndex:
+    return build_index(real_parties)
+
+
+def test_every_list_loads(real_parties: list[Party]) -> None:
+    lists = {p.list_id for p in real_parties}
+    assert len(lists) == 13
+    assert len(real_parties) > 5_500
+    el = [p for p in real_parties if p.list_id == "bis-entity-list"]
+    # 3,409 rows, one entry per (name, country): the same name under two countries stays apart.
+    assert 3_300 < len(el) < 3_409
+    assert len({p.party_id for p in real_parties}) == len(real_parties)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_name"),
+    [
+        ("华为技术有限公司", "Huawei Technologies Co., Ltd."),
+        ("中科曙光", "Sugon"),
+        ("浪潮电子信息产业股份有限公司", "Inspur Electronic Information Industry Co., Ltd."),
+        ("Dawning Information Industry", "Dawning Information Industry Co., Ltd."),
+        ("SOPHGO TECHNOLOGIES PTE LTD", "Sophgo Technologies Pte. Ltd."),
+    ],
+    ids=["Huawei in Chinese", "Sugon in Chinese", "Inspur in Chinese", "Sugon alias", "Sophgo SG"],
+)
+def test_known_restricted_names_match(
+    real_index: ScreeningIndex, query: str, expected_name: str
+) -> None:
+    matches = screen_query(real_index, Query("q", query))
+    assert matches
+    assert expected_name.casefold() in {m.matched_name.casefold() for m in matches[:5]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Apple Inc.", "NVIDIA Corporation", "Samsung Electronics Co., Ltd.", "小米科技有限责任公司"],
+    ids=["Apple", "NVIDIA", "Samsung", "Xiaomi in Chinese"],
+)
+def test_ordinary_companies_do_not_match(real_index: ScreeningIndex, query: str) -> None:
+    assert screen_query(real_index, Query("q", query)) == []
