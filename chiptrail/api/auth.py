@@ -7,6 +7,7 @@ router); routes that need the identity declare ``caller: CallerDep`` and scope d
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -99,6 +100,22 @@ POLICY: tuple[PolicyRule, ...] = (
     _rule(_GET, "/v1/", READERS),
     _rule(_WRITE, "/v1/", STAFF),
 )
+
+
+BODY_PARTY_FIELDS: dict[tuple[str, str], str] = {("POST", "/v1/events"): "party_id"}
+"""Submissions whose JSON body (an object or a list of objects) names the submitting party: a
+party-bound key may only submit its own party's envelopes."""
+
+
+def _body_parties(body: bytes, field_name: str) -> list[str]:
+    """Every ``field_name`` value in a JSON object or list of objects (unparsable: none; the
+    route refuses malformed bodies itself)."""
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    docs = doc if isinstance(doc, list) else [doc]
+    return [str(d[field_name]) for d in docs if isinstance(d, dict) and field_name in d]
 
 
 def roles_for(method: str, path_template: str) -> frozenset[Role]:
@@ -204,6 +221,10 @@ async def enforce_policy(
     party_id = request.path_params.get("party_id")
     if party_id is not None:
         caller.require_party(str(party_id))
+    field_name = BODY_PARTY_FIELDS.get((request.method, template))
+    if field_name is not None and not caller.sees_all_parties:
+        for claimed in _body_parties(await request.body(), field_name):
+            caller.require_party(claimed)
     if request.method in SUBMISSION_METHODS and caller.key_id is not None:
         wait_s = config.buckets.take(caller.key_id)
         if wait_s > 0:
