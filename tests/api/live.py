@@ -86,8 +86,15 @@ class LiveServer:
         """Where the server's stdout and stderr go."""
         return self.data_dir / f"server-{self.port}.log"
 
-    def start(self, timeout_s: float = 60.0) -> None:
-        """Start ``chiptrail serve`` and wait until ``/healthz`` answers."""
+    def start(self, timeout_s: float = 180.0) -> None:
+        """Start ``chiptrail serve`` and wait until ``/healthz`` answers (killed on failure)."""
+        try:
+            self._start(timeout_s)
+        except BaseException:
+            self.kill()
+            raise
+
+    def _start(self, timeout_s: float) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [CHIPTRAIL, "serve", "--port", str(self.port), "--db", self.db_url],
@@ -129,8 +136,8 @@ class LiveServer:
 def live_server(db_url: str, data_dir: Path) -> Iterator[LiveServer]:
     """A started server that is stopped on exit."""
     server = LiveServer(db_url=db_url, data_dir=data_dir)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
