@@ -20,7 +20,12 @@ from chiptrail.crypto import Ed25519Signer, b64decode, b64encode, generate_seed
 from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
 from chiptrail.ledger import merkle
 from chiptrail.ledger.audit import export_log
-from chiptrail.ledger.checkpoint import Checkpoint, make_verifier_key, sign_checkpoint
+from chiptrail.ledger.checkpoint import (
+    Checkpoint,
+    make_verifier_key,
+    sign_checkpoint,
+    verify_checkpoint,
+)
 from chiptrail.ledger.custody import (
     AssetState,
     CustodyAnomaly,
@@ -694,9 +699,7 @@ def export_log_to(
 ) -> ExportSummary:
     """Write tiles, entry bundles and the signed checkpoint for ``chiptrail audit verify``."""
     note = sign_log_checkpoint(db, settings, now=now)
-    from chiptrail.ledger.checkpoint import parse_checkpoint
-
-    size = parse_checkpoint(note.split("\n\n", 1)[0] + "\n").size
+    size = verify_checkpoint(note, log_verifier_key(settings), origin=LOG_ORIGIN).size
     count = 0
     with db.unit() as conn:
         store = rows.SqlNodeStore(conn)

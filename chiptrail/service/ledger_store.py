@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from sqlalchemy import (
     Connection,
@@ -313,8 +312,3 @@ def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
     t = log_leaves_table
     rows = conn.execute(select(t.c.leaf_index, t.c.entry).where(t.c.leaf_index.in_(list(indexes))))
     return {int(i): bytes(e) for i, e in rows}
-
-
-def appended_now(now: datetime) -> datetime:
-    """The stored append time (kept as given; callers pass UTC)."""
-    return now
