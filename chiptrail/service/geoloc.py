@@ -10,7 +10,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ from chiptrail.geoloc.borders import (
     border_index_to_arrays,
     country_outlines,
 )
-from chiptrail.geoloc.bounds import likely_radius_km, proven_radius_km
+from chiptrail.geoloc.bounds import LIKELY_FLOOR_SHARE, likely_radius_km, proven_radius_km
 from chiptrail.geoloc.formats import parse_landmark_rows, parse_pair_rows, parse_rtt_rows
 from chiptrail.geoloc.geojson import region_geojson
 from chiptrail.geoloc.mapview import Outline, map_bbox, render_html, render_svg
@@ -135,6 +135,7 @@ def locate_measurements(
     borders: BorderIndex | None = None,
     strict: bool = False,
     progress: ProgressFn | None = None,
+    floor_share: float = LIKELY_FLOOR_SHARE,
 ) -> LocateRun:
     """Vet and calibrate the landmarks (when landmark-to-landmark RTTs are given), then locate.
 
@@ -147,6 +148,7 @@ def locate_measurements(
         borders: the country raster (default: built in-process).
         strict: raise InvalidInput on any rejected row instead of skipping it.
         progress: optional callback after each chunk.
+        floor_share: likely radii are at least this share of the fibre distance (0: plain CBG).
 
     Raises:
         InvalidInput: under ``strict`` when any row was rejected; when no landmark is usable.
@@ -172,6 +174,7 @@ def locate_measurements(
         calibration = calibrate_landmarks(dist, cal_mat[np.ix_(keep, keep)])
     else:
         calibration = Calibration.fallback(len(lm))
+    calibration = replace(calibration, floor_share=floor_share)
     opts = options or LocateOptions()
     index = borders if borders is not None or not opts.with_countries else load_border_index()
     step = max(1, opts.chunk_size)

@@ -16,7 +16,7 @@ from chiptrail.geoloc import (
     likely_radius_km,
     proven_radius_km,
 )
-from chiptrail.geoloc.bounds import FIBRE_SLOPE_MS_PER_KM, KM_PER_MS_RTT
+from chiptrail.geoloc.bounds import FIBRE_SLOPE_MS_PER_KM, KM_PER_MS_RTT, without_floor
 
 
 def test_one_ms_reaches_about_150_km_plus_margin() -> None:
@@ -81,9 +81,12 @@ def test_calibration_per_landmark_and_fallback() -> None:
     assert cal.slope_ms_per_km[0] == pytest.approx(0.015)
     assert cal.intercept_ms[0] == pytest.approx(1.0)
     assert cal.slope_ms_per_km[3] == FIBRE_SLOPE_MS_PER_KM
-    # The likely radius inverts the line and never exceeds the proven one.
-    r = likely_radius_km(np.array([[16.0, 16.0, 16.0, 16.0]]), cal)
+    # The likely radius inverts the line, is floored at 70% of the fibre distance and never
+    # exceeds the proven one.
+    r = likely_radius_km(np.array([[16.0, 16.0, 16.0, 16.0]]), without_floor(cal))
     assert r[0, 0] == pytest.approx(1000.0)
+    floored = likely_radius_km(np.array([[16.0, 16.0, 16.0, 16.0]]), cal)
+    assert floored[0, 0] == pytest.approx(0.7 * 16.0 / FIBRE_SLOPE_MS_PER_KM)
     assert r[0, 3] == pytest.approx(16.0 / FIBRE_SLOPE_MS_PER_KM)  # 2/3 c: 99.93 km per ms
     assert np.all(r <= proven_radius_km(16.0))
 
