@@ -8,10 +8,13 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from chiptrail.rules import Finding
@@ -31,16 +34,46 @@ code{font-size:90%}img{max-width:100%;border:1px solid #ddd}
 """
 
 
+# The dashboard's offline outlines (generated from timezonefinder/tzdata data); read as a file so
+# the service layer does not import the API package. Missing file: the map has no outlines.
+_WORLD = Path(__file__).resolve().parent.parent / "api" / "web" / "world.geojson"
+_CONCERN = frozenset({"CN", "HK", "MO", "RU", "BY", "IR", "KP", "SY", "CU", "VE"})
+
+
+def _draw_outlines(ax: Any) -> None:
+    try:
+        doc = json.loads(_WORLD.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    rings: list[list[list[float]]] = []
+    shaded: list[bool] = []
+    for feature in doc.get("features", []):
+        geom = feature.get("geometry") or {}
+        polys = geom.get("coordinates", [])
+        if geom.get("type") == "Polygon":
+            polys = [polys]
+        concern = feature.get("properties", {}).get("iso2") in _CONCERN
+        for poly in polys:
+            if poly and len(poly[0]) >= 3:
+                rings.append(poly[0])
+                shaded.append(concern)
+    faces = ["#f6d5d5" if c else "none" for c in shaded]
+    ax.add_collection(PolyCollection(rings, facecolors=faces, edgecolors="#bbb", linewidths=0.4))
+
+
 def _map_png(world: World, fixes: Sequence[LocationFix], found: Sequence[Finding]) -> str:
     fig = Figure(figsize=(11, 5.5), dpi=90)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    _draw_outlines(ax)
     ax.set_xlim(-130, 160)
     ax.set_ylim(-45, 65)
     ax.grid(True, color="#ddd", linewidth=0.5)
     ax.set_xlabel("longitude (degrees)")
     ax.set_ylabel("latitude (degrees)")
-    ax.set_title("Sites, landmarks and where flagged chips were located")
+    ax.set_title(
+        "Sites, landmarks and where flagged chips were located (countries of concern shaded)"
+    )
     ax.scatter(
         [m.lon for m in world.landmarks],
         [m.lat for m in world.landmarks],
