@@ -359,6 +359,10 @@ def locate_cmd(
     window_h: Annotated[
         float, typer.Option("--window-h", min=0.001, help="Hours before the latest measurement.")
     ] = 24.0,
+    max_age_h: Annotated[
+        float | None,
+        typer.Option("--max-age-h", min=0.001, help="UNVERIFIED when the latest is older."),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
@@ -375,7 +379,7 @@ def locate_cmd(
     if lat is not None and lon is not None and country is not None:
         site = DeclaredSite(lat, lon, parse_country(country), radius_km)
     location = service.locate_chip(
-        open_db(db), ChipId(chip_id), _now(), window_h=window_h, site=site
+        open_db(db), ChipId(chip_id), _now(), window_h=window_h, site=site, max_age_h=max_age_h
     )
     body = service.location_to_json(location)
     if json_out:

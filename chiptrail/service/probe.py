@@ -437,6 +437,7 @@ def locate_chip(
     window_h: float = 24.0,
     site: DeclaredSite | None = None,
     min_landmarks: int = 1,
+    max_age_h: float | None = None,
 ) -> ChipLocation:
     """Locate a chip from its latest measurements and judge it against its declared site.
 
@@ -445,11 +446,18 @@ def locate_chip(
     (``geoloc.judge_location``) against the ledger's declared site, or ``site`` when the ledger
     knows none. The verdict is stored in ``location_verdicts``.
 
+    Args:
+        max_age_h: when set, a chip whose latest measurement is older than this (before ``now``)
+            is UNVERIFIED whatever its old measurements showed: withholding new measurements
+            must not keep an old VERIFIED alive.
+
     Raises:
-        InvalidInput: ``window_h`` not positive.
+        InvalidInput: ``window_h`` or ``max_age_h`` not positive.
     """
     if not 0 < window_h <= 24 * 366:
         raise InvalidInput("window_h must be in (0, 8784] hours", {"field": "window_h"})
+    if max_age_h is not None and not max_age_h > 0:
+        raise InvalidInput("max_age_h must be positive", {"field": "max_age_h"})
     check_id(chip_id, "chip_id")
     ledger_site = declared_site_from_ledger(db, chip_id)
     chosen, source = (ledger_site, "ledger") if ledger_site else (site, "query" if site else None)
@@ -471,8 +479,12 @@ def locate_chip(
         rtt_ms = np.array([[r.min_rtt_ms for r in rtts]], dtype=np.float64)
         located = locate_targets(landmarks, rtt_ms, target_ids=[chip_id])
         region = located.row(0)
+        age_h = (now - end).total_seconds() / 3600 if end is not None else 0.0
         if chosen is None:
             verdict = _unjudged("no declared site known: pass lat, lon and country", located)
+        elif max_age_h is not None and age_h > max_age_h:
+            reason = f"latest measurement is {age_h:.1f} h old, more than {max_age_h:g} h"
+            verdict = _unjudged(reason, located)
         else:
             verdict = judge_targets(
                 landmarks, rtt_ms, [chosen], located=located, min_landmarks=min_landmarks

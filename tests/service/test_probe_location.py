@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from chiptrail.crypto import Ed25519Signer
+from chiptrail.errors import InvalidInput
 from chiptrail.geoloc import DeclaredSite, great_circle_km
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
@@ -176,3 +177,19 @@ def test_the_ledger_declared_site_wins_over_the_query(sqlite_database: Database)
     assert location.site is not None
     assert (location.site.lat, location.site.country) == (JOHOR[0], "MY")
     assert location.verdict.verdict == Verdict.VIOLATION
+
+
+def test_old_measurements_do_not_keep_a_verdict_alive(
+    sqlite_database: Database, records: list[MeasurementRecord]
+) -> None:
+    from datetime import timedelta
+
+    store(sqlite_database, records)
+    later = datetime.now(UTC) + timedelta(hours=100)
+    stale = locate_chip(sqlite_database, RELAYED.chip_id, later, site=SITE, max_age_h=72)
+    assert stale.verdict.verdict == Verdict.UNVERIFIED
+    assert "old" in stale.verdict.reason
+    fresh = locate_chip(sqlite_database, RELAYED.chip_id, later, site=SITE, max_age_h=200)
+    assert fresh.verdict.verdict == Verdict.VIOLATION
+    with pytest.raises(InvalidInput):
+        locate_chip(sqlite_database, RELAYED.chip_id, later, site=SITE, max_age_h=0)

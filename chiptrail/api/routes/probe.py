@@ -179,6 +179,9 @@ def get_chip_location(
         float | None, Query(gt=0, description="VERIFIED within this distance of the site.")
     ] = None,
     min_landmarks: Annotated[int, Query(ge=1, le=1000)] = 1,
+    max_age_h: Annotated[
+        float | None, Query(gt=0, description="UNVERIFIED when the latest measurement is older.")
+    ] = None,
 ) -> dict[str, object]:
     """Region, countries, verdict and evidence from the chip's latest measurements.
 
@@ -198,5 +201,6 @@ def get_chip_location(
         window_h=window_h,
         site=site,
         min_landmarks=min_landmarks,
+        max_age_h=max_age_h,
     )
     return service.location_to_json(location)
