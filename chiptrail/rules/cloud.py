@@ -17,7 +17,8 @@ from chiptrail.types import PartyId, Severity
 def find_cloud_rental_concern(ctx: RuleContext) -> list[Finding]:
     """Tenants controlled from a country of concern rent large accelerator capacity.
 
-    Usage that clouds report is grouped by each tenant's ultimate parent (majority ownership);
+    Usage that clouds report is grouped by each tenant's ultimate parents (50%-or-more control,
+    ``chiptrail.parties.graph``);
     when that parent is headquartered in a country of concern and its tenants together used more
     than ``rental_threshold_chip_hours`` in the last ``rental_window_days``, the parent is flagged,
     even if every single tenant stays under the threshold.
@@ -27,7 +28,8 @@ def find_cloud_rental_concern(ctx: RuleContext) -> list[Finding]:
     groups: dict[PartyId, list[TenancyUsage]] = defaultdict(list)
     for rec in ctx.view.usage:
         if rec.end_at > since:
-            groups[ctx.control_path(rec.tenant).ultimate].append(rec)
+            for parent in ctx.ultimate_parents(rec.tenant):
+                groups[parent].append(rec)
     out = []
     for parent, records in sorted(groups.items()):
         party = ctx.view.parties.get(parent)
@@ -48,13 +50,9 @@ def find_cloud_rental_concern(ctx: RuleContext) -> list[Finding]:
             for r in records[:6]
         ]
         for tenant in tenants:
-            path = ctx.control_path(tenant)
-            if len(path.parties) > 1:
-                evidence.append(
-                    Evidence(
-                        EvidenceKind.PARTY_EDGE, f"path:{'>'.join(path.parties)}", path.describe()
-                    )
-                )
+            for path in ctx.control_paths(tenant):
+                if path.parent == parent:
+                    evidence.append(Evidence(EvidenceKind.PARTY_EDGE, path.ref, path.describe()))
         out.append(
             Finding(
                 rule="cloud-rental-concern",

@@ -158,27 +158,32 @@ def _hit_evidence(hit: ScreeningHit) -> Evidence:
 def find_restricted_parties(ctx: RuleContext) -> list[Finding]:
     """A buyer, consignee or tenant is on a restricted list, or is controlled by a listed party.
 
-    Screening matches (transliterated, fuzzy) come with their explanation; control follows majority
-    ownership up to the ultimate parent (the 50% rule), so fronts owned by a listed firm are caught.
+    Screening matches (transliterated, fuzzy) come with their explanation; ownership follows the
+    50% rule of ``chiptrail.parties.graph`` (restricted owners' stakes added up, through any chain),
+    so fronts owned by a listed firm are caught.
     """
     hits: dict[PartyId, list[ScreeningHit]] = defaultdict(list)
     for hit in ctx.view.screening_hits:
         hits[hit.party_id].append(hit)
+    restricted = ctx.restrictions({p: h[0].list_name for p, h in hits.items()})
     active = {o.buyer for o in ctx.view.orders} | {u.tenant for u in ctx.view.usage}
     first_at = {o.buyer: o.ordered_at for o in sorted(ctx.view.orders, key=lambda o: o.ordered_at)}
     out = []
     for party in sorted(active):
-        path = ctx.control_path(party)
-        listed = [(p, hits[p]) for p in path.parties if hits.get(p)]
-        if not listed:
+        why = restricted.get(party)
+        if why is None:
             continue
-        via, party_hits = listed[0]
+        party_hits = hits[why.listed_party_id]
         evidence = [_hit_evidence(h) for h in party_hits[:2]]
         how = "is matched on a restricted list"
-        if via != party:
-            how = f"is controlled by listed party {ctx.party_label(via)}"
+        if why.listed_party_id != party:
+            how = (
+                f"is {why.restricted_share:g}% owned by restricted parties, through listed "
+                f"party {ctx.party_label(why.listed_party_id)}"
+            )
+            chain = [party, *(s.owner_id for s in reversed(why.path))]
             evidence.append(
-                Evidence(EvidenceKind.PARTY_EDGE, f"path:{'>'.join(path.parties)}", path.describe())
+                Evidence(EvidenceKind.PARTY_EDGE, "path:" + ">".join(chain), why.explanation)
             )
         role = ctx.view.parties.get(party)
         out.append(

@@ -1,4 +1,4 @@
-"""Indexes over a ``WorldView`` that several rules share (per-chip timelines, ultimate parents).
+"""Indexes over a ``WorldView`` that several rules share (per-chip timelines, ownership graph).
 
 No I/O. Built once per run; every index is computed on first use.
 """
@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from chiptrail.rules.view import CustodyEvent, LocationFix, OwnershipEdge, WorldView
+from chiptrail.parties.graph import (
+    OwnershipGraph,
+    PathStep,
+    Restriction,
+    compute_ultimate_parents,
+    find_restrictions,
+    find_ultimate_parents,
+)
+from chiptrail.parties.model import Ownership
+from chiptrail.rules.view import CustodyEvent, LocationFix, WorldView
 from chiptrail.types import ChipId, PartyId
 
 EARTH_RADIUS_KM = 6371.0088
@@ -27,40 +36,30 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class ControlPath:
-    """The chain from a party up to its ultimate parent: ``parties[0]`` is the party itself."""
+    """How ``party`` is controlled by ``parent`` (``chiptrail.parties.graph``, 50%-or-more rule).
 
-    parties: tuple[PartyId, ...]
-    shares: tuple[float, ...]
+    ``steps`` run from the parent down to the party; empty when the party is its own parent.
+    """
+
+    party: PartyId
+    parent: PartyId
+    steps: tuple[PathStep, ...]
 
     @property
-    def ultimate(self) -> PartyId:
-        """The top of the chain."""
-        return self.parties[-1]
+    def ref(self) -> str:
+        """``path:party>...>parent`` (reading upwards), for evidence references."""
+        chain = [self.party, *(s.owner_id for s in reversed(self.steps))]
+        return "path:" + ">".join(chain)
 
     def describe(self) -> str:
-        """``a -(60%)-> b -(100%)-> c`` reading upwards."""
-        out: list[str] = [self.parties[0]]
-        for share, party in zip(self.shares, self.parties[1:], strict=True):
-            out.append(f"<-({share:.0%})- {party}")
+        """``parent -(100%)-> holding -(70%)-> party``."""
+        if not self.steps:
+            return f"{self.party} has no controlling owner"
+        out = [str(self.steps[0].owner_id)]
+        for step in self.steps:
+            pct = "?" if step.percentage is None else f"{step.percentage:g}%"
+            out.append(f"-({pct})-> {step.asset_id}")
         return " ".join(out)
-
-
-def control_path(owners: Mapping[PartyId, list[OwnershipEdge]], party: PartyId) -> ControlPath:
-    """Follow majority owners (share > 50%) upwards; cycles stop at the first repeat."""
-    chain, shares, seen = [party], [], {party}
-    current = party
-    while True:
-        majority = [e for e in owners.get(current, []) if e.share > 0.5]
-        if not majority:
-            break
-        edge = max(majority, key=lambda e: (e.share, e.owner))
-        if edge.owner in seen:
-            break
-        chain.append(edge.owner)
-        shares.append(edge.share)
-        seen.add(edge.owner)
-        current = edge.owner
-    return ControlPath(tuple(chain), tuple(shares))
 
 
 class RuleContext:
@@ -88,16 +87,34 @@ class RuleContext:
         return dict(out)
 
     @cached_property
-    def owners_of(self) -> dict[PartyId, list[OwnershipEdge]]:
-        """Ownership edges by owned party."""
-        out: dict[PartyId, list[OwnershipEdge]] = defaultdict(list)
-        for edge in self.view.ownership:
-            out[edge.owned].append(edge)
-        return dict(out)
+    def graph(self) -> OwnershipGraph:
+        """The view's ownership edges as a ``parties.graph.OwnershipGraph`` (percent shares)."""
+        return OwnershipGraph(
+            Ownership(f"edge-{n}", e.owner, e.owned, e.share * 100.0)
+            for n, e in enumerate(self.view.ownership)
+        )
 
-    def control_path(self, party: PartyId) -> ControlPath:
-        """The majority-control chain of ``party`` up to its ultimate parent."""
-        return control_path(self.owners_of, party)
+    @cached_property
+    def _ultimate(self) -> dict[PartyId, tuple[PartyId, ...]]:
+        return compute_ultimate_parents(self.graph)
+
+    def ultimate_parents(self, party: PartyId) -> tuple[PartyId, ...]:
+        """Every ultimate parent of ``party`` (itself when nobody controls it)."""
+        return self._ultimate.get(party, (party,))
+
+    def control_paths(self, party: PartyId) -> tuple[ControlPath, ...]:
+        """One explaining path from each ultimate parent down to ``party``."""
+        found = find_ultimate_parents(self.graph, party)
+        return tuple(
+            ControlPath(party, parent, path)
+            for parent, path in zip(
+                [p for p in found.parents if p != party], found.paths, strict=True
+            )
+        )
+
+    def restrictions(self, listed: Mapping[PartyId, str]) -> dict[PartyId, Restriction]:
+        """Parties restricted by listing or by 50%-or-more ownership by restricted parties."""
+        return find_restrictions(self.graph, listed)
 
     def party_label(self, party: PartyId) -> str:
         """``name (id, CC)`` for explanations; the bare id when the party is unknown."""

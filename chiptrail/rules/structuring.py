@@ -22,7 +22,7 @@ def _size(order: Order) -> float:
 def find_split_orders(ctx: RuleContext) -> list[Finding]:
     """Licence-free orders, each under the threshold, add up over it for one ultimate parent.
 
-    Orders without a licence are grouped by the buyer's ultimate parent (majority ownership) and
+    Orders without a licence are grouped by the buyer's ultimate parents (50%-or-more control) and
     summed over a sliding window of ``structuring_window_days``; two or more orders that together
     reach ``order_threshold_chips`` (H100-equivalents when known) are structuring.
     """
@@ -31,7 +31,8 @@ def find_split_orders(ctx: RuleContext) -> list[Finding]:
     groups: dict[PartyId, list[Order]] = defaultdict(list)
     for order in ctx.view.orders:
         if order.licence_id is None and _size(order) < threshold:
-            groups[ctx.control_path(order.buyer).ultimate].append(order)
+            for parent in ctx.ultimate_parents(order.buyer):
+                groups[parent].append(order)
     out = []
     for parent, orders in sorted(groups.items()):
         orders.sort(key=lambda o: (o.ordered_at, o.order_id))
@@ -47,11 +48,11 @@ def find_split_orders(ctx: RuleContext) -> list[Finding]:
         if hit is None:
             continue
         buyers = sorted({o.buyer for o in hit})
-        paths = [ctx.control_path(b) for b in buyers]
         evidence = [order_evidence(o) for o in hit[:6]] + [
-            Evidence(EvidenceKind.PARTY_EDGE, f"path:{'>'.join(p.parties)}", p.describe())
-            for p in paths
-            if len(p.parties) > 1
+            Evidence(EvidenceKind.PARTY_EDGE, p.ref, p.describe())
+            for b in buyers
+            for p in ctx.control_paths(b)
+            if p.parent == parent
         ]
         out.append(
             Finding(

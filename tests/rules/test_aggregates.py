@@ -120,3 +120,24 @@ def test_volume_gap(attesting: int, installed_days_ago: float, fires: bool) -> N
     if fires:
         assert found[0].subject == "US"
         assert "15 missing" in found[0].evidence[0].detail
+
+
+def test_cloud_rental_counts_each_parent_of_a_50_50_joint_venture() -> None:
+    parties = {
+        **PARTIES,
+        PartyId("cn1"): party("cn1", "CN"),
+        PartyId("us1"): party("us1", "US"),
+        PartyId("jv"): party("jv", "SG"),
+        PartyId("t1"): party("t1", "MY"),
+    }
+    edges = (
+        OwnershipEdge(PartyId("cn1"), PartyId("jv"), 0.5),
+        OwnershipEdge(PartyId("us1"), PartyId("jv"), 0.5),
+        OwnershipEdge(PartyId("jv"), PartyId("t1"), 1.0),
+    )
+    found = run(
+        "cloud-rental-concern",
+        view(parties=parties, ownership=edges, usage=(usage("t1", 300_000),)),
+    )
+    assert [f.subject for f in found] == ["cn1"]
+    assert any(e.ref == "path:t1>jv>cn1" for e in found[0].evidence)

@@ -100,3 +100,25 @@ def test_restricted_party(edges: tuple[object, ...], hits: tuple[object, ...], f
         if edges:
             assert EvidenceKind.PARTY_EDGE in kinds
             assert "hold" in found[0].evidence[-1].ref
+
+
+def test_restricted_share_adds_up_across_listed_owners() -> None:
+    other = party("listed2", "CN")
+    edges = (
+        OwnershipEdge(PartyId("listed"), PartyId("b1"), 0.3),
+        OwnershipEdge(PartyId("listed2"), PartyId("b1"), 0.25),
+    )
+    hits = (HIT, ScreeningHit(PartyId("listed2"), "Entity List", "Other", 1.0, "exact"))
+    v = view(
+        parties={
+            **PARTIES,
+            PartyId("b1"): party("b1", "AE"),
+            PartyId("listed"): LISTED,
+            PartyId("listed2"): other,
+        },
+        ownership=edges,
+        screening_hits=hits,
+        orders=(order("b1"),),
+    )
+    [found] = run("restricted-party", v)
+    assert "55% owned" in found.explanation
