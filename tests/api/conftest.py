@@ -95,3 +95,13 @@ def authed(database: Database, tmp_path: Path) -> Iterator[tuple[TestClient, Key
     with TestClient(app) as client:
         yield client, make_keys(app.state.database)
     app.state.database.dispose()
+
+
+@pytest.fixture
+def authed_sqlite(tmp_path: Path) -> Iterator[tuple[TestClient, Keys]]:
+    """``authed`` on SQLite only, for the many table-driven cases (the engine-specific paths are
+    covered by the ``authed`` tests on every engine)."""
+    app = build_app(f"sqlite:///{tmp_path / 'auth.db'}", tmp_path)
+    with TestClient(app) as client:
+        yield client, make_keys(app.state.database)
+    app.state.database.dispose()

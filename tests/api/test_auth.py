@@ -39,8 +39,8 @@ def _refusals(client: TestClient, keys: Keys) -> list[dict[str, object]]:
     return items
 
 
-def test_public_endpoints_need_no_key(authed: tuple[TestClient, Keys]) -> None:
-    client, _ = authed
+def test_public_endpoints_need_no_key(authed_sqlite: tuple[TestClient, Keys]) -> None:
+    client, _ = authed_sqlite
     assert client.get("/healthz").status_code == 200
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 200
@@ -75,13 +75,13 @@ def test_missing_key_is_refused_with_problem_json_and_audited(
     ],
     ids=["malformed", "unknown key id", "empty parts", "wrong scheme", "sql-injection shaped"],
 )
-def test_bad_credentials_are_refused(authed: tuple[TestClient, Keys], header: str) -> None:
-    client, _ = authed
+def test_bad_credentials_are_refused(authed_sqlite: tuple[TestClient, Keys], header: str) -> None:
+    client, _ = authed_sqlite
     assert client.get("/v1/me", headers={"Authorization": header}).status_code == 401
 
 
-def test_wrong_secret_for_a_real_key_is_refused(authed: tuple[TestClient, Keys]) -> None:
-    client, keys = authed
+def test_wrong_secret_for_a_real_key_is_refused(authed_sqlite: tuple[TestClient, Keys]) -> None:
+    client, keys = authed_sqlite
     prefix = keys.vendor_a.rsplit("_", 1)[0]
     response = client.get("/v1/me", headers={"Authorization": f"Bearer {prefix}_wrong"})
     assert response.status_code == 401
@@ -118,9 +118,9 @@ def test_each_key_knows_its_role_and_party(authed: tuple[TestClient, Keys]) -> N
     ],
 )
 def test_role_policy_on_service_routes(
-    authed: tuple[TestClient, Keys], role: str, method: str, path: str, status: int
+    authed_sqlite: tuple[TestClient, Keys], role: str, method: str, path: str, status: int
 ) -> None:
-    client, keys = authed
+    client, keys = authed_sqlite
     response = client.request(method, path, headers=keys.headers(role), json={"role": "admin"})
     assert response.status_code == status
     if status == 403:
@@ -235,8 +235,10 @@ def test_signed_message_covers_every_field() -> None:
     "tamper",
     ["forged key", "other path", "other method", "other body", "stale timestamp", "bad base64"],
 )
-def test_bad_signed_requests_are_refused(authed: tuple[TestClient, Keys], tamper: str) -> None:
-    client, keys = authed
+def test_bad_signed_requests_are_refused(
+    authed_sqlite: tuple[TestClient, Keys], tamper: str
+) -> None:
+    client, keys = authed_sqlite
     body = b'{"role": "admin"}'
     signed = {"method": "POST", "path": "/v1/keys", "body": body}
     kwargs: dict[str, object] = {}

@@ -19,7 +19,7 @@ from chiptrail.api.auth import AuthConfig
 from chiptrail.api.ratelimit import RateLimit
 from tests.api.conftest import build_app, make_keys
 
-EXAMPLES_PER_OPERATION = 8
+EXAMPLES_PER_OPERATION = 5
 SEMANTIC = [checks.positive_data_acceptance]
 """Cross-field rules (e.g. "a model name or a TPP figure") legitimately answer a schema-valid body
 with a documented 422, so "every schema-valid request is accepted" is not asserted."""
