@@ -316,18 +316,27 @@ def _check_envelopes(
 
 
 def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
+    """Refuse envelopes accepted before and nonces a party used before (both indexed lookups)."""
     t = submissions_table
     digests = [c.digest for c in checked]
-    nonces = {(c.envelope.party_id, c.envelope.nonce) for c in checked}
-    for start in range(0, len(checked), 400):
+    for start in range(0, len(digests), 400):
         chunk = digests[start : start + 400]
         found = conn.execute(select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(chunk)))
         if found.first() is not None:
             raise VerificationError("replayed submission: this envelope was accepted before")
-        wanted = [c.envelope.nonce for c in checked[start : start + 400]]
-        hits = conn.execute(select(t.c.party_id, t.c.nonce).where(t.c.nonce.in_(wanted)))
-        if any((str(p), str(n)) in nonces for p, n in hits):
-            raise VerificationError("replayed nonce: this party used it before", {"field": "nonce"})
+    by_party: dict[str, list[str]] = {}
+    for c in checked:
+        by_party.setdefault(c.envelope.party_id, []).append(c.envelope.nonce)
+    for party_id, nonces in by_party.items():
+        for start in range(0, len(nonces), 400):
+            chunk = nonces[start : start + 400]
+            hit = conn.execute(
+                select(t.c.nonce).where(t.c.party_id == party_id, t.c.nonce.in_(chunk))
+            ).first()
+            if hit is not None:
+                raise VerificationError(
+                    "replayed nonce: this party used it before", {"field": "nonce"}
+                )
 
 
 def _preload(conn: Connection, registry: Registry, events: Sequence[CustodyEvent]) -> set[str]:

@@ -16,7 +16,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    tuple_,
     update,
 )
 
@@ -44,19 +43,26 @@ class SqlNodeStore:
         self._conn = conn
 
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
-        """Stored hashes of the wanted (level, index) nodes; missing ones are left out."""
+        """Stored hashes of the wanted (level, index) nodes; missing ones are left out.
+
+        One ``level = ? AND node_index IN (...)`` query per level, so both engines use the
+        primary key (row-value ``IN`` lists make SQLite scan the table).
+        """
         found: dict[NodeKey, bytes] = {}
-        wanted = list(dict.fromkeys(keys))
+        by_level: dict[int, list[int]] = {}
+        for level, index in dict.fromkeys(keys):
+            by_level.setdefault(level, []).append(index)
         t = log_nodes_table
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            rows = self._conn.execute(
-                select(t.c.level, t.c.node_index, t.c.hash).where(
-                    tuple_(t.c.level, t.c.node_index).in_(chunk)
+        for level, indexes in by_level.items():
+            for start in range(0, len(indexes), _CHUNK):
+                chunk = indexes[start : start + _CHUNK]
+                rows = self._conn.execute(
+                    select(t.c.node_index, t.c.hash).where(
+                        t.c.level == level, t.c.node_index.in_(chunk)
+                    )
                 )
-            )
-            for level, index, digest in rows:
-                found[(int(level), int(index))] = bytes(digest)
+                for index, digest in rows:
+                    found[(level, int(index))] = bytes(digest)
         return found
 
     def put_nodes(self, nodes: Mapping[NodeKey, bytes]) -> None:
