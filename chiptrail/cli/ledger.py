@@ -30,6 +30,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.ledger.keys import KeyRecord
 from chiptrail.ledger.submission import sign_submission
 from chiptrail.service import ledger as svc
+from chiptrail.service import ledger_log as svc_log
 
 party_app = typer.Typer(help="Parties and their signing keys.", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -305,9 +306,9 @@ def log_checkpoint(db: DbOption = None, json_out: JsonOption = False) -> None:
     Example: chiptrail log checkpoint > checkpoint.txt
     """
     settings = get_settings(db)
-    note = svc.sign_log_checkpoint(open_db(db), settings, now=_now())
+    note = svc_log.sign_log_checkpoint(open_db(db), settings, now=_now())
     if json_out:
-        emit_json({"checkpoint": note, "verifier_key": svc.log_verifier_key(settings)})
+        emit_json({"checkpoint": note, "verifier_key": svc_log.log_verifier_key(settings)})
     else:
         typer.echo(note, nl=False)
 
@@ -327,12 +328,12 @@ def log_proof(
     database = open_db(db)
     if (index is None) == (old_size is None):
         raise InvalidInput("give exactly one of --index or --old-size", {"field": "index"})
-    proof: svc.InclusionProof | svc.ConsistencyProof
+    proof: svc_log.InclusionProof | svc_log.ConsistencyProof
     if index is not None:
-        proof = svc.prove_inclusion(database, index, size)
+        proof = svc_log.prove_inclusion(database, index, size)
     else:
         assert old_size is not None  # noqa: S101 - checked above
-        proof = svc.prove_consistency(database, old_size, size)
+        proof = svc_log.prove_consistency(database, old_size, size)
     if json_out:
         emit_json(proof)
     else:
@@ -351,7 +352,7 @@ def log_export(
     Example: chiptrail log export ./log-export
     """
     settings = get_settings(db)
-    summary = svc.export_log_to(open_db(db), settings, directory, now=_now())
+    summary = svc_log.export_log_to(open_db(db), settings, directory, now=_now())
     if json_out:
         emit_json(summary)
     else:

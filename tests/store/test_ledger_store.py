@@ -12,6 +12,7 @@ from chiptrail.errors import Conflict, InvalidInput, VerificationError
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
 from chiptrail.ledger.submission import sign_submission
 from chiptrail.service import ledger as svc
+from chiptrail.service import ledger_log as svc_log
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import assets_table, log_leaves_table
 from tests.ledger.helpers import NOW, chip, document, envelope, event, server, signer
@@ -99,12 +100,12 @@ def test_custody_flow_proofs_and_rebuild(database: Database) -> None:
     assert all(a.evidence for a in anomalies)
 
     size = _size(database)
-    proof = svc.prove_inclusion(database, 8, size)
+    proof = svc_log.prove_inclusion(database, 8, size)
     dec = base64.b64decode
     verify_inclusion(
         dec(proof.leaf_hash), 8, size, [dec(h) for h in proof.hashes], dec(proof.root_hash)
     )
-    cons = svc.prove_consistency(database, 5, size)
+    cons = svc_log.prove_consistency(database, 5, size)
     verify_consistency(
         5, size, dec(cons.old_root_hash), dec(cons.root_hash), [dec(h) for h in cons.hashes]
     )

@@ -20,6 +20,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.ledger.custody import AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord
 from chiptrail.service import ledger as svc
+from chiptrail.service import ledger_log as svc_log
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -227,7 +228,7 @@ def get_anomalies(db: DatabaseDep, subject: str | None = None) -> list[dict[str,
 )
 def get_checkpoint(db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
     """The current signed checkpoint (C2SP tlog-checkpoint, text/plain)."""
-    note = svc.sign_log_checkpoint(db, settings, now=_now())
+    note = svc_log.sign_log_checkpoint(db, settings, now=_now())
     return PlainTextResponse(note)
 
 
@@ -238,7 +239,7 @@ def get_inclusion(
     size: Annotated[int | None, Query(ge=1)] = None,
 ) -> dict[str, object]:
     """RFC 9162 inclusion proof (base64 hashes)."""
-    p = svc.prove_inclusion(db, index, size)
+    p = svc_log.prove_inclusion(db, index, size)
     return {
         "index": p.index,
         "size": p.size,
@@ -255,7 +256,7 @@ def get_consistency(
     size: Annotated[int | None, Query(ge=0)] = None,
 ) -> dict[str, object]:
     """RFC 9162 consistency proof (base64 hashes)."""
-    p = svc.prove_consistency(db, old_size, size)
+    p = svc_log.prove_consistency(db, old_size, size)
     return {
         "old_size": p.old_size,
         "size": p.size,
@@ -280,7 +281,7 @@ def get_consistency(
 )
 def get_tile(path: str, request: Request, db: DatabaseDep) -> Response:
     """A C2SP tile or entry bundle; full tiles are immutable and carry a strong ETag."""
-    tile = svc.read_log_tile(db, path)
+    tile = svc_log.read_log_tile(db, path)
     etag = '"' + hashlib.sha256(tile.data).hexdigest() + '"'
     cache = "public, max-age=31536000, immutable" if tile.full else "no-cache"
     headers = {"ETag": etag, "Cache-Control": cache}
