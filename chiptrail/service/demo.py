@@ -278,7 +278,7 @@ def run_demo(
             "ledger": "service.ledger.submit_envelopes (signed EPCIS 2.0, RFC 9162 log)",
             "location": "geoloc.judge_targets on simulated RTTs (probe signing not simulated)",
             "screening": "parties.screening (normalised, transliterated, fuzzy)",
-            "ownership": "chiptrail.rules majority-control paths (parties.graph not used)",
+            "ownership": "parties.graph (ultimate parents, 50% rule) inside the rules",
             "dashboard": "verdicts, parties, ownership and tenancy stored for chiptrail serve",
             "rules": "chiptrail.rules (all)",
         },

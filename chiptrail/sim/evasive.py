@@ -57,12 +57,12 @@ def _transshipment(b: Builder, fleet: Fleet, i: int) -> Incident:
 
 
 def _cloud_rental(b: Builder, fleet: Fleet, scale: Scale, i: int) -> Incident:
-    """Two China-based parents hold 50% each: no majority owner, no ultimate parent in CN."""
-    p1, p2 = b.add_party("CN", Role.HOLDING), b.add_party("CN", Role.HOLDING)
+    """Three China-based parents hold 34/33/33%: nobody controls it (a 50/50 split is caught)."""
+    parents = [b.add_party("CN", Role.HOLDING) for _ in range(3)]
     holding = b.add_party("SG", Role.HOLDING)
     tenant = b.add_party("MY", Role.TENANT)
-    b.own(p1, holding, 0.5)
-    b.own(p2, holding, 0.5)
+    for parent, share in zip(parents, (0.34, 0.33, 0.33), strict=True):
+        b.own(parent, holding, share)
     b.own(holding, tenant, 1.0)
     b.usage.append(
         TenancyUsage(
@@ -79,9 +79,9 @@ def _cloud_rental(b: Builder, fleet: Fleet, scale: Scale, i: int) -> Incident:
         "cloud_rental",
         b.at(-30),
         (),
-        (p1, p2, holding, tenant),
+        (*parents, holding, tenant),
         (),
-        "50/50 joint venture: no majority parent",
+        "34/33/33 joint venture: nobody controls it",
     )
 
 
@@ -89,7 +89,7 @@ def _split_orders(b: Builder, fleet: Fleet, scale: Scale, i: int) -> Incident:
     """Three affiliates order 100 days apart: no 180-day window reaches the threshold."""
     country = ("AE", "IN", "SA", "TH")[i % 4]
     parent = b.add_party(country, Role.HOLDING)
-    qty = math.ceil(0.45 * scale.order_threshold)
+    qty = max(1, math.floor(0.45 * scale.order_threshold))  # two orders stay under
     chips: list[int] = []
     parties: list[PartyId] = [parent]
     for k in range(3):
