@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -45,24 +46,25 @@ class SqlNodeStore:
     def get_nodes(self, keys: Sequence[NodeKey]) -> dict[NodeKey, bytes]:
         """Stored hashes of the wanted (level, index) nodes; missing ones are left out.
 
-        One ``level = ? AND node_index IN (...)`` query per level, so both engines use the
-        primary key (row-value ``IN`` lists make SQLite scan the table).
+        One query, ``(level = ? AND node_index IN (...)) OR ...`` per chunk, which both engines
+        answer from the primary key (a row-value ``IN`` list makes SQLite scan the table).
         """
         found: dict[NodeKey, bytes] = {}
-        by_level: dict[int, list[int]] = {}
-        for level, index in dict.fromkeys(keys):
-            by_level.setdefault(level, []).append(index)
+        wanted = list(dict.fromkeys(keys))
         t = log_nodes_table
-        for level, indexes in by_level.items():
-            for start in range(0, len(indexes), _CHUNK):
-                chunk = indexes[start : start + _CHUNK]
-                rows = self._conn.execute(
-                    select(t.c.node_index, t.c.hash).where(
-                        t.c.level == level, t.c.node_index.in_(chunk)
-                    )
-                )
-                for index, digest in rows:
-                    found[(level, int(index))] = bytes(digest)
+        for start in range(0, len(wanted), _CHUNK):
+            by_level: dict[int, list[int]] = {}
+            for level, index in wanted[start : start + _CHUNK]:
+                by_level.setdefault(level, []).append(index)
+            clauses = [
+                and_(t.c.level == level, t.c.node_index.in_(indexes))
+                for level, indexes in by_level.items()
+            ]
+            rows = self._conn.execute(
+                select(t.c.level, t.c.node_index, t.c.hash).where(or_(*clauses))
+            )
+            for level, index, digest in rows:
+                found[(int(level), int(index))] = bytes(digest)
         return found
 
     def put_nodes(self, nodes: Mapping[NodeKey, bytes]) -> None:
