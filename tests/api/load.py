@@ -283,7 +283,7 @@ def audit_log(db_url: str, data_dir: Path, export_dir: Path) -> LogAudit:
         VerificationError: the export does not verify.
     """
     from chiptrail.ledger.audit import verify_export
-    from chiptrail.service.ledger import export_log_to
+    from chiptrail.service.ledger_log import export_log_to
     from chiptrail.service.settings import load_settings
     from chiptrail.store.migrate import open_database
 
