@@ -39,7 +39,6 @@ from chiptrail.geoloc.sphere import (
     EARTH_RADIUS_KM,
     HALF_CIRCUMFERENCE_KM,
     FloatArray,
-    destination_points,
     from_unit_vectors,
     great_circle_km,
     to_unit_vectors,
@@ -149,8 +148,6 @@ def _num(x: float | np.floating) -> float | None:
 class _Grid:
     """Sampled region of a chunk: points (n, P) and per-target tolerance delta (n,)."""
 
-    lat: FloatArray
-    lon: FloatArray
     xyz: FloatArray
     inside: NDArray[np.bool_]
     delta_km: FloatArray
@@ -181,8 +178,7 @@ def _sample(
     lat0: FloatArray,
     lon0: FloatArray,
     box: FloatArray,
-    radius_km: FloatArray,
-    lm_xyz: FloatArray,
+    caps: _Caps,
     allowed: NDArray[np.int64],
     k: int,
 ) -> _Grid:
@@ -194,15 +190,37 @@ def _sample(
     gy = box[:, 2:3] + sy[:, None] * u[None, :]
     x = np.repeat(gx, k, axis=1)
     y = np.tile(gy, (1, k))
-    lat, lon = destination_points(lat0[:, None], lon0[:, None], x, y)
-    xyz = to_unit_vectors(lat, lon)
+    xyz = _plane_to_sphere(lat0, lon0, x, y)
     delta = 0.5 * np.hypot(sx, sy) / k + NUMERIC_SLACK_KM
-    thr = _cos_threshold(radius_km + delta[:, None])
-    dots = xyz @ lm_xyz.T
+    thr = _cos_threshold(caps.radius_km + delta[:, None])
+    dots = np.matmul(xyz, caps.xyz.transpose(0, 2, 1))
     # Missing disks have threshold -inf and never miss; a point may miss ``allowed`` disks.
     misses = np.count_nonzero(dots < thr[:, None, :] - 1e-12, axis=2)
     inside = misses <= allowed[:, None]
-    return _Grid(lat, lon, xyz, inside, delta, x, y)
+    return _Grid(xyz, inside, delta, x, y)
+
+
+def _plane_to_sphere(
+    lat0: FloatArray, lon0: FloatArray, x: FloatArray, y: FloatArray
+) -> FloatArray:
+    """Unit vectors of the azimuthal-equidistant plane points (x east, y north, km) around
+    (lat0, lon0): ``cos(d) c + sin(d) / d * (x e + y n) / R``, two trig calls per point
+    (the same points as sphere.destination_points, without going through lat/lon)."""
+    p, lam = np.radians(lat0), np.radians(lon0)
+    sp, cp, sl, cl = np.sin(p), np.cos(p), np.sin(lam), np.cos(lam)
+    c = np.stack([cp * cl, cp * sl, sp], axis=-1)[:, None, :]
+    e = np.stack([-sl, cl, np.zeros_like(sl)], axis=-1)[:, None, :]
+    nv = np.stack([-sp * cl, -sp * sl, cp], axis=-1)[:, None, :]
+    rho = np.hypot(x, y)
+    d = rho / EARTH_RADIUS_KM
+    scale = np.where(rho > 0, np.sin(d) / np.where(rho > 0, rho, 1.0), 1.0 / EARTH_RADIUS_KM)
+    out = np.cos(d)[..., None] * c + scale[..., None] * (x[..., None] * e + y[..., None] * nv)
+    return np.asarray(out)
+
+
+def _latlon(grid: _Grid) -> tuple[FloatArray, FloatArray]:
+    """(lat, lon) degrees of a grid's points."""
+    return from_unit_vectors(grid.xyz)
 
 
 def _zoom(grid: _Grid, k: int) -> FloatArray:
@@ -226,23 +244,58 @@ def _solve(
     lm_xyz: FloatArray,
     allowed: NDArray[np.int64],
     opts: LocateOptions,
-) -> _Grid:
-    """First pass plus zoom passes; returns the last grid (empty rows stay empty)."""
-    grid = _sample(lat0, lon0, box, radius_km, lm_xyz, allowed, opts.grid_size)
+) -> tuple[_Grid, _Caps]:
+    """First pass plus zoom passes; returns the last grid (empty rows stay empty) and the caps."""
+    caps = _prune(lat0, lon0, box, radius_km, lm_xyz, opts.grid_size)
+    grid = _sample(lat0, lon0, box, caps, allowed, opts.grid_size)
     for _ in range(opts.refine_passes):
         any_in: NDArray[np.bool_] = np.asarray(grid.inside.any(axis=1))
         if not any_in.any():
             break
         box = np.where(any_in[:, None], _zoom(grid, opts.grid_size), box)
-        nxt = _sample(lat0, lon0, box, radius_km, lm_xyz, allowed, opts.grid_size)
+        nxt = _sample(lat0, lon0, box, caps, allowed, opts.grid_size)
         # Rows that were empty keep their (empty) grid; zoomed rows take the finer one.
         grid = _merge(grid, nxt, np.flatnonzero(any_in))
-    return grid
+    return grid, caps
+
+
+@dataclass(frozen=True, slots=True)
+class _Caps:
+    """Per-row disks that can cut the row's window: centres (n, k, 3), radii (n, k) (NaN = none)."""
+
+    xyz: FloatArray
+    radius_km: FloatArray
+
+
+def _prune(
+    lat0: FloatArray,
+    lon0: FloatArray,
+    box: FloatArray,
+    radius_km: FloatArray,
+    lm_xyz: FloatArray,
+    k: int,
+) -> _Caps:
+    """Drop disks that contain the whole search window (they cannot cut the region) and pack
+    the rest to the left, so the solver tests k_max disks per row instead of all landmarks.
+
+    The window is grown by one first-pass cell diagonal, since zoom passes may step half a cell
+    outside it; disks that contain it never exclude a sample point.
+    """
+    c = to_unit_vectors(lat0, lon0)
+    reach = np.hypot(np.max(np.abs(box[:, :2]), axis=1), np.max(np.abs(box[:, 2:]), axis=1))
+    reach = reach + np.hypot(box[:, 1] - box[:, 0], box[:, 3] - box[:, 2]) / max(k, 1)
+    d = np.arccos(np.clip(c @ lm_xyz.T, -1.0, 1.0)) * EARTH_RADIUS_KM
+    useless = np.isnan(radius_km) | (d + reach[:, None] + 1e-6 <= radius_km)
+    useless |= radius_km >= HALF_CIRCUMFERENCE_KM
+    kmax = max(int((~useless).sum(axis=1).max(initial=0)), 1)
+    order = np.argsort(useless, axis=1, kind="stable")[:, :kmax]
+    r = np.take_along_axis(np.where(useless, np.nan, radius_km), order, axis=1)
+    return _Caps(lm_xyz[order], r)
 
 
 def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
     """``old`` with ``rows`` replaced by the rows of ``new`` (same length as ``rows`` or all)."""
-    src = rows if new.lat.shape[0] == old.lat.shape[0] else np.arange(rows.size)
+    src = rows if new.x.shape[0] == old.x.shape[0] else np.arange(rows.size)
 
     def put(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
         out = a.copy()
@@ -252,8 +305,6 @@ def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
     inside = old.inside.copy()
     inside[rows] = new.inside[src]
     return _Grid(
-        lat=put(old.lat, new.lat),
-        lon=put(old.lon, new.lon),
         xyz=put(old.xyz, new.xyz),
         inside=inside,
         delta_km=put(old.delta_km, new.delta_km),
@@ -302,7 +353,7 @@ def _initial_box(
     return np.stack([-w, w, -w, w], axis=1)
 
 
-COUNTRY_CELLS = 32
+COUNTRY_CELLS = 24
 """Country attribution tests at most about this many raster cells per axis per region."""
 
 
@@ -310,7 +361,8 @@ def _region_bbox(grid: _Grid, rows: NDArray[np.intp]) -> tuple[FloatArray, ...]:
     """(lat_min, lat_max, lon_lo, lon_hi) holding the region of each row; lon_hi - lon_lo may
     reach 360 (every longitude). Longitudes are continuous (lon_lo may be < -180)."""
     inside = grid.inside[rows]
-    lat, lon, delta = grid.lat[rows], grid.lon[rows], grid.delta_km[rows]
+    lat_all, lon_all = from_unit_vectors(grid.xyz[rows])
+    lat, lon, delta = lat_all, lon_all, grid.delta_km[rows]
     dlat = delta / KM_PER_DEG
     lat_min = np.min(np.where(inside, lat, np.inf), axis=1) - dlat
     lat_max = np.max(np.where(inside, lat, -np.inf), axis=1) + dlat
@@ -331,9 +383,8 @@ def _region_bbox(grid: _Grid, rows: NDArray[np.intp]) -> tuple[FloatArray, ...]:
 def _region_countries(
     index: BorderIndex,
     grid: _Grid,
-    radius_km: FloatArray,
+    caps: _Caps,
     allowed: NDArray[np.int64],
-    lm_xyz: FloatArray,
     ok: NDArray[np.bool_],
 ) -> tuple[tuple[Country, ...], ...]:
     """Every country meeting each row's region (conservative; see docs/country-boundaries.md).
@@ -343,7 +394,7 @@ def _region_countries(
     cell the region touches counts, and its countries (every country meeting the cell) are
     listed.
     """
-    n = grid.lat.shape[0]
+    n = grid.x.shape[0]
     rows = np.flatnonzero(ok)
     if rows.size == 0:
         empty: tuple[tuple[Country, ...], ...] = ((),) * n
@@ -355,7 +406,7 @@ def _region_countries(
     level = np.clip(np.ceil(np.log2(np.maximum(span / (COUNTRY_CELLS * base), 1e-12))), 0, top)
     keys: list[NDArray[np.int64]] = []
     m = COUNTRY_CELLS + 2
-    per = max(1, _ELEMENT_BUDGET // (m * m * max(lm_xyz.shape[0], 1)))
+    per = max(1, _ELEMENT_BUDGET // (m * m * max(caps.radius_km.shape[1], 1)))
     for lv in np.unique(level).astype(int).tolist():
         sel = np.flatnonzero(level == lv)
         for s in range(0, sel.size, per):
@@ -369,9 +420,8 @@ def _region_countries(
                     lat_max[part],
                     lon_lo[part],
                     lon_hi[part],
-                    radius_km[rows[part]],
+                    _Caps(caps.xyz[rows[part]], caps.radius_km[rows[part]]),
                     allowed[rows[part]],
-                    lm_xyz,
                     m,
                 )
             )
@@ -386,9 +436,8 @@ def _cells_meeting(
     lat_max: FloatArray,
     lon_lo: FloatArray,
     lon_hi: FloatArray,
-    radius_km: FloatArray,
+    caps: _Caps,
     allowed: NDArray[np.int64],
-    lm_xyz: FloatArray,
     m: int,
 ) -> NDArray[np.int64]:
     """Country keys of the level-``lv`` cells of each bbox that the region may touch."""
@@ -411,12 +460,14 @@ def _cells_meeting(
     lat_c = 90.0 - (r_g + 0.5) * res
     lon_c = -180.0 + (c_g + 0.5) * res
     # Any point of a cell is within half a cell north-south plus half its widest east-west
-    # extent of the centre (an L1 path bound, never shorter than the great circle).
-    cos_w = np.cos(np.radians(np.maximum(np.abs(lat_c) - res / 2.0, 0.0)))
+    # extent of the centre (an L1 path bound, never shorter than the great circle); the widest
+    # cell of the box (nearest the equator) sets one tolerance per row.
+    low = np.where(lat_min * lat_max <= 0, 0.0, np.minimum(np.abs(lat_min), np.abs(lat_max)))
+    cos_w = np.cos(np.radians(np.maximum(low - res, 0.0)))
     half_km = 0.5 * res * KM_PER_DEG * (1.0 + cos_w)
     xyz = to_unit_vectors(lat_c, lon_c)
-    dots = xyz @ lm_xyz.T
-    thr = _cos_threshold(radius_km[:, None, :] + half_km[..., None])
+    dots = np.matmul(xyz, caps.xyz.transpose(0, 2, 1))
+    thr = _cos_threshold(caps.radius_km + half_km[:, None])[:, None, :]
     misses = np.count_nonzero(dots < thr - 1e-12, axis=2)
     meets = valid & (misses <= allowed[:, None])
     owner, pos = np.nonzero(meets)
@@ -463,10 +514,10 @@ def countries_in_region(
     binding = np.argmin(np.where(valid, radius, np.inf), axis=1).astype(np.int64)
     lat0, lon0, box = _frame(landmarks, radius, binding, opts)
     lm_xyz = to_unit_vectors(landmarks.lat_deg, landmarks.lon_deg)
-    grid = _solve(lat0, lon0, box, radius, lm_xyz, allowed, opts)
+    grid, caps = _solve(lat0, lon0, box, radius, lm_xyz, allowed, opts)
     index = borders or load_border_index()
     ok = np.asarray(grid.inside.any(axis=1) & (n_lm > 0))
-    return _region_countries(index, grid, radius, allowed, lm_xyz, ok)
+    return _region_countries(index, grid, caps, allowed, ok)
 
 
 def _solve_chunk(
@@ -489,11 +540,11 @@ def _solve_chunk(
     binding = np.where(has, np.argmin(p_inf, axis=1), -1).astype(np.int64)
     min_disk = np.where(has, np.min(p_inf, axis=1), np.nan)
     lat0, lon0, box = _frame(lm, proven, binding, opts)
-    pg = _solve(lat0, lon0, box, proven, lm_xyz, allowed, opts)
+    pg, p_caps = _solve(lat0, lon0, box, proven, lm_xyz, allowed, opts)
     p_ok = pg.inside.any(axis=1) & has
     # Likely region: search inside the proven region's final window; widen where empty.
     lbox = np.where(p_ok[:, None], _zoom(pg, opts.grid_size), box)
-    lg = _solve(lat0, lon0, lbox, likely, lm_xyz, allowed, opts)
+    lg, l_caps = _solve(lat0, lon0, lbox, likely, lm_xyz, allowed, opts)
     widened = np.zeros(n)
     likely_eff = likely.copy()
     for t in WIDENING_STEPS:
@@ -502,7 +553,7 @@ def _solve_chunk(
             break
         rows = np.flatnonzero(empty)
         wider = likely[rows] + t * (proven[rows] - likely[rows])
-        sub = _solve(lat0[rows], lon0[rows], lbox[rows], wider, lm_xyz, allowed[rows], opts)
+        sub, _ = _solve(lat0[rows], lon0[rows], lbox[rows], wider, lm_xyz, allowed[rows], opts)
         likely_eff[rows] = wider
         lg = _merge(lg, sub, rows)
         widened[rows] = t
@@ -519,8 +570,9 @@ def _solve_chunk(
     empty_c: tuple[tuple[Country, ...], ...] = ((),) * n
     pc = lc = empty_c
     if opts.with_countries and borders is not None:
-        pc = _region_countries(borders, pg, proven, allowed, lm_xyz, p_ok)
-        lc = _region_countries(borders, lg, likely_eff, allowed, lm_xyz, l_ok)
+        pc = _region_countries(borders, pg, p_caps, allowed, p_ok)
+        l_caps = _prune(lat0, lon0, lbox, likely_eff, lm_xyz, opts.grid_size)
+        lc = _region_countries(borders, lg, l_caps, allowed, l_ok)
     return ChunkResult(
         lat=lat,
         lon=lon,
