@@ -11,7 +11,11 @@ from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
 from chiptrail.rules.registry import CHANNELS
+from chiptrail.service.ledger import get_chip
+from chiptrail.service.ledger_log import prove_inclusion
+from chiptrail.service.rules import list_findings
 from chiptrail.store.findings_tables import cases, findings
+from chiptrail.store.geoloc_tables import location_verdicts_table
 from chiptrail.store.migrate import open_database
 
 
@@ -40,6 +44,19 @@ def test_demo_json_contract_at_small_size(tmp_path: Path, monkeypatch: pytest.Mo
     with database.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(findings)) == doc["findings"]
         assert conn.scalar(select(func.count()).select_from(cases)) == doc["cases"]
+        assert conn.scalar(select(func.count()).select_from(location_verdicts_table)) > 300
+    # every ledger leaf a finding cites is in the Merkle log, with a proof, for a chip it names
+    cited = [
+        (f["subject"], e["leaf_index"])
+        for f in list_findings(database, limit=1000).items
+        for e in f["evidence"]
+        if e["leaf_index"] is not None
+    ]
+    assert cited
+    for subject, leaf in cited[:20]:
+        assert prove_inclusion(database, leaf).index == leaf
+        if subject.startswith("urn:epc:"):
+            assert get_chip(database, subject).state is not None
     database.dispose()
     again = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out2")])
     assert again.exit_code == 0, again.output
