@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -25,6 +26,22 @@ from chiptrail.batch.kernel import LocateJob
 from chiptrail.batch.local import list_partitions, locate_local, open_duckdb, pivot_sql
 from chiptrail.batch.simulate import simulate_measurements
 from chiptrail.geoloc import LocateOptions, load_border_index, parse_landmarks_csv
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _duckdb_pivot_s(measurements: Path, ids: tuple[str, ...], sites: Path) -> float:
+    """Seconds DuckDB takes to pivot (and join sites for) the whole set, no kernel."""
+    con = open_duckdb()
+    t0 = time.perf_counter()
+    sql = pivot_sql(measurements, ids, sites)
+    for day, region in list_partitions(con, measurements):
+        for _ in con.sql(sql, params={"day": day, "region": region}).to_arrow_reader(65_536):
+            pass
+    con.close()
+    return time.perf_counter() - t0
 
 
 def _pivot_only(root: Path, chips: int, landmarks: int) -> None:
@@ -45,6 +62,7 @@ def _pivot_only(root: Path, chips: int, landmarks: int) -> None:
     print(f"\npivot alone at {chips:,} chips ({s.rows:,} long rows):")
     print(f"  simulate+write  {t_sim:8.1f} s  {chips / t_sim:12,.0f} chips/s")
     print(f"  DuckDB pivot    {t_pivot:8.1f} s  {rows / t_pivot:12,.0f} chips/s  ({rows:,} rows)")
+    print(f"  peak RSS of this process so far: {_peak_rss_mb():,.0f} MB")
     shutil.rmtree(sim)
 
 
@@ -68,9 +86,10 @@ def main() -> None:
     t0 = time.perf_counter()
     locate_local(s.measurements_dir, job, root / "local", sites=s.sites_path)
     base = time.perf_counter() - t0
+    pivots = [_duckdb_pivot_s(s.measurements_dir, lms.ids, s.sites_path)]
     results = [("local (DuckDB + kernel)", 0.0, base)]
     for master in [m for m in args.masters.split(",") if m]:
-        from chiptrail.batch.spark import locate_spark, spark_session
+        from chiptrail.batch.spark import locate_spark, spark_session, wide_frame
 
         t0 = time.perf_counter()
         spark = spark_session(master, shuffle_partitions=8, driver_memory="2g")
@@ -84,18 +103,24 @@ def main() -> None:
             sites=s.sites_path,
         )
         results.append((f"Spark {master}", start, time.perf_counter() - t0))
+        t0 = time.perf_counter()
+        wide = wide_frame(spark, s.measurements_dir, job, s.sites_path)
+        wide.write.format("noop").mode("overwrite").save()
+        pivots.append(time.perf_counter() - t0)
         spark.stop()
     print(
         f"\n{'path':28} {'JVM start s':>11} {'job s':>8} {'chips/s':>9} {'vs local':>9} "
-        f"{'1M est. min':>11} {'10M est. h':>10}"
+        f"{'1M est. min':>11} {'10M est. h':>10} {'pivot s':>8}"
     )
-    for name, start, job_s in results:
+    for (name, start, job_s), pivot_s in zip(results, pivots, strict=True):
         rate = args.chips / job_s
         print(
             f"{name:28} {start:11.1f} {job_s:8.1f} {rate:9,.0f} {base / job_s:8.2f}x "
-            f"{1e6 / rate / 60:11.1f} {1e7 / rate / 3600:10.2f}"
+            f"{1e6 / rate / 60:11.1f} {1e7 / rate / 3600:10.2f} {pivot_s:8.1f}"
         )
-    print("(1M/10M columns: extrapolated linearly from the measured rate, not measured)")
+    print(f"peak RSS of this process: {_peak_rss_mb():,.0f} MB")
+    print("(1M/10M columns: extrapolated linearly from the measured rate, not measured;")
+    print(" pivot s: the same pivot and site join alone, no kernel, timed separately)")
     if args.pivot_chips:
         _pivot_only(root, args.pivot_chips, args.landmarks)
     shutil.rmtree(root)

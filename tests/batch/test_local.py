@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -166,3 +167,10 @@ def test_repeated_probes_keep_the_minimum(tmp_path: Path, job: LocateJob, fresh:
     got = read_dataset(fresh, VERDICT_SCHEMA)
     assert got.column("n_landmarks").to_pylist() == [1]
     assert got.column("min_disk_km").to_pylist()[0] == pytest.approx(float(proven_radius_km(4.0)))
+
+
+def test_job_survives_pickling_as_spark_ships_it(job: LocateJob) -> None:
+    back = pickle.loads(pickle.dumps(job))  # noqa: S301 - our own bytes
+    assert back.landmarks.ids == job.landmarks.ids
+    np.testing.assert_array_equal(back.landmarks.lat_deg, job.landmarks.lat_deg)
+    assert back.options == job.options

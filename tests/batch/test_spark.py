@@ -79,3 +79,16 @@ def test_spark_aggregate_equals_local(spark: SparkSession, tmp_path: Path) -> No
     b = read_dataset(tmp_path / "spark", VOLUME_SCHEMA).sort_by("parent_id")
     assert a.equals(b)
     assert remote == local
+
+
+def test_spark_schemas_match_pyspark_own_arrow_mapping() -> None:
+    require(importlib.util.find_spec("pyspark") is not None, "needs pyspark")
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    from chiptrail.batch.schema import MEASUREMENT_SCHEMA, SITE_SCHEMA
+    from chiptrail.batch.spark import to_spark_schema
+
+    for schema in (MEASUREMENT_SCHEMA, SITE_SCHEMA, VERDICT_SCHEMA, VOLUME_SCHEMA):
+        mine = to_spark_schema(schema)
+        theirs = from_arrow_schema(schema)
+        assert [(f.name, f.dataType) for f in mine] == [(f.name, f.dataType) for f in theirs]
