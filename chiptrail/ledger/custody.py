@@ -269,6 +269,15 @@ class Registry:
             "AggregationEvent",
             "AssociationEvent",
         )
+        if grouping and ev.parent is not None and ev.action not in ("ADD", "DELETE"):
+            # OBSERVE of a packed container (e.g. shipping a server): the parent is the subject,
+            # its contents travel with it
+            inside = set(self.descendants(ev.parent))
+            for epc in [ev.parent, *[e for e in ev.epcs if e not in inside]]:
+                self._touch(ev, epc)
+                for child in self.descendants(epc):
+                    self._touch(ev, child, carried=True)
+            return
         if grouping:
             self._group(ev)
             if ev.action == "ADD" and ev.parent:

@@ -177,3 +177,44 @@ def test_incremental_equals_rebuild_and_json_round_trip() -> None:
     state = incremental.states[chip(1)]
     assert state.status == AssetStatus.DECOMMISSIONED
     assert AssetState.from_json(state.to_json()) == state
+
+
+def test_observing_a_packed_server_moves_its_chips() -> None:
+    events = [
+        _ev(0, "v", event("commissioning", [chip(1)])),
+        _ev(
+            1,
+            "v",
+            event(
+                "packing", [chip(1)], event_type="AggregationEvent", action="ADD", parent=server(1)
+            ),
+        ),
+        _ev(
+            2,
+            "v",
+            event(
+                "shipping",
+                [chip(1)],
+                event_type="AggregationEvent",
+                action="OBSERVE",
+                parent=server(1),
+                destination="dc",
+            ),
+        ),
+        _ev(
+            3,
+            "dc",
+            event(
+                "receiving",
+                [chip(1)],
+                event_type="AggregationEvent",
+                action="OBSERVE",
+                parent=server(1),
+            ),
+        ),
+    ]
+    reg = _fold(events)
+    assert reg.states[server(1)].custodian == "dc"
+    assert reg.states[chip(1)].custodian == "dc"
+    assert reg.states[chip(1)].parent == server(1)
+    assert reg.anomalies == []
