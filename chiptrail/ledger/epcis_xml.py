@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 
 from chiptrail.errors import InvalidInput
 
@@ -285,13 +284,3 @@ def parse_xml_document(data: bytes) -> dict[str, Json]:
 
 def _is_epcis_ns(uri: str) -> bool:
     return uri.startswith(("urn:epcglobal:epcis", "urn:epcglobal:xsd")) or uri == _XSI
-
-
-def prefixes_of(document: Mapping[str, object]) -> dict[str, str]:
-    """Prefix -> namespace from a JSON-LD document's ``@context`` list."""
-    out: dict[str, str] = {}
-    ctx = document.get("@context")
-    for item in ctx if isinstance(ctx, list) else [ctx]:
-        if isinstance(item, Mapping):
-            out.update({k: v for k, v in item.items() if isinstance(v, str)})
-    return out
