@@ -213,9 +213,11 @@ class ScreeningIndex:
 
 
 def _top(scores: NDArray[np.float64], k: int, floor: float) -> list[int]:
-    """Indices of the ``k`` largest scores above ``floor`` (any order)."""
-    idx = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
-    return [int(i) for i in idx if scores[i] > floor or (floor > 0 and scores[i] == floor)]
+    """Indices of the ``k`` largest scores at or above ``floor`` and above 0 (any order)."""
+    idx = np.flatnonzero(scores >= max(floor, 1e-12))
+    if len(idx) > k:
+        idx = idx[np.argpartition(-scores[idx], k)[:k]]
+    return [int(i) for i in idx]
 
 
 def build_index(parties: Iterable[Party]) -> ScreeningIndex:
@@ -266,10 +268,13 @@ def _score(
     compact_sim: float,
 ) -> tuple[float, str, tuple[tuple[int, int, float], ...]]:
     """The name score of one entry: (score, method, pairs as (query pos, entry pos, similarity))."""
-    sims = sorted(
-        ((sim, i, j) for j, c in enumerate(entry.tokens) for i, sim in table.get(c, ())),
-        reverse=True,
-    )
+    sims: list[tuple[float, int, int]] = []
+    for j, c in enumerate(entry.tokens):
+        found = table.get(c)
+        if found:
+            sims.extend((sim, i, j) for i, sim in found)
+    if len(sims) > 1:
+        sims.sort(reverse=True)
     used_q: set[int] = set()
     used_c: set[int] = set()
     pairs: list[tuple[int, int, float]] = []
@@ -411,7 +416,10 @@ def screen_query(
     # Supporting evidence moves a score by at most the bonuses: explain only what can make the cut.
     hits.sort(key=lambda h: -h[0])
     if len(hits) > limit:
-        margin = hits[limit - 1][0] - COUNTRY_MISMATCH_PENALTY - COUNTRY_MATCH_BONUS - ADDRESS_BONUS
+        swing = (COUNTRY_MISMATCH_PENALTY + COUNTRY_MATCH_BONUS if query.country else 0.0) + (
+            ADDRESS_BONUS if query.address else 0.0
+        )
+        margin = hits[limit - 1][0] - swing
         hits = [h for h in hits if h[0] >= margin]
     matches = [_explain(index, query, h) for h in hits]
     kept = [m for m in matches if m.score >= threshold]
