@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from chiptrail.hardware import h100_equivalents
 from chiptrail.rules.view import (
     AddressKind,
     CustodyEvent,
@@ -63,6 +64,7 @@ class Builder:
         self.usage: list[TenancyUsage] = []
         self.motion = ChipMotion()
         self._names: set[str] = set()
+        self._h100_per_chip: dict[str, float] = {}
 
     def at(self, days: float) -> datetime:
         """Absolute time of ``days`` relative to now."""
@@ -108,6 +110,12 @@ class Builder:
         self.licences[lid] = Licence(lid, end_user, Country(country), site_ids, qty)
         return lid
 
+    def _h100_eq(self, model: str, qty: int) -> float:
+        per_chip = self._h100_per_chip.get(model)
+        if per_chip is None:
+            per_chip = self._h100_per_chip[model] = h100_equivalents(model, 1)
+        return per_chip * qty
+
     def add_order(
         self,
         buyer: PartyId,
@@ -118,7 +126,7 @@ class Builder:
         licence: str | None,
         site: int | None,
         payment: str | None = None,
-        model: str = "H100-SXM5-80GB",
+        model: str = "h100-sxm",
     ) -> tuple[Order, list[int]]:
         """An order and its ``qty`` new chips; returns the order and the chips' indexes."""
         oid = f"O-{self.tag}-{len(self.orders) + 1:06d}"
@@ -132,6 +140,7 @@ class Builder:
             licence_id=licence,
             site_id=self.sites[site].site_id if site is not None else None,
             payment_country=Country(pay),
+            h100_equivalents=self._h100_eq(model, qty),
         )
         self.orders.append(order)
         first = len(self.chip_ids)

@@ -47,6 +47,7 @@ LEGIT_COUNTRIES = (
     "CH",
 )
 MIN_CHIPS = 100
+LEGIT_MODELS = ("h100-sxm", "h100-sxm", "h200-sxm", "b200", "mi300x")
 ADVERSARIES = ("naive", "evasive")
 MAX_CHIPS = 1_000_000
 
@@ -87,7 +88,8 @@ def _cities_in(country: str) -> list[City]:
 def _build_legit(b: Builder, fleet: Fleet, n_legit: int, scale: Scale) -> None:
     rng = b.rng
     n_ops = max(6, n_legit // 150)
-    per_op = rng.multinomial(n_legit, np.full(n_ops, 1 / n_ops))
+    n_ops_chips = max(n_ops, n_legit - 2 * _lab_count(scale) * _lab_order(scale))
+    per_op = rng.multinomial(n_ops_chips, np.full(n_ops, 1 / n_ops))
     for op_i in range(n_ops):
         is_cloud = op_i < len(fleet.clouds)
         country = (
@@ -117,7 +119,10 @@ def _build_legit(b: Builder, fleet: Fleet, n_legit: int, scale: Scale) -> None:
                 if rng.random() < 0.04
                 else float(rng.uniform(-400, -45))
             )
-            order, chips = b.add_order(op, fleet.vendor, qty, day, licence=lic, site=site)
+            model = LEGIT_MODELS[int(rng.integers(len(LEGIT_MODELS)))]
+            order, chips = b.add_order(
+                op, fleet.vendor, qty, day, licence=lic, site=site, model=model
+            )
             b.deliver(order, chips, fleet.vendor, site, day, via=via)
             if b.motion.installed_at[chips[0]] < -35:
                 fleet.installed.setdefault(country, []).append(chips)
@@ -127,8 +132,30 @@ def _build_legit(b: Builder, fleet: Fleet, n_legit: int, scale: Scale) -> None:
             b.sites[site] = type(s)(
                 s.site_id, s.operator, s.country, s.lat, s.lon, math.ceil(n * 1.5) + 16
             )
+    _legit_labs(b, fleet, scale)
     _legit_rma(b, fleet)
     _legit_tenants(b, fleet, scale)
+
+
+def _lab_count(scale: Scale) -> int:
+    return max(2, scale.n_chips // 500)
+
+
+def _lab_order(scale: Scale) -> int:
+    return max(1, scale.order_threshold // 5)
+
+
+def _legit_labs(b: Builder, fleet: Fleet, scale: Scale) -> None:
+    """Small buyers with licence-free orders, far under the threshold per parent (must not fire)."""
+    qty = _lab_order(scale)
+    for i in range(_lab_count(scale)):
+        country = ("US", "DE", "JP", "GB", "KR")[i % 5]
+        lab = b.add_party(country, Role.OPERATOR)
+        site = b.add_site(lab, _cities_in(country)[0], capacity=64)
+        for _ in range(2):
+            day = float(b.rng.uniform(-300, -40))
+            order, chips = b.add_order(lab, fleet.vendor, qty, day, licence=None, site=site)
+            b.deliver(order, chips, fleet.vendor, site, day)
 
 
 def _legit_rma(b: Builder, fleet: Fleet) -> None:
