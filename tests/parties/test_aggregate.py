@@ -77,3 +77,10 @@ def test_bad_records_are_refused() -> None:
         find_structuring([rec("a", -1, 0)], {}, timedelta(days=1))
     with pytest.raises(InvalidInput, match="positive"):
         aggregate_volumes([], [], {}, TPP.__getitem__, timedelta(0))
+
+
+def test_joint_venture_buyer_counts_for_both_parents() -> None:
+    parents = {PartyId("jv"): (PartyId("p1"), PartyId("p2"))}
+    vols = aggregate_volumes([rec("jv", 10, 0)], [], parents, TPP.__getitem__, timedelta(days=1))
+    assert sorted(v.parent_id for v in vols) == ["p1", "p2"]
+    assert all(v.chips == 10 for v in vols)

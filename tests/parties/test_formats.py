@@ -156,3 +156,64 @@ def test_us_lists_json_groups_rows_by_name_and_country() -> None:
     sg = next(p for p in result.parties if p.countries == ("SG",))
     assert sg.addresses == ("A", "B")
     assert sg.aliases == ("HC",)
+
+
+@pytest.mark.parametrize(
+    ("data", "fmt", "message"),
+    [
+        (b"{not json", ListFormat.CSL_JSON, "not JSON"),
+        (b'{"total": 1}', ListFormat.CSL_JSON, "results"),
+        (b'{"results": [1]}', ListFormat.CSL_JSON, "not an object"),
+        (b'{"results": [{"name": ""}]}', ListFormat.CSL_JSON, "empty name"),
+        (b'{"entities": []}', ListFormat.US_LISTS_JSON, "list_id"),
+        (b'{"list_id": "x", "entities": [{"aliases": []}]}', ListFormat.US_LISTS_JSON, "no name"),
+        (b"[1, 2]", ListFormat.US_LISTS_JSON, "entities"),
+        (b'x1,"A","-0-","P","","","","","","","",""\n', ListFormat.OFAC_SDN, "not a number"),
+        (b'1,"","-0-","P","","","","","","","",""\n', ListFormat.OFAC_SDN, "no name"),
+        (b"[1]\n", ListFormat.FTM, "not a JSON object"),
+        (
+            b'{"id": "o", "schema": "Ownership", "properties": {"owner": ["a"]}}',
+            ListFormat.FTM,
+            "owner and asset",
+        ),
+        (b'{"schema": "Company", "properties": {"name": ["A"]}}', ListFormat.FTM, "without an id"),
+        (b'{"id": "c", "schema": "Company", "properties": {}}', ListFormat.FTM, "no name"),
+    ],
+    ids=[
+        "CSL JSON broken",
+        "CSL JSON without results",
+        "CSL JSON entry not an object",
+        "CSL JSON empty name",
+        "US-lists JSON without list_id",
+        "US-lists JSON entity without name",
+        "US-lists JSON not an object",
+        "SDN ent_num not a number",
+        "SDN without name",
+        "FtM line not an object",
+        "FtM ownership without asset",
+        "FtM entity without id",
+        "FtM company without name",
+    ],
+)
+def test_more_malformed_inputs(data: bytes, fmt: ListFormat, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_list(data, fmt)
+
+
+def test_ofac_companions_for_unknown_entries_warn(vectors: Path) -> None:
+    alt = b'999,1,"aka","GHOST","-0-"\r\n'
+    add = b'999,1,"-0-","Nowhere","Atlantis","-0-"\r\n36,2,"-0-","Somewhere","Atlantis","-0-"\r\n'
+    result = parse_ofac_sdn((vectors / "sdn.csv").read_bytes(), alt, add)
+    assert any("alias for unknown entry 999" in w for w in result.warnings)
+    assert any("address for unknown entry 999" in w for w in result.warnings)
+    assert any("unknown country 'Atlantis'" in w for w in result.warnings)
+
+
+def test_bare_csl_json_array_and_duplicate_ids() -> None:
+    doc = (
+        b'[{"id": "1", "name": "A Co", "source": "EL"},'
+        b' {"id": "1", "name": "B Co", "source": "EL"}]'
+    )
+    result = parse_csl_json(doc)
+    assert [p.name for p in result.parties] == ["B Co"]
+    assert result.warnings == ("duplicate entry id us-csl.1: later row kept",)
