@@ -196,6 +196,12 @@ def lists_load(
         str | None, typer.Option("--list-id", help="Stored list id (one file only).")
     ] = None,
     title: Annotated[str | None, typer.Option("--title", help="Human title.")] = None,
+    ofac_alt: Annotated[
+        str | None, typer.Option("--ofac-alt", help="OFAC alt.csv to read with sdn.csv.")
+    ] = None,
+    ofac_add: Annotated[
+        str | None, typer.Option("--ofac-add", help="OFAC add.csv to read with sdn.csv.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -203,11 +209,25 @@ def lists_load(
 
     Each file is parsed completely before the stored list of the same id is replaced.
 
-    Example: chiptrail lists load data/screening/*.json
+    Example: chiptrail lists load sdn.csv --ofac-alt alt.csv --ofac-add add.csv
     """
     if list_id and len(files) > 1:
         raise InvalidInput("--list-id names one list: give one file", {"field": "list_id"})
     database = open_db(db)
+    if ofac_alt or ofac_add:
+        if len(files) != 1:
+            raise InvalidInput("--ofac-alt/--ofac-add go with exactly one sdn.csv")
+        result = service.load_ofac_sdn(
+            database,
+            read_input(str(files[0])),
+            now=_now(),
+            alt=read_input(ofac_alt) if ofac_alt else None,
+            add=read_input(ofac_add) if ofac_add else None,
+            list_id=list_id or "ofac-sdn",
+            source=str(files[0]),
+        )
+        _report_loads([result], as_json)
+        return
     results = [
         service.load_list(
             database,

@@ -217,6 +217,27 @@ def load_list(
     )
 
 
+def load_ofac_sdn(
+    db: Database,
+    sdn: bytes,
+    *,
+    now: datetime,
+    alt: bytes | None = None,
+    add: bytes | None = None,
+    list_id: str = "ofac-sdn",
+    source: str = "file",
+) -> LoadResult:
+    """Load OFAC's ``sdn.csv`` with its ``alt.csv`` (aliases) and ``add.csv`` (addresses).
+
+    Raises:
+        InvalidInput: any of the three files is malformed; nothing is stored.
+    """
+    parsed = parse_ofac_sdn(sdn, alt, add, list_id=list_id)
+    return load_list(
+        db, sdn, now=now, fmt=ListFormat.OFAC_SDN, list_id=list_id, source=source, parsed=parsed
+    )
+
+
 def download(url: str, *, timeout_s: float) -> bytes:
     """GET ``url`` and return the body.
 

@@ -110,3 +110,24 @@ def test_parties_add_show_owners_aggregate_tenancy(db: str, tmp_path: Path) -> N
     assert doc["volumes"][0]["chip_hours"] == 720.0
     code, out = _run("parties", "show", "nobody", "--db", db)
     assert code == 2
+
+
+def test_ofac_sdn_with_companions(tmp_path: Path) -> None:
+    db = str(tmp_path / "ofac.db")
+    code, out = _run(
+        "lists",
+        "load",
+        str(VECTORS / "sdn.csv"),
+        "--ofac-alt",
+        str(VECTORS / "alt.csv"),
+        "--ofac-add",
+        str(VECTORS / "add.csv"),
+        "--db",
+        db,
+    )
+    assert code == 0, out
+    assert "ofac-sdn (ofac-sdn): 3 entries" in out
+    code, out = _run("screen", "Afro-Caribbean", "--country", "GB", "--db", db, "--json")
+    assert code == 1
+    match = json.loads(out)["matches"][0]
+    assert (match["party_id"], match["name_kind"]) == ("ofac-sdn.173", "previous_name")
