@@ -146,16 +146,9 @@ def _num(x: float | np.floating) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class _Grid:
-    """Sampled region of a chunk: points (n, P) and per-target tolerance delta (n,).
+    """Sampled region of a chunk: points (n, P) and per-target tolerance delta (n,)."""
 
-    Points are kept in their local frame: ``p = cos_d * c + sx * e + sy * n`` with the row's
-    frame (c, e, n) = (centre, east, north) unit vectors in ``frame`` (n, 3, 3).
-    """
-
-    frame: FloatArray
-    cos_d: FloatArray
-    sx: FloatArray
-    sy: FloatArray
+    xyz: FloatArray
     inside: NDArray[np.bool_]
     delta_km: FloatArray
     x: FloatArray
@@ -197,47 +190,37 @@ def _sample(
     gy = box[:, 2:3] + sy[:, None] * u[None, :]
     x = np.repeat(gx, k, axis=1)
     y = np.tile(gy, (1, k))
-    frame = _frame_vectors(lat0, lon0)
-    rho = np.hypot(x, y)
-    d = rho / EARTH_RADIUS_KM
-    scale = np.where(rho > 0, np.sin(d) / np.where(rho > 0, rho, 1.0), 1.0 / EARTH_RADIUS_KM)
-    cos_d, psx, psy = np.cos(d), scale * x, scale * y
+    xyz = _plane_to_sphere(lat0, lon0, x, y)
     delta = 0.5 * np.hypot(sx, sy) / k + NUMERIC_SLACK_KM
     thr = _cos_threshold(caps.radius_km + delta[:, None])
-    # dot(p, L) = cos_d (c.L) + sx (e.L) + sy (n.L): three (n, k) projections, no xyz needed.
-    proj = np.matmul(frame, caps.xyz.transpose(0, 2, 1))
-    dots = cos_d[..., None] * proj[:, None, 0, :]
-    dots += psx[..., None] * proj[:, None, 1, :]
-    dots += psy[..., None] * proj[:, None, 2, :]
+    dots = np.matmul(xyz, caps.xyz.transpose(0, 2, 1))
     # Missing disks have threshold -inf and never miss; a point may miss ``allowed`` disks.
     misses = np.count_nonzero(dots < thr[:, None, :] - 1e-12, axis=2)
     inside = misses <= allowed[:, None]
-    return _Grid(frame, cos_d, psx, psy, inside, delta, x, y)
+    return _Grid(xyz, inside, delta, x, y)
 
 
-def _frame_vectors(lat0: FloatArray, lon0: FloatArray) -> FloatArray:
-    """(n, 3, 3) rows of unit vectors (centre, east, north) at (lat0, lon0)."""
+def _plane_to_sphere(
+    lat0: FloatArray, lon0: FloatArray, x: FloatArray, y: FloatArray
+) -> FloatArray:
+    """Unit vectors of the azimuthal-equidistant plane points (x east, y north, km) around
+    (lat0, lon0): ``cos(d) c + sin(d) / d * (x e + y n) / R``, two trig calls per point
+    (the same points as sphere.destination_points, without going through lat/lon)."""
     p, lam = np.radians(lat0), np.radians(lon0)
     sp, cp, sl, cl = np.sin(p), np.cos(p), np.sin(lam), np.cos(lam)
-    c = np.stack([cp * cl, cp * sl, sp], axis=-1)
-    e = np.stack([-sl, cl, np.zeros_like(sl)], axis=-1)
-    nv = np.stack([-sp * cl, -sp * sl, cp], axis=-1)
-    return np.stack([c, e, nv], axis=1)
-
-
-def _points(grid: _Grid) -> FloatArray:
-    """(n, P, 3) unit vectors of a grid's points (the same points as
-    sphere.destination_points of the plane coordinates)."""
-    f = grid.frame
-    out = grid.cos_d[..., None] * f[:, None, 0, :]
-    out += grid.sx[..., None] * f[:, None, 1, :]
-    out += grid.sy[..., None] * f[:, None, 2, :]
+    c = np.stack([cp * cl, cp * sl, sp], axis=-1)[:, None, :]
+    e = np.stack([-sl, cl, np.zeros_like(sl)], axis=-1)[:, None, :]
+    nv = np.stack([-sp * cl, -sp * sl, cp], axis=-1)[:, None, :]
+    rho = np.hypot(x, y)
+    d = rho / EARTH_RADIUS_KM
+    scale = np.where(rho > 0, np.sin(d) / np.where(rho > 0, rho, 1.0), 1.0 / EARTH_RADIUS_KM)
+    out = np.cos(d)[..., None] * c + scale[..., None] * (x[..., None] * e + y[..., None] * nv)
     return np.asarray(out)
 
 
 def _latlon(grid: _Grid) -> tuple[FloatArray, FloatArray]:
     """(lat, lon) degrees of a grid's points."""
-    return from_unit_vectors(_points(grid))
+    return from_unit_vectors(grid.xyz)
 
 
 def _zoom(grid: _Grid, k: int) -> FloatArray:
@@ -322,10 +305,7 @@ def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
     inside = old.inside.copy()
     inside[rows] = new.inside[src]
     return _Grid(
-        frame=put(old.frame, new.frame),
-        cos_d=put(old.cos_d, new.cos_d),
-        sx=put(old.sx, new.sx),
-        sy=put(old.sy, new.sy),
+        xyz=put(old.xyz, new.xyz),
         inside=inside,
         delta_km=put(old.delta_km, new.delta_km),
         x=put(old.x, new.x),
@@ -336,7 +316,7 @@ def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
 def _reach_km(grid: _Grid, lat: FloatArray, lon: FloatArray) -> FloatArray:
     """Largest distance from (lat, lon) to an inside point, plus the tolerance delta."""
     c = to_unit_vectors(lat, lon)
-    dots = np.einsum("npk,nk->np", _points(grid), c)
+    dots = np.einsum("npk,nk->np", grid.xyz, c)
     dots = np.where(grid.inside, dots, np.inf)
     ang = np.arccos(np.clip(np.min(dots, axis=1), -1.0, 1.0))
     out = ang * EARTH_RADIUS_KM + grid.delta_km
@@ -381,7 +361,7 @@ def _region_bbox(grid: _Grid, rows: NDArray[np.intp]) -> tuple[FloatArray, ...]:
     """(lat_min, lat_max, lon_lo, lon_hi) holding the region of each row; lon_hi - lon_lo may
     reach 360 (every longitude). Longitudes are continuous (lon_lo may be < -180)."""
     inside = grid.inside[rows]
-    lat_all, lon_all = from_unit_vectors(_points(grid)[rows])
+    lat_all, lon_all = from_unit_vectors(grid.xyz[rows])
     lat, lon, delta = lat_all, lon_all, grid.delta_km[rows]
     dlat = delta / KM_PER_DEG
     lat_min = np.min(np.where(inside, lat, np.inf), axis=1) - dlat
@@ -579,7 +559,7 @@ def _solve_chunk(
         widened[rows] = t
     l_ok = lg.inside.any(axis=1) & p_ok
     w = lg.inside.astype(np.float64)[..., None]
-    centre = np.sum(_points(lg) * w, axis=1)
+    centre = np.sum(lg.xyz * w, axis=1)
     lat, lon = from_unit_vectors(centre)
     lat = np.where(l_ok, lat, np.nan)
     lon = np.where(l_ok, lon, np.nan)
