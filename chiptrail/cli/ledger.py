@@ -217,6 +217,25 @@ def _content_type(path: str, data: bytes) -> str:
     return "application/ld+json"
 
 
+def _read_envelopes(data: bytes) -> list[bytes | dict[str, object]]:
+    """Envelopes from a file: one JSON envelope, a JSON array, or JSON lines."""
+    try:
+        parsed = json.loads(data)
+    except json.JSONDecodeError:
+        try:
+            parsed = [json.loads(line) for line in data.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                "not a signed envelope file; to sign, pass --key and --party", {"field": "key"}
+            ) from exc
+    items = parsed if isinstance(parsed, list) else [parsed]
+    if not all(isinstance(i, dict) and "format" in i for i in items):
+        raise InvalidInput(
+            "not a signed envelope file; to sign, pass --key and --party", {"field": "key"}
+        )
+    return list(items)
+
+
 @events_app.command("submit")
 def events_submit(
     file: Annotated[str, typer.Argument(help="EPCIS JSON/JSON-LD/XML/JSON lines, or an envelope.")],
@@ -244,11 +263,7 @@ def events_submit(
         )
         envelopes = [env.to_bytes()]
     else:
-        try:
-            parsed = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput("unsigned input: pass --key and --party", {"field": "key"}) from exc
-        envelopes = parsed if isinstance(parsed, list) else [parsed]
+        envelopes = _read_envelopes(data)
     result = svc.submit_envelopes(open_db(db), envelopes, now=_now())
     if json_out:
         emit_json(

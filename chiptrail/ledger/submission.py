@@ -6,6 +6,7 @@ No I/O and no clock: callers pass ``now`` and keys. The format is documented in 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -128,6 +129,36 @@ def sign_submission(
     key_id = key_id_for(signer.public_key)
     message = signing_input(party_id, key_id, nonce, signed_at, content_type, payload)
     return Envelope(party_id, key_id, nonce, signed_at, content_type, payload, signer.sign(message))
+
+
+EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
+CHIPTRAIL_CONTEXT = {"ct": "https://chiptrail.dev/epcis/"}
+
+
+def sign_events(
+    events: Sequence[Mapping[str, object]],
+    *,
+    party_id: str,
+    signer: Signer,
+    nonce: str,
+    signed_at: datetime,
+) -> Envelope:
+    """Wrap EPCIS events (JSON form) in an ``EPCISDocument`` and sign it.
+
+    The document's context binds ``ct`` to chiptrail's extension namespace, so events may use
+    ``ct:siteCountry``, ``ct:vendorSerial`` ... (see docs/ledger.md).
+    """
+    document = {
+        "@context": [EPCIS_CONTEXT, CHIPTRAIL_CONTEXT],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": format_time(signed_at),
+        "epcisBody": {"eventList": list(events)},
+    }
+    payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return sign_submission(
+        payload, party_id=party_id, signer=signer, nonce=nonce, signed_at=signed_at
+    )
 
 
 def _check_content_type(content_type: str) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
+from chiptrail.crypto import Ed25519Signer
 from chiptrail.ledger.audit import audit_export
+from chiptrail.ledger.submission import sign_events
 from tests.ledger.helpers import chip, document, event
 
 
@@ -37,10 +40,21 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert r.exit_code == 2  # unsigned input is bad input
     r = runner.invoke(app, ["events", "submit", str(doc), "--key", str(key), "--party", "nobody"])
     assert r.exit_code == 1  # verification failure
+    signed = sign_events(
+        [event("receiving", [chip(1)], minute=2)],
+        party_id="vendor",
+        signer=Ed25519Signer(bytes.fromhex(key.read_text().strip())),
+        nonce="jsonl-0001",
+        signed_at=datetime.now(UTC),
+    )
+    lines = tmp_path / "envelopes.jsonl"
+    lines.write_text(signed.to_bytes().decode() + "\n")
+    r = runner.invoke(app, ["events", "submit", str(lines), "--json"])
+    assert json.loads(r.stdout)["appended"] == 1
     r = runner.invoke(app, ["chip", "show", chip(1), "--json"])
     assert json.loads(r.stdout)["state"]["custodian"] == "vendor"
     r = runner.invoke(app, ["log", "proof", "--index", "2", "--json"])
-    assert json.loads(r.stdout)["size"] == 4
+    assert json.loads(r.stdout)["size"] == 5
     r = runner.invoke(app, ["log", "export", str(tmp_path / "exp"), "--json"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
@@ -49,4 +63,4 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
     report = audit_export(files, summary["verifier_key"])
     assert report.is_valid
-    assert report.entries_checked == 4
+    assert report.entries_checked == 5

@@ -12,6 +12,7 @@ from chiptrail.errors import InvalidInput, VerificationError
 from chiptrail.ledger.submission import (
     key_id_for,
     parse_envelope,
+    sign_events,
     sign_submission,
     verify_envelope,
 )
@@ -112,3 +113,21 @@ def test_payload_bytes_are_kept_exactly() -> None:
     odd = b'{ "type" : "EPCISDocument" }\n'
     env = sign_submission(odd, party_id="p1", signer=signer(3), nonce="nonce-xyz1", signed_at=NOW)
     assert base64.b64decode(env.to_json()["payload_b64"]) == odd
+
+
+def test_sign_events_wraps_a_document() -> None:
+    import json as _json
+
+    from chiptrail.ledger.epcis import parse_epcis
+    from tests.ledger.helpers import chip, event
+
+    env = sign_events(
+        [event("commissioning", [chip(1)])],
+        party_id="vendor",
+        signer=signer(1),
+        nonce="nonce-0009",
+        signed_at=NOW,
+    )
+    verify_envelope(env, signer(1).public_key, now=NOW)
+    assert _json.loads(env.payload)["type"] == "EPCISDocument"
+    assert parse_epcis(env.payload)[0].prefixes["ct"] == "https://chiptrail.dev/epcis/"
