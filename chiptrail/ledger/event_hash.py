@@ -94,7 +94,10 @@ _REPORT_ORDER = (
     "uom",
     "coordinateReferenceSystem",
 )
-_NUMBER_START = frozenset("+-.0123456789")
+_DIGITS = r"\d(?:_?\d)*"
+_NUMBER = re.compile(
+    rf"^\s*[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?\s*$"
+)
 _FRACTION = re.compile(r"T[^.]*\.(\d+)")
 _TIME_FIELDS = frozenset({"eventTime", "time", "startTime", "endTime"})
 # Bare CBV words and where they expand (CBV 2.0 section 8.9 rule: bare words become web URIs).
@@ -192,7 +195,7 @@ def canonical_time(text: str) -> str:
 
 def canonical_number(text: str) -> str:
     """Numbers without leading ``+``, leading or trailing zeros (``452.0`` -> ``452``)."""
-    if not text or text.lstrip()[:1] not in _NUMBER_START:  # skip the costly failed float()
+    if _NUMBER.match(text) is None:  # what float() accepts, minus nan/inf; no costly failures
         return text
     try:
         number = float(text)
