@@ -27,7 +27,11 @@ LISTED = (
     ),
     ("Tianyan Data Technology Co., Ltd.", "天眼数据科技有限公司", "Tian Yan Data Technology"),
     ("Xinghe Microelectronics Co., Ltd.", "星河微电子有限公司", "Xing He Microelectronics"),
-    ("Jinlong Supercomputing Center Co., Ltd.", "金龙超算中心有限公司", "Jin Long Supercomputing"),
+    (
+        "Jinlong Supercomputing Center Co., Ltd.",
+        "金龙超算中心有限公司",
+        "Jin Long Supercomputing Center",
+    ),
 )
 DARK = ("Shanghai", "Shenzhen", "Beijing", "Hangzhou")
 TRANSSHIPMENT_SIZE = 16
@@ -130,7 +134,7 @@ def inject_front_network(
     english, chinese, spaced = LISTED[i % len(LISTED)]
     listed = b.add_party("CN", Role.HOLDING, name=english, age_days=4000)
     restricted.append(ListedEntity(f"LIST-{listed}", LIST_NAME, (english, chinese), "CN"))
-    lookalike = b.add_party("MY", Role.OPERATOR, name=f"{spaced} (Malaysia) Sdn. Bhd.")
+    lookalike = b.add_party("MY", Role.OPERATOR, name=f"{spaced} Sdn. Bhd.")
     holding = b.add_party("HK", Role.HOLDING)
     owned = b.add_party("AE", Role.OPERATOR)
     b.own(listed, holding, 1.0)

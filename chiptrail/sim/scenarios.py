@@ -161,13 +161,19 @@ def _legit_labs(b: Builder, fleet: Fleet, scale: Scale) -> None:
 def _legit_rma(b: Builder, fleet: Fleet) -> None:
     """A few lots go to the vendor's RMA centre and come back with a recorded custody trail."""
     rma_lic = b.add_licence(fleet.rma, "TW", [fleet.rma_site], 10**6)
-    lots = [lot for lots in fleet.installed.values() for lot in lots]
+    # lots installed early enough that the whole round trip ends before the probe rounds start
+    lots = [
+        lot
+        for lots in fleet.installed.values()
+        for lot in lots
+        if b.motion.installed_at[lot[0]] < -60
+    ]
     for lot_i in b.rng.choice(len(lots), size=min(len(lots), 3), replace=False):
         chips = lots[int(lot_i)][:2]
         site = b.motion.site[chips[0]]
         owner = b.sites[site].operator
         lic = next(o.licence_id for o in b.orders if o.order_id == b.chip_order[chips[0]])
-        day = float(b.rng.uniform(-120, -60))
+        day = float(b.rng.uniform(max(-120.0, b.motion.installed_at[chips[0]] + 1), -55))
         b.event(
             "shipping",
             day,
