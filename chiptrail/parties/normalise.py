@@ -62,8 +62,47 @@ ZH_GLOSS = {
     "设备": "equipment",
     "物流": "logistics",
     "数据": "data",
-    "香港": "hong kong",
     "中国": "china",
+    "制造": "manufacturing",
+    "数字": "digital",
+    "存储": "memory",
+    "国防": "national defense",
+    "研究": "research",
+    "工程": "engineering",
+    "科学": "science",
+    "系统": "systems",
+    "材料": "materials",
+    "机械": "machinery",
+    "重工": "heavy industry",
+    "船舶": "shipbuilding",
+    "芯片": "chip",
+}
+
+# Places, written in pinyin (pypinyin reads 长/重/厦 wrongly without context); dropped in the
+# "core" form because English list names often leave the city out or put it in brackets.
+ZH_PLACES = {
+    "哈尔滨": "harbin",
+    "北京": "beijing",
+    "上海": "shanghai",
+    "深圳": "shenzhen",
+    "杭州": "hangzhou",
+    "广州": "guangzhou",
+    "天津": "tianjin",
+    "南京": "nanjing",
+    "武汉": "wuhan",
+    "成都": "chengdu",
+    "西安": "xian",
+    "重庆": "chongqing",
+    "苏州": "suzhou",
+    "合肥": "hefei",
+    "青岛": "qingdao",
+    "厦门": "xiamen",
+    "无锡": "wuxi",
+    "长沙": "changsha",
+    "大连": "dalian",
+    "珠海": "zhuhai",
+    "东莞": "dongguan",
+    "香港": "hong kong",
 }
 
 # Brand names that are not transliterations (浪潮 is "Inspur", not "Langchao").
@@ -87,7 +126,7 @@ ZH_BRANDS = {
     "旷视": "megvii",
     "云从": "cloudwalk",
     "依图": "yitu",
-    "长鑫": "cxmt",
+    "长鑫": "changxin",
     "飞腾": "phytium",
     "申威": "sunway",
     "大疆": "dji",
@@ -97,7 +136,8 @@ ZH_BRANDS = {
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _NON_WORD = re.compile(r"[^\w]+|_")
-_DICT_WORDS = sorted({*ZH_DROP, *ZH_GLOSS, *ZH_BRANDS}, key=len, reverse=True)
+_DICT_WORDS = sorted({*ZH_DROP, *ZH_GLOSS, *ZH_BRANDS, *ZH_PLACES}, key=len, reverse=True)
+_PLAIN, _GLOSSED, _CORE, _CORE_NO_PLACE = range(4)
 
 
 def has_cjk(text: str) -> bool:
@@ -105,7 +145,20 @@ def has_cjk(text: str) -> bool:
     return _CJK.search(text) is not None
 
 
-def _cjk_run_words(run: str, *, glossed: bool) -> list[str]:
+def _dictionary_word(word: str, mode: int) -> str | None:
+    """How a dictionary word is written in a form (None: left out)."""
+    if word in ZH_DROP:
+        return None
+    if word in ZH_PLACES:
+        return None if mode == _CORE_NO_PLACE else ZH_PLACES[word]
+    if mode == _PLAIN:
+        return "".join(lazy_pinyin(word))
+    if word in ZH_BRANDS:
+        return ZH_BRANDS[word]
+    return ZH_GLOSS[word] if mode == _GLOSSED else None
+
+
+def _cjk_run_words(run: str, mode: int) -> list[str]:
     """Split a run of Chinese characters into words: dictionary words first, pinyin for the rest."""
     out: list[str] = []
     pending = ""
@@ -120,20 +173,17 @@ def _cjk_run_words(run: str, *, glossed: bool) -> list[str]:
             out.append("".join(lazy_pinyin(pending)))
             pending = ""
         i += len(word)
-        if word in ZH_DROP:
-            continue
-        if glossed:
-            out.append(ZH_GLOSS.get(word) or ZH_BRANDS[word])
-        else:
-            out.append("".join(lazy_pinyin(word)))
+        written = _dictionary_word(word, mode)
+        if written:
+            out.append(written)
     if pending:
         out.append("".join(lazy_pinyin(pending)))
     return out
 
 
-def _transliterate(text: str, *, glossed: bool) -> str:
+def _transliterate(text: str, mode: int) -> str:
     def repl(m: re.Match[str]) -> str:
-        return " " + " ".join(_cjk_run_words(m.group(0), glossed=glossed)) + " "
+        return " " + " ".join(_cjk_run_words(m.group(0), mode)) + " "
 
     text = _CJK.sub(repl, text)
     if not text.isascii():
@@ -157,21 +207,28 @@ def normalise_name(name: str) -> str:
     are not translated here (see ``name_forms``). Idempotent: ``normalise_name(normalise_name(x))
     == normalise_name(x)``. When a name is nothing but legal forms, they are kept.
     """
-    return _normalise(name, glossed=False)
+    return _normalise(name, _PLAIN)
 
 
 @lru_cache(maxsize=65536)
-def _normalise(name: str, *, glossed: bool) -> str:
+def _normalise(name: str, mode: int) -> str:
     text = unicodedata.normalize("NFKC", name)
-    text = _transliterate(text, glossed=glossed)
+    text = _transliterate(text, mode)
     return _clean(text)
 
 
 def name_forms(name: str) -> tuple[str, ...]:
-    """Every normalised form to match ``name`` by: pinyin, and for Chinese names also the form with
-    generic words glossed in English and known brands named as the lists name them."""
-    plain = _normalise(name, glossed=False)
+    """Every normalised form to match ``name`` by.
+
+    A Latin-script name has one form. A Chinese name has up to four: pinyin; generic words glossed
+    in English and known brands named as the lists name them (浪潮 → inspur); the core (brands and
+    pinyin only, generic words left out); the core without places (北京, 上海 ...).
+    """
+    plain = _normalise(name, _PLAIN)
     if not has_cjk(name):
         return (plain,) if plain else ()
-    glossed = _normalise(name, glossed=True)
-    return tuple(f for f in dict.fromkeys((plain, glossed)) if f)
+    core_no_place = _normalise(name, _CORE_NO_PLACE)
+    # A core made of places only ("北京电子" -> "beijing") would match any Beijing entry.
+    core = (_normalise(name, _CORE), core_no_place) if core_no_place else ()
+    forms = (plain, _normalise(name, _GLOSSED), *core)
+    return tuple(f for f in dict.fromkeys(forms) if f)

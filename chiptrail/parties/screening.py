@@ -291,7 +291,11 @@ def _score(
         gained *= UNANCHORED_FACTOR
     total = sum(query_weights) + entry.weight_sum
     token_score = gained / total if total else 0.0
-    if compact_sim >= COMPACT_MIN_SIMILARITY and compact_sim > token_score:
+    # Spaces removed only help when words are split or joined differently on both sides; when all
+    # words of one side already pair solidly, an extra word on the other side must cost.
+    solid = [(i, j) for i, j, sim in pairs if sim >= SOLID_SIMILARITY]
+    resegmented = len(solid) < len(query_tokens) and len(solid) < len(entry.tokens)
+    if resegmented and compact_sim >= COMPACT_MIN_SIMILARITY and compact_sim > token_score:
         return compact_sim, "compact", tuple(pairs)
     return token_score, "tokens", tuple(pairs)
 

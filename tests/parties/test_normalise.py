@@ -42,7 +42,13 @@ def test_normalise_name(raw: str, expected: str) -> None:
 
 def test_chinese_names_get_a_glossed_form_with_known_brands() -> None:
     forms = name_forms("浪潮电子信息产业股份有限公司")
-    assert forms == ("langchao dianzi xinxi chanye", "inspur electronic information industry")
+    assert forms == (
+        "langchao dianzi xinxi chanye",
+        "inspur electronic information industry",
+        "inspur",
+    )
+    assert name_forms("中芯国际集成电路制造(北京)有限公司")[-2:] == ("smic beijing", "smic")
+    assert name_forms("北京电子有限公司") == ("beijing dianzi", "beijing electronic")
     assert name_forms("中科曙光")[-1] == "sugon"
     assert has_cjk("Huawei 华为")
     assert not has_cjk("Huawei")

@@ -47,8 +47,24 @@ def test_every_list_loads(real_parties: list[Party]) -> None:
         ("浪潮电子信息产业股份有限公司", "Inspur Electronic Information Industry Co., Ltd."),
         ("Dawning Information Industry", "Dawning Information Industry Co., Ltd."),
         ("SOPHGO TECHNOLOGIES PTE LTD", "Sophgo Technologies Pte. Ltd."),
+        ("中芯国际集成电路制造(北京)有限公司", "SMIC Beijing"),
+        ("长鑫存储技术有限公司", "ChangXin Memory Technologies, Inc."),
+        ("杭州海康威视数字技术股份有限公司", "Hangzhou Hikvision Digital Technology Co., Ltd."),
+        ("国防科技大学", "National University of Defense Technology"),
+        ("北京旷视科技有限公司", "Megvii Technology"),
     ],
-    ids=["Huawei in Chinese", "Sugon in Chinese", "Inspur in Chinese", "Sugon alias", "Sophgo SG"],
+    ids=[
+        "Huawei in Chinese",
+        "Sugon in Chinese",
+        "Inspur in Chinese",
+        "Sugon alias",
+        "Sophgo SG",
+        "SMIC Beijing in Chinese",
+        "CXMT in Chinese",
+        "Hikvision in Chinese",
+        "NUDT in Chinese",
+        "Megvii in Chinese with its city",
+    ],
 )
 def test_known_restricted_names_match(
     real_index: ScreeningIndex, query: str, expected_name: str
@@ -60,8 +76,15 @@ def test_known_restricted_names_match(
 
 @pytest.mark.parametrize(
     "query",
-    ["Apple Inc.", "NVIDIA Corporation", "Samsung Electronics Co., Ltd.", "小米科技有限责任公司"],
-    ids=["Apple", "NVIDIA", "Samsung", "Xiaomi in Chinese"],
+    [
+        "Apple Inc.",
+        "NVIDIA Corporation",
+        "Samsung Electronics Co., Ltd.",
+        "小米科技有限责任公司",
+        "联想集团",
+        "北京电子有限公司",
+    ],
+    ids=["Apple", "NVIDIA", "Samsung", "Xiaomi in Chinese", "Lenovo in Chinese", "city + generic"],
 )
 def test_ordinary_companies_do_not_match(real_index: ScreeningIndex, query: str) -> None:
     assert screen_query(real_index, Query("q", query)) == []
