@@ -45,6 +45,7 @@ class GuardedGroup(TyperGroup):
             err_console.print(
                 f"[bold red]error[/] {escape(f'[{exc.code}]')}: {escape(exc.message)}",
                 highlight=False,
+                soft_wrap=True,
             )
             raise typer.Exit(exit_code_for(exc)) from exc
         except (typer.Exit, typer.Abort, click_exceptions.ClickException):
