@@ -5,29 +5,20 @@ Each capability module exposes ``register(app)``; this module owns no command lo
 
 from __future__ import annotations
 
+import importlib
 import logging
+from functools import cache
 from typing import Annotated, Any
 
 import typer
 import typer._click.exceptions as click_exceptions
+import typer.main
 from rich.markup import escape
+from typer._click.core import Command as ClickCommand
 from typer._click.core import Context as ClickContext
 from typer.core import TyperGroup
 
 from chiptrail import __version__
-from chiptrail.cli import (
-    audit,
-    batch,
-    db,
-    geoloc,
-    hardware,
-    ledger,
-    parties,
-    probe,
-    rules,
-    serve,
-    service,
-)
 from chiptrail.cli.context import err_console
 from chiptrail.cli.errors import EXIT_INTERNAL, exit_code_for
 from chiptrail.errors import ChiptrailError
@@ -35,8 +26,60 @@ from chiptrail.errors import ChiptrailError
 log = logging.getLogger(__name__)
 
 
+# Top-level command name -> the chiptrail.cli module whose ``register(app)`` defines it. Modules
+# are imported only when one of their commands runs, so ``chiptrail db status`` does not pay for
+# importing Spark, FollowTheMoney and matplotlib.
+COMMAND_MODULES: dict[str, str] = {
+    "classify": "hardware",
+    "license-check": "hardware",
+    "hardware": "hardware",
+    "party": "ledger",
+    "events": "ledger",
+    "chip": "ledger",
+    "log": "ledger",
+    "audit": "audit",
+    "geoloc": "geoloc",
+    "landmark": "probe",
+    "agent": "probe",
+    "measurements": "probe",
+    "screen": "parties",
+    "lists": "parties",
+    "parties": "parties",
+    "demo": "rules",
+    "evaluate": "rules",
+    "rules": "rules",
+    "findings": "rules",
+    "batch": "batch",
+    "keys": "service",
+    "db": "db",
+    "serve": "serve",
+}
+
+
+@cache
+def _module_commands(module: str) -> dict[str, ClickCommand]:
+    """Import ``chiptrail.cli.<module>`` and build the click commands its ``register`` adds."""
+    sub = typer.Typer()
+    importlib.import_module(f"chiptrail.cli.{module}").register(sub)
+    built = typer.main.get_command(sub)
+    commands: dict[str, ClickCommand] | None = getattr(built, "commands", None)
+    if commands is None:  # a Typer with one command collapses to that command
+        return {built.name or module: built}
+    return dict(commands)
+
+
 class GuardedGroup(TyperGroup):
-    """Root group that turns chiptrail errors into a one-line message and an exit code."""
+    """Root group: loads capability commands lazily and turns chiptrail errors into a one-line
+    message and an exit code."""
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> ClickCommand | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None and cmd_name in COMMAND_MODULES:
+            found = _module_commands(COMMAND_MODULES[cmd_name]).get(cmd_name)
+        return found
 
     def invoke(self, ctx: ClickContext) -> Any:
         try:
@@ -90,22 +133,6 @@ def root(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-
-for module in (
-    hardware,
-    ledger,
-    audit,
-    geoloc,
-    probe,
-    parties,
-    rules,
-    batch,
-    service,
-    db,
-    serve,
-):
-    module.register(app)
 
 
 def main() -> None:

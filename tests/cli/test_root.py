@@ -6,11 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from typer._click.core import Command as ClickCommand
+from typer._click.core import Context as ClickContext
+from typer.core import TyperGroup
 from typer.main import get_command
 from typer.testing import CliRunner
 
 from chiptrail import __version__
-from chiptrail.cli.main import app
+from chiptrail.cli.main import COMMAND_MODULES, app
 
 runner = CliRunner()
 
@@ -19,13 +22,23 @@ def _all_command_paths() -> list[list[str]]:
     root = get_command(app)
     paths: list[list[str]] = []
 
-    def walk(cmd: object, path: list[str]) -> None:
+    def walk(cmd: ClickCommand, path: list[str]) -> None:
         paths.append(path)
-        for name, sub in getattr(cmd, "commands", {}).items():
-            walk(sub, [*path, name])
+        if isinstance(cmd, TyperGroup):
+            ctx = ClickContext(cmd)
+            for name in cmd.list_commands(ctx):
+                sub = cmd.get_command(ctx, name)
+                assert sub is not None, f"{name} is listed but cannot be loaded"
+                walk(sub, [*path, name])
 
     walk(root, [])
     return paths
+
+
+def test_every_capability_is_reachable() -> None:
+    names = {p[0] for p in _all_command_paths() if p}
+    assert set(COMMAND_MODULES) <= names
+    assert {"classify", "demo", "screen", "geoloc", "audit", "events", "batch", "serve"} <= names
 
 
 def test_version() -> None:
