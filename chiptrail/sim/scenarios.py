@@ -253,7 +253,7 @@ def build_world(
         )
     rng = np.random.default_rng(seed)
     scale = Scale.of(n_chips)
-    b = Builder(rng, now, f"{seed % 10000:04d}")
+    b = Builder(rng, now, f"{seed}n{n_chips}")  # distinct ids per world, so worlds share a DB
     vendor = b.add_party("US", Role.VENDOR, name="Apex Silicon Inc.", age_days=9000)
     rma = b.add_party("TW", Role.REPAIRER, name="Apex Silicon RMA Taiwan Co., Ltd.", age_days=5000)
     fleet = Fleet(
