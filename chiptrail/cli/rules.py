@@ -93,7 +93,9 @@ def demo(
     _print_findings(result)
     _print_detection(result)
     out_console.print(f"report: {result.report_path}")
-    out_console.print(f"database: {result.database} (see it with: chiptrail serve)")
+    out_console.print(f"database: {result.database}")
+    serve = "chiptrail serve" + ("" if db is None else f" --db {db}")
+    out_console.print(f"dashboard: run `{serve}`, then open http://127.0.0.1:8000/ui/")
 
 
 def _print_findings(result: demo_service.DemoResult, per_channel: int = 4) -> None:
