@@ -29,8 +29,8 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
-err_console = Console(stderr=True)
-out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, emoji=False)
+out_console = Console(soft_wrap=True, emoji=False)
 
 
 def get_settings(db: str | None = None) -> Settings:
