@@ -263,7 +263,9 @@ def run_demo(
     (out_dir / "view.json").parent.mkdir(parents=True, exist_ok=True)
     (out_dir / "view.json").write_bytes(view_to_json(analysis.view))
     say("writing the HTML report")
-    report = write_report(out_dir / "report.html", world, fixes, found, cases, detection)
+    report = write_report(
+        out_dir / "report.html", world, fixes, found, cases, detection, analysis.view.events
+    )
     lap("report")
     return DemoResult(
         world=world,

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from chiptrail.rules import Finding
 from chiptrail.rules.engine import Case
-from chiptrail.rules.view import LocationFix
+from chiptrail.rules.view import CustodyEvent, LocationFix
 from chiptrail.sim.metrics import Detection
 from chiptrail.sim.world import World
 from chiptrail.types import Verdict
@@ -129,7 +129,24 @@ def _detection_table(detection: Detection) -> str:
     )
 
 
-def _case_html(rank: int, case: Case) -> str:
+def _custody_html(events: Sequence[CustodyEvent]) -> str:
+    """A chip's custody as a regulator would read it: when, what, who, where, which log leaf."""
+    if not events:
+        return ""
+    rows = "".join(
+        f"<tr><td>{e.at:%Y-%m-%d %H:%M}</td><td>{html.escape(e.biz_step)}</td>"
+        f"<td>{html.escape(e.party_id)}</td><td>{html.escape(e.country)}"
+        f"{' -> ' + html.escape(e.destination_country) if e.destination_country else ''}</td>"
+        f"<td>{html.escape(e.site_id or '')}</td><td>leaf {e.leaf_index}</td></tr>"
+        for e in events
+    )
+    return (
+        "<table><tr><th>when (UTC)</th><th>step</th><th>party</th><th>country</th>"
+        f"<th>site</th><th>log</th></tr>{rows}</table>"
+    )
+
+
+def _case_html(rank: int, case: Case, custody: Sequence[CustodyEvent] = ()) -> str:
     items = []
     for f in case.findings:
         ev = "".join(
@@ -149,7 +166,7 @@ def _case_html(rank: int, case: Case) -> str:
         f"<span class='{case.severity.value}'>{case.severity.value}</span> "
         f"{case.subject_kind.value} <b>{html.escape(case.subject)}</b> — "
         f"{html.escape(', '.join(case.rules))} (score {case.score:g})</summary>"
-        f"<p>Timeline: {tl}</p>{''.join(items)}</details>"
+        f"<p>Timeline: {tl}</p>{_custody_html(custody)}{''.join(items)}</details>"
     )
 
 
@@ -159,10 +176,20 @@ def render_report(
     found: Sequence[Finding],
     cases: Sequence[Case],
     detection: Detection,
+    events: Sequence[CustodyEvent] = (),
 ) -> str:
-    """The report as one self-contained HTML page."""
+    """The report as one self-contained HTML page; ``events`` give chip cases their custody."""
     png = _map_png(world, fixes, found)
-    shown = "".join(_case_html(i, c) for i, c in enumerate(cases[:_MAX_CASES], start=1))
+    shown_cases = cases[:_MAX_CASES]
+    wanted = {c.subject for c in shown_cases}
+    custody: dict[str, list[CustodyEvent]] = {}
+    for e in sorted(events, key=lambda e: (e.at, e.leaf_index)):
+        for chip in e.chip_ids:
+            if chip in wanted:
+                custody.setdefault(chip, []).append(e)
+    shown = "".join(
+        _case_html(i, c, custody.get(c.subject, ())) for i, c in enumerate(shown_cases, start=1)
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>chiptrail report</title>"
         f"<style>{_CSS}</style></head><body>"
@@ -183,8 +210,10 @@ def write_report(
     found: Sequence[Finding],
     cases: Sequence[Case],
     detection: Detection,
+    events: Sequence[CustodyEvent] = (),
 ) -> Path:
     """Render the report and write it to ``path`` (parents created); returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(world, fixes, found, cases, detection), encoding="utf-8")
+    page = render_report(world, fixes, found, cases, detection, events)
+    path.write_text(page, encoding="utf-8")
     return path.resolve()

@@ -40,6 +40,7 @@ def test_demo_json_contract_at_small_size(tmp_path: Path, monkeypatch: pytest.Mo
     assert "data:image/png;base64," in html
     assert "http://" not in html
     assert "https://" not in html
+    assert "<th>when (UTC)</th>" in html
     database = open_database(f"sqlite:///{db}")
     with database.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(findings)) == doc["findings"]
