@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -92,3 +93,35 @@ def test_spark_schemas_match_pyspark_own_arrow_mapping() -> None:
         mine = to_spark_schema(schema)
         theirs = from_arrow_schema(schema)
         assert [(f.name, f.dataType) for f in mine] == [(f.name, f.dataType) for f in theirs]
+
+
+def test_cli_spark_flag_runs_the_same_job(
+    spark: SparkSession, simulated: SimulatedSet, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from chiptrail.cli.main import app
+
+    args = [
+        "batch",
+        "locate",
+        "--measurements",
+        str(simulated.measurements_dir),
+        "--landmarks",
+        str(simulated.landmarks_path),
+        "--sites",
+        str(simulated.sites_path),
+        "--no-countries",
+        "--grid-size",
+        "8",
+        "--json",
+        "--out",
+    ]
+    runner = CliRunner()
+    local = runner.invoke(app, [*args, str(tmp_path / "local")])
+    remote = runner.invoke(app, [*args, str(tmp_path / "spark"), "--spark", "local[2]"])
+    assert local.exit_code == remote.exit_code == 1  # the simulated set holds diverted chips
+    a = json.loads(local.stdout)
+    b = json.loads(remote.stdout)
+    assert {k: v for k, v in a.items() if k != "out"} == {k: v for k, v in b.items() if k != "out"}
+    assert a["chips"] == 1200
