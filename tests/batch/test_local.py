@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,7 @@ def test_refuses_to_overwrite(simulated: SimulatedSet, job: LocateJob, fresh: Pa
         locate_local(simulated.measurements_dir, job, fresh)
 
 
-def _wide(rtt: list[list[float | None]], landmarks: int) -> pa.RecordBatch:
+def _wide(rtt: Sequence[Sequence[float | None]], landmarks: int) -> pa.RecordBatch:
     n = len(rtt)
     return pa.RecordBatch.from_pydict(
         {
