@@ -125,3 +125,24 @@ def test_cli_spark_flag_runs_the_same_job(
     b = json.loads(remote.stdout)
     assert {k: v for k, v in a.items() if k != "out"} == {k: v for k, v in b.items() if k != "out"}
     assert a["chips"] == 1200
+
+
+def test_country_raster_travels_to_executors(
+    spark: SparkSession, simulated: SimulatedSet, job: LocateJob, tmp_path: Path
+) -> None:
+    from chiptrail.batch.spark import locate_spark
+    from chiptrail.geoloc import LocateOptions, load_border_index
+
+    coarse = load_border_index(0.8)  # a coarse raster builds in seconds; same code path
+    with_countries = LocateJob(
+        job.landmarks,
+        options=LocateOptions(grid_size=8, refine_passes=1, with_countries=True),
+        borders=coarse,
+    )
+    locate_local(simulated.measurements_dir, with_countries, tmp_path / "local")
+    locate_spark(spark, simulated.measurements_dir, with_countries, tmp_path / "spark")
+    a = read_dataset(tmp_path / "local", VERDICT_SCHEMA).sort_by(SORT)
+    b = read_dataset(tmp_path / "spark", VERDICT_SCHEMA).sort_by(SORT)
+    assert a.equals(b)
+    countries = {c for row in b.column("proven_countries").to_pylist() for c in row}
+    assert {"US", "DE", "CN"} <= countries
