@@ -101,6 +101,21 @@ def test_core_package_exists(layer: str) -> None:
 
 
 def test_public_api_all_is_explicit_and_importable() -> None:
-    assert sorted(chiptrail.__all__) == list(chiptrail.__all__)
+    assert len(set(chiptrail.__all__)) == len(chiptrail.__all__)
     for name in chiptrail.__all__:
         assert hasattr(chiptrail, name), name
+
+
+def test_public_api_loads_lazily_and_completely() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, chiptrail\n"
+        "assert 'sqlalchemy' not in sys.modules and 'fastapi' not in sys.modules\n"
+        "for name in chiptrail.__all__:\n"
+        "    getattr(chiptrail, name)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    lazy = set(chiptrail._LAZY)
+    assert lazy <= set(chiptrail.__all__)
