@@ -67,6 +67,17 @@ def spark_session(
     return session
 
 
+def job_error(exc: Exception, out: Path | str) -> InvalidInput | Unavailable:
+    """The chiptrail error for a failed Spark job: bad input raised by the kernel on an executor
+    stays bad input (exit 2); anything else is Unavailable (exit 69)."""
+    text = str(exc)
+    marker = "chiptrail.errors.InvalidInput: "
+    if marker in text:
+        reason = text.split(marker, 1)[1].splitlines()[0]
+        return InvalidInput(f"Spark job refused its input: {reason}", {"out": str(out)})
+    return Unavailable(f"Spark job failed: {text[:2000]}", {"out": str(out)})
+
+
 def to_spark_type(t: pa.DataType) -> DataType:
     """The Spark SQL type of an Arrow type used in schema.py."""
     from pyspark.sql import types as st
@@ -173,6 +184,6 @@ def locate_spark(
     verdicts = locate_frame(spark, wide_frame(spark, measurements, job, sites), job)
     try:
         verdicts.write.mode("errorifexists").partitionBy("day", "region").parquet(str(out))
-    except Exception as exc:  # Py4J/Spark analysis errors carry the reason in their text
-        raise Unavailable(f"Spark job failed: {exc}", {"out": str(out)}) from exc
+    except Exception as exc:  # Py4J/Spark errors carry the executor's reason in their text
+        raise job_error(exc, out) from exc
     return summarise(spark, out)

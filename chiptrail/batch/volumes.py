@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from chiptrail.batch.local import check_out_dir, open_duckdb, parquet_source
 from chiptrail.batch.schema import VOLUME_SCHEMA
-from chiptrail.errors import ChiptrailError, InvalidInput, Unavailable
+from chiptrail.errors import ChiptrailError, InvalidInput
 from chiptrail.hardware.catalogue import get_model
 from chiptrail.parties.aggregate import DEFAULT_STRUCTURING_CHIPS, H100_TPP
 from chiptrail.parties.graph import OwnershipGraph, compute_ultimate_parents
@@ -287,7 +287,7 @@ def aggregate_spark(
     from pyspark.sql import functions as F
 
     from chiptrail.batch.schema import CUSTODY_SCHEMA
-    from chiptrail.batch.spark import to_spark_schema
+    from chiptrail.batch.spark import job_error, to_spark_schema
 
     if "://" not in str(out):
         check_out_dir(Path(out))
@@ -297,8 +297,8 @@ def aggregate_spark(
     result = aggregate_frame(spark, df, parent_table(parents_of), job)
     try:
         result.write.mode("errorifexists").parquet(str(out))
-    except Exception as exc:  # Py4J/Spark errors carry the reason in their text
-        raise Unavailable(f"Spark job failed: {exc}", {"out": str(out)}) from exc
+    except Exception as exc:  # Py4J/Spark errors carry the executor's reason in their text
+        raise job_error(exc, out) from exc
     written = spark.read.parquet(str(out))
     flagged = written.where(F.col("split_orders")).count()
     return VolumeSummary(written.count(), df.count(), flagged)
