@@ -24,6 +24,7 @@ BASE_RES_DEG = 0.05
 """Cell size of the finest raster level (about 5.6 km north-south)."""
 KM_PER_DEG = 6371.0088 * math.pi / 180.0
 _COORD_SCALE = 1e7  # timezonefinder stores degrees x 1e7 as int32
+_PRESENCE_LIMIT = 1 << 24  # cell_country_keys dedups through a flag table up to this size
 _FORMAT = 2  # bump when the raster construction changes (cache key)
 
 
@@ -376,8 +377,10 @@ def cell_country_keys(
         cells: (m,) flat cell ids ``row * n_cols + col`` at that level.
     """
     lv = index.levels[level]
-    uc = np.unique(owner * lv.pure.size + cells)
-    own, cell = np.divmod(uc, lv.pure.size)
+    own = np.asarray(owner, dtype=np.int64)
+    cell = np.asarray(cells, dtype=np.int64)
+    if own.size == 0:
+        return np.zeros(0, dtype=np.int64)
     val = lv.pure.ravel()[cell].astype(np.int64)
     keys = [own[val >= 0] * 1024 + val[val >= 0]]
     mixed = val < 0
@@ -387,7 +390,15 @@ def cell_country_keys(
         cnt = b - a
         idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
         keys.append(np.repeat(own[mixed], cnt) * 1024 + lv.members[idx].astype(np.int64))
-    return np.unique(np.concatenate(keys))
+    flat = np.concatenate(keys)
+    lo = int(own.min()) * 1024
+    span = int(own.max()) * 1024 + 1024 - lo
+    if span > _PRESENCE_LIMIT:
+        return np.unique(flat)
+    # Deduplicate through a presence table (rows x 1024 flags): linear, no sort or hash.
+    seen = np.zeros(span, dtype=np.bool_)
+    seen[flat - lo] = True
+    return np.flatnonzero(seen) + lo
 
 
 def keys_to_countries(

@@ -492,22 +492,33 @@ def _cells_meeting(
     cc = c0[:, None] + k[None, :]
     r_ok = rr <= r1[:, None]
     c_ok = cc <= c1[:, None]
-    r_g = np.repeat(np.minimum(rr, nrows - 1), m, axis=1)
+    r_clip = np.minimum(rr, nrows - 1)
+    r_g = np.repeat(r_clip, m, axis=1)
     c_g = np.tile(cc, (1, m))
     valid = np.repeat(r_ok, m, axis=1) & np.tile(c_ok, (1, m))
-    lat_c = 90.0 - (r_g + 0.5) * res
-    lon_c = -180.0 + (c_g + 0.5) * res
+    # Cell centres form a lat x lon product per row: 2 m trig calls per row instead of 4 m^2.
+    lat_r = np.radians(90.0 - (r_clip + 0.5) * res)
+    lon_r = np.radians(-180.0 + (cc + 0.5) * res)
+    cp, sp = np.cos(lat_r), np.sin(lat_r)
+    cl, sl = np.cos(lon_r), np.sin(lon_r)
+    cube = np.empty((rows.size, m, m, 3))
+    np.multiply(cp[:, :, None], cl[:, None, :], out=cube[..., 0])
+    np.multiply(cp[:, :, None], sl[:, None, :], out=cube[..., 1])
+    cube[..., 2] = sp[:, :, None]
+    xyz = cube.reshape(rows.size, m * m, 3)
     # Any point of a cell is within half a cell north-south plus half its widest east-west
     # extent of the centre (an L1 path bound, never shorter than the great circle); the widest
     # cell of the box (nearest the equator) sets one tolerance per row.
     low = np.where(lat_min * lat_max <= 0, 0.0, np.minimum(np.abs(lat_min), np.abs(lat_max)))
     cos_w = np.cos(np.radians(np.maximum(low - res, 0.0)))
     half_km = 0.5 * res * KM_PER_DEG * (1.0 + cos_w)
-    xyz = to_unit_vectors(lat_c, lon_c)
     dots = np.matmul(xyz, caps.xyz.transpose(0, 2, 1))
-    thr = _cos_threshold(caps.radius_km + half_km[:, None])[:, None, :]
-    misses = np.count_nonzero(dots < thr - 1e-12, axis=2)
-    meets = valid & (misses <= allowed[:, None])
+    thr = _cos_threshold(caps.radius_km + half_km[:, None])[:, None, :] - 1e-12
+    miss = dots < thr
+    if not allowed.any():
+        meets = valid & ~np.any(miss, axis=2)
+    else:
+        meets = valid & (np.count_nonzero(miss, axis=2) <= allowed[:, None])
     owner, pos = np.nonzero(meets)
     cells = r_g[owner, pos] * ncols + c_g[owner, pos] % ncols
     return cell_country_keys(index, lv, rows[owner].astype(np.int64), cells)
