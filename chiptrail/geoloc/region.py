@@ -151,10 +151,10 @@ def _num(x: float | np.floating) -> float | None:
 class _Grid:
     """Sampled region of a chunk: points (n, P) and per-target tolerance delta (n,).
 
-    Points are kept in each row's local frame: ``local[..., :] = (cos d, s x, s y)`` with
-    ``s = sin(d) / rho``, so that the unit vector of a point is ``local @ frame`` (frame rows:
-    centre, east, north). Linear quantities (dots with a fixed vector, sums) never need the
-    per-point unit vectors.
+    Points are kept in each row's local frame, coordinates first: ``local[:, :, p] =
+    (cos d, s x, s y)`` with ``s = sin(d) / rho``, so that the unit vector of a point is
+    ``local[:, :, p] @ frame`` (frame rows: centre, east, north). Linear quantities (dots with a
+    fixed vector, sums) never need the per-point unit vectors.
     """
 
     local: FloatArray
@@ -167,7 +167,7 @@ class _Grid:
     @property
     def xyz(self) -> FloatArray:
         """Unit vectors (n, P, 3) of the grid points."""
-        return np.asarray(np.matmul(self.local, self.frame))
+        return np.asarray(np.matmul(self.local.transpose(0, 2, 1), self.frame))
 
 
 def check_rtt_matrix(rtt_ms: NDArray[np.float64], n_landmarks: int) -> None:
@@ -199,7 +199,8 @@ def _sample(
     """One pass: K x K grid over ``box`` (n, 4: x0, x1, y0, y1 km) tested against the disks.
 
     A point's dot with a disk centre L is ``local . (frame @ L)``: one small matrix per row and
-    disk, then one (P x 3) @ (3 x k) product per row, with no per-point unit vectors.
+    disk, then one (k x 3) @ (3 x P) product per row, with no per-point unit vectors (disks
+    first, so that the test over disks combines contiguous rows of P points).
     """
     u = (np.arange(k) + 0.5) / k
     sx = box[:, 1] - box[:, 0]
@@ -211,14 +212,14 @@ def _sample(
     local = _plane_to_local(x, y)
     delta = 0.5 * np.hypot(sx, sy) / k + NUMERIC_SLACK_KM
     thr = _cos_threshold(caps.radius_km + delta[:, None]) - 1e-12
-    m = np.matmul(frame, caps.xyz.transpose(0, 2, 1))
-    dots = np.matmul(local, m)
+    m = np.matmul(caps.xyz, frame.transpose(0, 2, 1))
+    dots = np.matmul(m, local)
     # Missing disks have threshold -inf and never miss; a point may miss ``allowed`` disks.
-    miss = dots < thr[:, None, :]
+    miss = dots < thr[:, :, None]
     if not allowed.any():
-        inside = ~np.any(miss, axis=2)
+        inside = ~np.any(miss, axis=1)
     else:
-        inside = np.count_nonzero(miss, axis=2) <= allowed[:, None]
+        inside = np.count_nonzero(miss, axis=1) <= allowed[:, None]
     return _Grid(local, frame, inside, delta, x, y)
 
 
@@ -233,16 +234,16 @@ def _frame_of(lat0: FloatArray, lon0: FloatArray) -> FloatArray:
 
 
 def _plane_to_local(x: FloatArray, y: FloatArray) -> FloatArray:
-    """Local-frame coordinates of azimuthal-equidistant plane points (x east, y north, km):
-    ``(cos d, sin(d) / d * x / R, sin(d) / d * y / R)``, the same points as
+    """Local-frame coordinates (n, 3, P) of azimuthal-equidistant plane points (x east, y north,
+    km): ``(cos d, sin(d) / d * x / R, sin(d) / d * y / R)``, the same points as
     sphere.destination_points once multiplied by the frame (two trig calls per point)."""
     rho = np.hypot(x, y)
     d = rho / EARTH_RADIUS_KM
     scale = np.where(rho > 0, np.sin(d) / np.where(rho > 0, rho, 1.0), 1.0 / EARTH_RADIUS_KM)
-    out = np.empty((*x.shape, 3))
-    out[..., 0] = np.cos(d)
-    np.multiply(scale, x, out=out[..., 1])
-    np.multiply(scale, y, out=out[..., 2])
+    out = np.empty((x.shape[0], 3, x.shape[1]))
+    out[:, 0] = np.cos(d)
+    np.multiply(scale, x, out=out[:, 1])
+    np.multiply(scale, y, out=out[:, 2])
     return out
 
 
@@ -354,7 +355,7 @@ def _merge(old: _Grid, new: _Grid, rows: NDArray[np.intp]) -> _Grid:
 def _reach_km(grid: _Grid, lat: FloatArray, lon: FloatArray) -> FloatArray:
     """Largest distance from (lat, lon) to an inside point, plus the tolerance delta."""
     c = to_unit_vectors(lat, lon)
-    dots = np.matmul(grid.local, np.matmul(grid.frame, c[:, :, None]))[..., 0]
+    dots = np.matmul(np.matmul(grid.frame, c[:, :, None]).transpose(0, 2, 1), grid.local)[:, 0]
     dots = np.where(grid.inside, dots, np.inf)
     ang = np.arccos(np.clip(np.min(dots, axis=1), -1.0, 1.0))
     out = ang * EARTH_RADIUS_KM + grid.delta_km
@@ -501,24 +502,24 @@ def _cells_meeting(
     lon_r = np.radians(-180.0 + (cc + 0.5) * res)
     cp, sp = np.cos(lat_r), np.sin(lat_r)
     cl, sl = np.cos(lon_r), np.sin(lon_r)
-    cube = np.empty((rows.size, m, m, 3))
-    np.multiply(cp[:, :, None], cl[:, None, :], out=cube[..., 0])
-    np.multiply(cp[:, :, None], sl[:, None, :], out=cube[..., 1])
-    cube[..., 2] = sp[:, :, None]
-    xyz = cube.reshape(rows.size, m * m, 3)
+    cube = np.empty((rows.size, 3, m, m))
+    np.multiply(cp[:, :, None], cl[:, None, :], out=cube[:, 0])
+    np.multiply(cp[:, :, None], sl[:, None, :], out=cube[:, 1])
+    cube[:, 2] = sp[:, :, None]
+    xyz = cube.reshape(rows.size, 3, m * m)
     # Any point of a cell is within half a cell north-south plus half its widest east-west
     # extent of the centre (an L1 path bound, never shorter than the great circle); the widest
     # cell of the box (nearest the equator) sets one tolerance per row.
     low = np.where(lat_min * lat_max <= 0, 0.0, np.minimum(np.abs(lat_min), np.abs(lat_max)))
     cos_w = np.cos(np.radians(np.maximum(low - res, 0.0)))
     half_km = 0.5 * res * KM_PER_DEG * (1.0 + cos_w)
-    dots = np.matmul(xyz, caps.xyz.transpose(0, 2, 1))
-    thr = _cos_threshold(caps.radius_km + half_km[:, None])[:, None, :] - 1e-12
+    dots = np.matmul(caps.xyz, xyz)
+    thr = _cos_threshold(caps.radius_km + half_km[:, None])[:, :, None] - 1e-12
     miss = dots < thr
     if not allowed.any():
-        meets = valid & ~np.any(miss, axis=2)
+        meets = valid & ~np.any(miss, axis=1)
     else:
-        meets = valid & (np.count_nonzero(miss, axis=2) <= allowed[:, None])
+        meets = valid & (np.count_nonzero(miss, axis=1) <= allowed[:, None])
     owner, pos = np.nonzero(meets)
     cells = r_g[owner, pos] * ncols + c_g[owner, pos] % ncols
     return cell_country_keys(index, lv, rows[owner].astype(np.int64), cells)
@@ -608,7 +609,7 @@ def _solve_chunk(
         widened[rows] = t
     l_ok = lg.inside.any(axis=1) & p_ok
     w = lg.inside.astype(np.float64)
-    centre = np.matmul(np.matmul(w[:, None, :], lg.local), lg.frame)[:, 0, :]
+    centre = np.matmul(np.matmul(lg.local, w[:, :, None]).transpose(0, 2, 1), lg.frame)[:, 0]
     lat, lon = from_unit_vectors(centre)
     lat = np.where(l_ok, lat, np.nan)
     lon = np.where(l_ok, lon, np.nan)
