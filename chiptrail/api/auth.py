@@ -82,6 +82,7 @@ POLICY: tuple[PolicyRule, ...] = (
     _rule(_WRITE, "/v1/screen", PARTY_ROLES),
     _rule(_GET, "/v1/parties", PARTY_ROLES),
     _rule(_WRITE, "/v1/parties", STAFF),
+    _rule(_WRITE, "/v1/rules/run", STAFF),
     _rule(_GET, "/v1/rules", READERS),
     _rule(_WRITE, "/v1/findings", STAFF),
     _rule(_GET, "/v1/findings", PARTY_ROLES),

@@ -32,6 +32,7 @@ from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.screening import DEFAULT_THRESHOLD, Query, ScreeningIndex
 from chiptrail.service import parties as service
 from chiptrail.service import parties_graph as graph_service
+from chiptrail.service.custody_records import custody_source
 
 lists_app = typer.Typer(
     name="lists", help="Restricted-party lists: update, load, show.", no_args_is_help=True
@@ -374,13 +375,15 @@ def parties_aggregate(
     """
     if window_days <= 0 or lookback_days <= 0:
         raise InvalidInput("--window-days and --lookback-days must be positive")
+    database = open_db(db)
     view = graph_service.aggregate_party(
-        open_db(db),
+        database,
         party_id,
         now=_now(),
         window=timedelta(days=window_days),
         lookback=timedelta(days=lookback_days),
         threshold_chips=threshold_chips,
+        custody=custody_source(database),
     )
     if as_json:
         emit_json(service.to_wire(view))

@@ -28,6 +28,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.rules.export import to_jsonl
 from chiptrail.service import demo as demo_service
 from chiptrail.service import rules as rules_service
+from chiptrail.service import rules_view as rules_view_service
 from chiptrail.types import Severity
 
 rules_app = typer.Typer(
@@ -205,32 +206,68 @@ def list_command(json_out: JsonOption = False) -> None:
 
 @rules_app.command("run")
 def run_command(
-    view: Annotated[str, typer.Option("--view", help="World view JSON (- for stdin).")],
+    view: Annotated[
+        str | None,
+        typer.Option("--view", help="World view JSON (- for stdin); default: the stored state."),
+    ] = None,
     db: DbOption = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="ISO 8601 time the rules judge at (default: now, UTC)."),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Replace the stored findings with these.")
     ] = False,
     fail_on: Annotated[
         str | None, typer.Option("--fail-on", help="Exit 1 if any finding is this severe.")
     ] = None,
+    json_out: JsonOption = False,
 ) -> None:
-    """Run every rule over a world view and print the findings as JSON lines.
+    """Run every rule over the stored ledger, verdicts, parties and tenancy (or a --view file).
 
-    A view is written by ``chiptrail demo`` next to its report (view.json).
+    Prints the findings as JSON lines; --json prints one object with the findings, the case
+    count and how many inputs of each kind the view held. A view file is written by
+    ``chiptrail demo`` next to its report (view.json).
 
-    Example: chiptrail rules run --view ~/.local/share/chiptrail/reports/demo-7/view.json
+    Example: chiptrail rules run --db chiptrail.db --now 2026-11-25T00:00:00Z --fail-on high
     """
     threshold = _severity(fail_on) if fail_on else None
-    data = read_input(view)
-    database = open_db(db) if store else None
-    try:
-        found = rules_service.run_rules_on_view(database, data, store=store, now=datetime.now(UTC))
-    finally:
-        if database is not None:
+    at = _parse_now(now)
+    if view is not None:
+        data = read_input(view)
+        database = open_db(db) if store else None
+        try:
+            found = rules_service.run_rules_on_view(database, data, store=store, now=at)
+        finally:
+            if database is not None:
+                database.dispose()
+        if json_out:
+            emit_json({"findings": [f.to_dict() for f in found], "finding_count": len(found)})
+        else:
+            sys.stdout.write(to_jsonl(found))
+    else:
+        database = open_db(db)
+        try:
+            run = rules_view_service.run_rules_on_store(database, now=at, store=store)
+        finally:
             database.dispose()
-    sys.stdout.write(to_jsonl(found))
+        found = run.findings
+        if json_out:
+            emit_json(rules_view_service.store_run_to_json(run))
+        else:
+            sys.stdout.write(to_jsonl(found))
     if threshold is not None and any(f.severity.rank >= threshold.rank for f in found):
         raise typer.Exit(1)
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"--now {value!r} is not an ISO 8601 time", {"field": "now"}) from exc
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _severity(value: str) -> Severity:

@@ -19,6 +19,7 @@ from chiptrail.parties.screening import DEFAULT_THRESHOLD, ScreeningIndex
 from chiptrail.parties.screening import Query as ScreenQuery
 from chiptrail.service import parties as service
 from chiptrail.service import parties_graph as graph_service
+from chiptrail.service.custody_records import custody_source
 from chiptrail.store.database import Database
 from chiptrail.types import PartyId
 
@@ -142,6 +143,7 @@ def aggregate_party(
         window=timedelta(days=window_days),
         lookback=timedelta(days=lookback_days),
         threshold_chips=threshold_chips,
+        custody=custody_source(db),
     )
     return service.to_wire(view)
 

@@ -5,12 +5,14 @@ Each route calls one function of ``chiptrail.service.rules``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from chiptrail.api.deps import DatabaseDep
 from chiptrail.service import rules as service
+from chiptrail.service import rules_view
 
 router = APIRouter(prefix="/v1", tags=["rules"])
 
@@ -22,6 +24,24 @@ Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
 def list_rules() -> list[dict[str, str]]:
     """Every diversion rule: id, channel, title and description (the rule's docstring)."""
     return service.list_rules()
+
+
+@router.post("/rules/run")
+def run_rules(
+    db: DatabaseDep,
+    now: Annotated[
+        datetime | None, Query(description="ISO 8601 time the rules judge at (default: now).")
+    ] = None,
+    store: Annotated[bool, Query(description="Replace the stored findings with these.")] = False,
+) -> dict[str, Any]:
+    """Run every rule over the stored ledger, verdicts, parties and tenancy; return the findings.
+
+    Analysts and admins only. With ``store=true`` the stored findings and cases are replaced
+    (cases keep their triage state).
+    """
+    at = now or datetime.now(UTC)
+    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    return rules_view.store_run_to_json(rules_view.run_rules_on_store(db, now=at, store=store))
 
 
 @router.get("/findings")

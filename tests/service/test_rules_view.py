@@ -1,0 +1,165 @@
+"""Rules over the STORED state: signed custody, a loaded list, stored verdicts and tenancy."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chiptrail.cli.main import app
+from chiptrail.errors import InvalidInput
+from chiptrail.parties.aggregate import CustodyRecord
+from chiptrail.rules.view import Role
+from chiptrail.service import parties_graph, rules
+from chiptrail.service.custody_records import custody_source, list_custody_records
+from chiptrail.service.rules_view import build_view_from_store, run_rules_on_store
+from chiptrail.store.database import Database
+from chiptrail.store.migrate import open_database
+from chiptrail.types import ChipId, PartyId, Verdict
+from tests.service.store_world import NOW, build_store_world, chip
+
+runner = CliRunner()
+
+
+def _ledger_refs(finding: object) -> set[int]:
+    return {e.leaf_index for e in finding.evidence if e.leaf_index is not None}  # type: ignore[attr-defined]
+
+
+def test_view_holds_what_is_stored(database: Database) -> None:
+    world = build_store_world(database)
+    view = build_view_from_store(database, NOW)
+    assert {e.leaf_index for e in view.events} == set(world.leaves.values())
+    install = next(e for e in view.events if e.leaf_index == world.leaves["install-3"])
+    assert install.chip_ids == (chip(3), chip(4))
+    assert (install.site_id, install.country, install.party_id) == ("hk-dc-9", "HK", "front-c")
+    ship = next(e for e in view.events if e.leaf_index == world.leaves["ship-2"])
+    assert (ship.destination_party, ship.destination_country) == ("dist-b", "SG")
+    assert view.sites["us-dc-1"].operator == "op-d"
+    assert view.chips[ChipId(chip(1))].model == "h100-sxm"
+    assert view.parties[PartyId("vendor-a")].role is Role.VENDOR
+    assert view.parties[PartyId("op-d")].role is Role.CLOUD
+    assert view.parties[PartyId("holding-e")].name == "Echo Holdings"
+    assert [(o.owner, o.owned, o.share) for o in view.ownership] == [("holding-e", "front-c", 0.6)]
+    assert [(h.party_id, h.list_name) for h in view.screening_hits] == [
+        ("front-c", "test-entity-list")
+    ]
+    fix = next(f for f in view.fixes if f.verdict is Verdict.VIOLATION)
+    assert (fix.chip_id, fix.site_id, fix.landmark_ids) == (
+        chip(3),
+        "hk-dc-9",
+        ("lm-sin", "lm-kul"),
+    )
+    assert [u.tenant for u in view.usage] == ["front-c"]
+    # Nothing after ``now`` is in the view.
+    early = build_view_from_store(database, NOW - timedelta(days=45))
+    assert world.leaves["ship-2"] not in {e.leaf_index for e in early.events}
+    assert not early.fixes
+    assert not early.usage
+
+
+def test_rules_fire_on_stored_state_citing_real_leaves(database: Database) -> None:
+    world = build_store_world(database)
+    run = run_rules_on_store(database, now=NOW, store=True)
+    by = {(f.rule, f.subject): f for f in run.findings}
+    never = by[("shipped-never-received", chip(2))]
+    assert _ledger_refs(never) == {world.leaves["ship-2"]}
+    assert "dist-b" in never.explanation
+    violation = by[("location-violation", chip(3))]
+    assert any(e.ref.startswith("fix:verdict-") for e in violation.evidence)
+    restricted = by[("restricted-party", "front-c")]
+    assert "test-entity-list" in restricted.explanation
+    assert any("Shenzhen Huaxin" in e.detail for e in restricted.evidence)
+    # The clean chip, its operator and the clean lot-mate's location are not flagged.
+    subjects = {f.subject for f in run.findings}
+    assert chip(1) not in subjects
+    assert "op-d" not in subjects
+    assert ("location-violation", chip(4)) not in by
+    assert run.inputs["events"] == len(world.leaves)
+    assert run.run_id is not None
+    stored = rules.list_findings(database, rule="shipped-never-received")
+    assert [f["subject"] for f in stored.items] == [chip(2)]
+    assert stored.items[0]["evidence"][0]["leaf_index"] == world.leaves["ship-2"]
+
+
+def test_before_the_deadline_nothing_is_overdue(sqlite_database: Database) -> None:
+    build_store_world(sqlite_database)
+    run = run_rules_on_store(sqlite_database, now=NOW - timedelta(days=30))
+    assert "shipped-never-received" not in {f.rule for f in run.findings}
+
+
+def test_naive_now_is_refused(sqlite_database: Database) -> None:
+    with pytest.raises(InvalidInput):
+        build_view_from_store(sqlite_database, NOW.replace(tzinfo=None))
+
+
+def test_custody_records_count_each_chip_once(database: Database) -> None:
+    world = build_store_world(database)
+    records = list_custody_records(database, [PartyId("front-c"), PartyId("op-d")])
+    assert sorted((r.buyer_id, r.quantity) for r in records) == [("front-c", 2), ("op-d", 1)]
+    assert all(isinstance(r, CustodyRecord) and r.chip_model == "h100-sxm" for r in records)
+    assert list_custody_records(database, [PartyId("vendor-a")]) == []
+    assert world.leaves  # the situation was built through the ledger service
+
+
+def test_aggregate_counts_custody_of_the_group(sqlite_database: Database) -> None:
+    build_store_world(sqlite_database)
+    view = parties_graph.aggregate_party(
+        sqlite_database,
+        "front-c",
+        now=NOW,
+        window=timedelta(days=90),
+        custody=custody_source(sqlite_database),
+    )
+    assert view.ultimate_parents == ("holding-e",)
+    [volume] = view.volumes
+    assert (volume.chips, volume.chip_hours) == (2, 1200.0)
+    assert {b.party_id for b in volume.buyers} == {"front-c"}
+    without = parties_graph.aggregate_party(
+        sqlite_database, "front-c", now=NOW, window=timedelta(days=90)
+    )
+    assert max((v.chips for v in without.volumes), default=0) == 0
+
+
+def _db_file(tmp_path: Path) -> str:
+    path = tmp_path / "store.db"
+    db = open_database(f"sqlite:///{path}")
+    try:
+        build_store_world(db)
+    finally:
+        db.dispose()
+    return str(path)
+
+
+def test_cli_rules_run_over_the_database(tmp_path: Path) -> None:
+    db = _db_file(tmp_path)
+    now = NOW.isoformat()
+    result = runner.invoke(app, ["rules", "run", "--db", db, "--now", now, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    rules_fired = {(f["rule"], f["subject"]) for f in doc["findings"]}
+    assert ("shipped-never-received", chip(2)) in rules_fired
+    assert ("restricted-party", "front-c") in rules_fired
+    assert doc["inputs"]["screening_hits"] == 1
+    assert doc["run_id"] is None
+    lines = runner.invoke(app, ["rules", "run", "--db", db, "--now", now, "--fail-on", "critical"])
+    assert lines.exit_code == 1
+    assert len(lines.output.splitlines()) == doc["finding_count"]
+    stored = runner.invoke(app, ["rules", "run", "--db", db, "--now", now, "--store", "--json"])
+    assert stored.exit_code == 0
+    assert json.loads(stored.output)["run_id"] is not None
+    listed = runner.invoke(app, ["findings", "list", "--db", db, "--json"])
+    assert json.loads(listed.output)["total"] == doc["finding_count"]
+    bad = runner.invoke(app, ["rules", "run", "--db", db, "--now", "yesterday"])
+    assert bad.exit_code == 2
+
+
+def test_cli_parties_aggregate_counts_custody(tmp_path: Path) -> None:
+    db = _db_file(tmp_path)
+    args = ["parties", "aggregate", "front-c", "--db", db, "--window-days", "36500"]
+    args += ["--lookback-days", "36500", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [v["chips"] for v in json.loads(result.output)["volumes"]] == [2]
