@@ -81,6 +81,7 @@ class LoggedEvent:
     destination: str | None
     parts_replaced: tuple[str, ...]
     chip_model: str | None
+    licence_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -146,6 +147,7 @@ def _parse_event(
     if model is None and isinstance(ilmd, Mapping):
         model = _ext(ilmd, pre, "chipModel")
     parts = _ext(event, pre, "partsReplaced")
+    licence = _ext(event, pre, "licenceId")
     site = ce.site
     return LoggedEvent(
         leaf_index=index,
@@ -161,6 +163,7 @@ def _parse_event(
         destination=ce.destination,
         parts_replaced=tuple(str(p) for p in parts) if isinstance(parts, list) else (),
         chip_model=str(model) if isinstance(model, str) else None,
+        licence_id=str(licence) if isinstance(licence, str) else None,
     )
 
 
@@ -442,6 +445,8 @@ def build_view_from_store(
                     sites_by_epc[chip] = e.facility
         fixes = tuple(f for f in _fixes(conn, sites_by_epc, parents) if f.at <= now)
     roles = _roles(logged, usage)
+    for edge in ownership:
+        roles.setdefault(edge.owner, Role.HOLDING)
     parties = {
         PartyId(p.party_id): Party(
             PartyId(p.party_id),
@@ -468,6 +473,7 @@ def build_view_from_store(
                 if e.destination and country_of.get(e.destination)
                 else None
             ),
+            licence_id=e.licence_id,
             parts_replaced=e.parts_replaced,
         )
         for e in logged
