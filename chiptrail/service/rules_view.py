@@ -62,6 +62,9 @@ from chiptrail.store.parties_tables import party_entities, party_links, tenancy_
 from chiptrail.types import ChipId, Country, PartyId, Verdict
 
 _BATCH = 2000
+ANYWHERE_KM = 20_037.5
+"""Radius of a fix without a point estimate or proven radius: half the Earth's circumference, so
+distance rules never read a position into it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +352,10 @@ def _fixes(
         region = ev.get("region") or {}
         lat = ev.get("lat", region.get("lat"))
         lon = ev.get("lon", region.get("lon"))
-        lat = lat if isinstance(lat, int | float) else (r.declared_lat or 0.0)
-        lon = lon if isinstance(lon, int | float) else (r.declared_lon or 0.0)
         radius = region.get("proven_radius_km", region.get("radius_km"))
+        if not (isinstance(lat, int | float) and isinstance(lon, int | float)):
+            # No point estimate: the fix proves nothing about where the chip is.
+            lat, lon, radius = r.declared_lat or 0.0, r.declared_lon or 0.0, None
         landmarks = tuple(
             str(e["landmark_id"])
             for e in ev.get("evidence") or ()
@@ -366,7 +370,7 @@ def _fixes(
                 site_id=_site_of(str(r.chip_id), sites_by_epc, parents),
                 lat=float(lat),
                 lon=float(lon),
-                radius_km=float(radius) if isinstance(radius, int | float) else 0.0,
+                radius_km=float(radius) if isinstance(radius, int | float) else ANYWHERE_KM,
                 proven_countries=tuple(Country(c) for c in ev.get("proven_countries") or ()),
                 landmark_ids=tuple(dict.fromkeys(landmarks)),
                 measurement_ids=(),

@@ -19,9 +19,10 @@ from chiptrail.service.custody_records import custody_source, list_custody_recor
 from chiptrail.service.demo import analyse_world
 from chiptrail.service.demo_ledger import ingest_world
 from chiptrail.service.demo_store import store_parties, store_verdicts
-from chiptrail.service.rules_view import build_view_from_store, run_rules_on_store
+from chiptrail.service.rules_view import ANYWHERE_KM, build_view_from_store, run_rules_on_store
 from chiptrail.sim.scenarios import build_world
 from chiptrail.store.database import Database
+from chiptrail.store.geoloc_tables import ProbeRepository
 from chiptrail.store.migrate import open_database
 from chiptrail.types import ChipId, PartyId, Verdict
 from tests.service.store_world import NOW, build_store_world, chip
@@ -198,3 +199,25 @@ def test_store_view_reproduces_the_simulators_findings(sqlite_database: Database
     assert {rule for rule, _ in sim - store} <= ORDER_RULES | {"restricted-party"}
     # Without licences, a re-export out of a hub cannot be shown to be licensed.
     assert {rule for rule, _ in store - sim} <= {"hub-reexport", "chip-gone-dark"}
+
+
+def test_a_fix_without_estimate_claims_no_position(sqlite_database: Database) -> None:
+    build_store_world(sqlite_database)
+    with sqlite_database.unit() as conn:
+        ProbeRepository(conn).insert_verdict(
+            {
+                "chip_id": chip(1),
+                "verdict": "SUSPECT",
+                "computed_at": NOW - timedelta(days=1),
+                "declared_lat": None,
+                "declared_lon": None,
+                "declared_country": None,
+                "n_landmarks": 1,
+                "evidence_json": json.dumps({"lat": None, "lon": None, "region": {}}),
+            }
+        )
+    view = build_view_from_store(sqlite_database, NOW)
+    fix = next(f for f in view.fixes if f.verdict is Verdict.SUSPECT)
+    assert (fix.lat, fix.lon, fix.radius_km) == (0.0, 0.0, ANYWHERE_KM)
+    run = run_rules_on_store(sqlite_database, now=NOW)
+    assert "impossible-travel" not in {f.rule for f in run.findings}
