@@ -494,6 +494,8 @@ def _cells_meeting(
     c0 = np.floor((lon_lo + 180.0) / res).astype(np.int64)
     c1 = np.floor((lon_hi + 180.0) / res).astype(np.int64)
     c1 = np.minimum(c1, c0 + ncols - 1)
+    # Only as many cells per axis as the widest box of this batch needs (the rest are invalid).
+    m = int(min(m, max(int(np.max(r1 - r0, initial=0)), int(np.max(c1 - c0, initial=0))) + 1))
     k = np.arange(m)
     rr = r0[:, None] + k[None, :]
     cc = c0[:, None] + k[None, :]
