@@ -23,7 +23,6 @@ from chiptrail.geoloc import (
     DeclaredSite,
     LandmarkSet,
     LocateOptions,
-    LocateResult,
     judge_targets,
     locate_targets,
 )
@@ -130,7 +129,7 @@ def locate_batch(batch: pa.RecordBatch, job: LocateJob) -> pa.RecordBatch:
     reason: list[str | None] = [None] * len(ids)
     rows, sites = _sites(batch)
     if sites:
-        sub = _take_rows(res, rows)
+        sub = res.take(rows)
         judged = judge_targets(
             lms,
             rtt[rows],
@@ -165,26 +164,6 @@ def locate_batch(batch: pa.RecordBatch, job: LocateJob) -> pa.RecordBatch:
         pa.array(reason, pa.string()),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=VERDICT_SCHEMA)
-
-
-def _take_rows(res: LocateResult, rows: NDArray[np.intp]) -> LocateResult:
-    """The LocateResult restricted to ``rows`` (judge_targets needs one aligned with sites)."""
-    idx = rows.tolist()
-    return LocateResult(
-        target_ids=tuple(res.target_ids[i] for i in idx),
-        lat_deg=res.lat_deg[rows],
-        lon_deg=res.lon_deg[rows],
-        proven_radius_km=res.proven_radius_km[rows],
-        likely_radius_km=res.likely_radius_km[rows],
-        min_disk_km=res.min_disk_km[rows],
-        binding_landmark=res.binding_landmark[rows],
-        n_landmarks=res.n_landmarks[rows],
-        widened=res.widened[rows],
-        status=tuple(res.status[i] for i in idx),
-        proven_countries=tuple(res.proven_countries[i] for i in idx),
-        likely_countries=tuple(res.likely_countries[i] for i in idx),
-        resolution_km=res.resolution_km[rows],
-    )
 
 
 def locate_batches(batches: Iterable[pa.RecordBatch], job: LocateJob) -> Iterator[pa.RecordBatch]:

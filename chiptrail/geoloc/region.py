@@ -124,6 +124,25 @@ class LocateResult:
     def __len__(self) -> int:
         return len(self.target_ids)
 
+    def take(self, rows: NDArray[np.intp]) -> LocateResult:
+        """The result restricted to ``rows`` (indexes into the targets, in the order given)."""
+        idx = rows.tolist()
+        return LocateResult(
+            target_ids=tuple(self.target_ids[i] for i in idx),
+            lat_deg=self.lat_deg[rows],
+            lon_deg=self.lon_deg[rows],
+            proven_radius_km=self.proven_radius_km[rows],
+            likely_radius_km=self.likely_radius_km[rows],
+            min_disk_km=self.min_disk_km[rows],
+            binding_landmark=self.binding_landmark[rows],
+            n_landmarks=self.n_landmarks[rows],
+            widened=self.widened[rows],
+            status=tuple(self.status[i] for i in idx),
+            proven_countries=tuple(self.proven_countries[i] for i in idx),
+            likely_countries=tuple(self.likely_countries[i] for i in idx),
+            resolution_km=self.resolution_km[rows],
+        )
+
     def row(self, i: int) -> dict[str, object]:
         """Row ``i`` as the JSON-ready dict of the ``locate`` output contract (DESIGN.md)."""
         return {

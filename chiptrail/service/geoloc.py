@@ -259,32 +259,13 @@ def verify_sites(
     if not have:
         return (), tuple(errs)
     idx = np.array(have, dtype=np.intp)
-    sub = _take(run.result, idx)
+    sub = run.result.take(idx)
     chosen = [sites[ids[i]] for i in have]
     verdicts = judge_targets(
         run.landmarks, run.rtt.rtt_ms[idx], chosen, run.calibration, located=sub, options=options
     )
     rows = tuple(VerifyRow(ids[i], s, v) for i, s, v in zip(have, chosen, verdicts, strict=True))
     return rows, tuple(errs)
-
-
-def _take(r: LocateResult, idx: np.ndarray) -> LocateResult:
-    sel = idx.tolist()
-    return LocateResult(
-        target_ids=tuple(r.target_ids[i] for i in sel),
-        lat_deg=r.lat_deg[idx],
-        lon_deg=r.lon_deg[idx],
-        proven_radius_km=r.proven_radius_km[idx],
-        likely_radius_km=r.likely_radius_km[idx],
-        min_disk_km=r.min_disk_km[idx],
-        binding_landmark=r.binding_landmark[idx],
-        n_landmarks=r.n_landmarks[idx],
-        widened=r.widened[idx],
-        status=tuple(r.status[i] for i in sel),
-        proven_countries=tuple(r.proven_countries[i] for i in sel),
-        likely_countries=tuple(r.likely_countries[i] for i in sel),
-        resolution_km=r.resolution_km[idx],
-    )
 
 
 def plan_deployment(
