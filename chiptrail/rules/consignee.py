@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from chiptrail.rules.context import RuleContext
 from chiptrail.rules.finding import Evidence, EvidenceKind, Finding, SubjectKind
-from chiptrail.rules.view import AddressKind, Order, Role, ScreeningHit
+from chiptrail.rules.location import ledger_evidence
+from chiptrail.rules.view import AddressKind, CustodyEvent, Order, Role, ScreeningHit
 from chiptrail.types import PartyId, Severity
 
 
@@ -155,18 +156,46 @@ def _hit_evidence(hit: ScreeningHit) -> Evidence:
     )
 
 
+_RECEIVING_STEPS = frozenset({"receiving", "installing"})
+
+
+def _custody_receipts(events: tuple[CustodyEvent, ...]) -> dict[PartyId, CustodyEvent]:
+    """The first custody event (by time, then leaf) through which each party gets chips.
+
+    A party gets chips when it records receiving or installing them, or when it is the
+    destination of a shipment.
+    """
+    out: dict[PartyId, CustodyEvent] = {}
+    for ev in sorted(events, key=lambda e: (e.at, e.leaf_index)):
+        if ev.biz_step in _RECEIVING_STEPS:
+            out.setdefault(ev.party_id, ev)
+        if ev.biz_step == "shipping" and ev.destination_party is not None:
+            out.setdefault(ev.destination_party, ev)
+    return out
+
+
+def _active_label(role: Role | None, ordered: bool, received: bool) -> str:
+    if role is Role.TENANT or not (ordered or received):
+        return "tenant"
+    return "buyer" if ordered else "consignee"
+
+
 def find_restricted_parties(ctx: RuleContext) -> list[Finding]:
     """A buyer, consignee or tenant is on a restricted list, or is controlled by a listed party.
 
-    Screening matches (transliterated, fuzzy) come with their explanation; ownership follows the
-    50% rule of ``chiptrail.parties.graph`` (restricted owners' stakes added up, through any chain),
-    so fronts owned by a listed firm are caught.
+    Buyers come from orders, tenants from cloud usage reports and consignees from the custody
+    ledger (a party that records receiving or installing chips, or is a shipment's destination;
+    the first such leaf is evidence). Screening matches (transliterated, fuzzy) come with their
+    explanation; ownership follows the 50% rule of ``chiptrail.parties.graph`` (restricted
+    owners' stakes added up, through any chain), so fronts owned by a listed firm are caught.
     """
     hits: dict[PartyId, list[ScreeningHit]] = defaultdict(list)
     for hit in ctx.view.screening_hits:
         hits[hit.party_id].append(hit)
     restricted = ctx.restrictions({p: h[0].list_name for p, h in hits.items()})
-    active = {o.buyer for o in ctx.view.orders} | {u.tenant for u in ctx.view.usage}
+    receipts = _custody_receipts(ctx.view.events)
+    buyers = {o.buyer for o in ctx.view.orders}
+    active = buyers | {u.tenant for u in ctx.view.usage} | set(receipts)
     first_at = {o.buyer: o.ordered_at for o in sorted(ctx.view.orders, key=lambda o: o.ordered_at)}
     out = []
     for party in sorted(active):
@@ -185,7 +214,14 @@ def find_restricted_parties(ctx: RuleContext) -> list[Finding]:
             evidence.append(
                 Evidence(EvidenceKind.PARTY_EDGE, "path:" + ">".join(chain), why.explanation)
             )
+        receipt = receipts.get(party)
+        times = [t for t in (first_at.get(party), receipt.at if receipt else None) if t]
+        got = ""
+        if receipt is not None:
+            evidence.append(ledger_evidence(receipt))
+            got = f"; it got chips through ledger leaf {receipt.leaf_index}"
         role = ctx.view.parties.get(party)
+        label = _active_label(role.role if role else None, party in buyers, receipt is not None)
         out.append(
             Finding(
                 rule="restricted-party",
@@ -193,10 +229,9 @@ def find_restricted_parties(ctx: RuleContext) -> list[Finding]:
                 severity=Severity.CRITICAL,
                 subject=party,
                 subject_kind=SubjectKind.PARTY,
-                detected_at=first_at.get(party, ctx.view.now),
+                detected_at=min(times) if times else ctx.view.now,
                 explanation=(
-                    f"{'tenant' if role and role.role is Role.TENANT else 'buyer'} "
-                    f"{ctx.party_label(party)} {how} ({party_hits[0].list_name})."
+                    f"{label} {ctx.party_label(party)} {how} ({party_hits[0].list_name}){got}."
                 ),
                 evidence=tuple(evidence),
             )

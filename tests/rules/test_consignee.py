@@ -5,9 +5,17 @@ from __future__ import annotations
 import pytest
 
 from chiptrail.rules.finding import EvidenceKind
-from chiptrail.rules.view import AddressKind, Order, OwnershipEdge, ScreeningHit, Site
+from chiptrail.rules.view import (
+    AddressKind,
+    Order,
+    OwnershipEdge,
+    Role,
+    ScreeningHit,
+    Site,
+    WorldView,
+)
 from chiptrail.types import Country, PartyId, Severity
-from tests.rules._world import PARTIES, SITES, ago, party, run, view
+from tests.rules._world import PARTIES, SITES, ago, ev, party, run, view
 
 
 def order(buyer: str, qty: int = 16, days: float = 30, **kw: object) -> Order:
@@ -122,3 +130,35 @@ def test_restricted_share_adds_up_across_listed_owners() -> None:
     )
     [found] = run("restricted-party", v)
     assert "55% owned" in found.explanation
+
+
+def _receiver_view(hits: tuple[ScreeningHit, ...], step: str) -> WorldView:
+    # Only the shipping case names b1 as destination: the others must be caught by b1's own leaf.
+    dest = PartyId("b1") if step == "shipping" else None
+    events = (
+        ev(1, "shipping", 30, ["c1"], "dist-sg", "SG", destination_party=dest),
+        ev(2, step, 25, ["c1"], "b1", "AE"),
+    )
+    return view(
+        parties={**PARTIES, PartyId("b1"): party("b1", "AE", Role.DISTRIBUTOR)},
+        screening_hits=hits,
+        events=events if step != "shipping" else events[:1],
+    )
+
+
+@pytest.mark.parametrize("step", ["receiving", "installing", "shipping"])
+def test_restricted_party_receiving_chips_through_the_ledger(step: str) -> None:
+    hit = ScreeningHit(PartyId("b1"), "Entity List", "B One", 0.95, "fuzzy")
+    [found] = run("restricted-party", _receiver_view((hit,), step))
+    assert found.subject == "b1"
+    assert found.severity is Severity.CRITICAL
+    leaves = [e.leaf_index for e in found.evidence if e.kind is EvidenceKind.LEDGER]
+    first = 1 if step == "shipping" else 2
+    assert leaves == [first]
+    assert "consignee" in found.explanation
+    assert found.detected_at == ago(30 if step == "shipping" else 25)
+
+
+def test_clean_receiver_is_not_restricted() -> None:
+    other = ScreeningHit(PartyId("listed"), "Entity List", "Listed Co", 1.0, "exact")
+    assert run("restricted-party", _receiver_view((other,), "receiving")) == []
