@@ -10,7 +10,7 @@ from datetime import timedelta
 from chiptrail.rules.context import RuleContext
 from chiptrail.rules.finding import Evidence, EvidenceKind, Finding, SubjectKind
 from chiptrail.rules.location import ledger_evidence
-from chiptrail.rules.view import CustodyEvent, Role
+from chiptrail.rules.view import CustodyContradiction, CustodyEvent, Role
 from chiptrail.types import ChipId, Severity
 
 CHANNEL = "transshipment"
@@ -176,4 +176,49 @@ def find_hub_reexport(ctx: RuleContext) -> list[Finding]:
                     evidence=(ledger_evidence(ev),),
                 )
             )
+    return out
+
+
+def _contradiction_evidence(
+    anomaly: CustodyContradiction, by_leaf: dict[int, CustodyEvent]
+) -> tuple[Evidence, ...]:
+    out = []
+    for leaf in dict.fromkeys((*anomaly.evidence_leaves, anomaly.leaf_index)):
+        ev = by_leaf.get(leaf)
+        if ev is not None:
+            out.append(ledger_evidence(ev))
+        else:
+            detail = f"leaf {leaf} ({anomaly.kind} of {anomaly.subject})"
+            out.append(Evidence(EvidenceKind.LEDGER, f"leaf:{leaf}", detail, leaf_index=leaf))
+    return tuple(out)
+
+
+def find_custody_contradictions(ctx: RuleContext) -> list[Finding]:
+    """The custody ledger holds claims that contradict each other about a chip or its server.
+
+    The ledger's registry checks every logged event against the custody it has replayed: a party
+    shipping chips it does not hold (shipped-without-custody), a receipt by someone other than the
+    shipment's destination (receiver-not-destination), or the same chip installed twice without a
+    removal in between (installed-twice). Any of these means a record is false or a lot moved
+    outside the ledger; the contradicting leaves are the evidence.
+    """
+    by_leaf = {ev.leaf_index: ev for ev in ctx.view.events}
+    out = []
+    for anomaly in sorted(ctx.view.custody_anomalies, key=lambda a: (a.leaf_index, a.subject)):
+        at = by_leaf[anomaly.leaf_index].at if anomaly.leaf_index in by_leaf else ctx.view.now
+        out.append(
+            Finding(
+                rule="custody-contradiction",
+                channel=CHANNEL,
+                severity=Severity.HIGH,
+                subject=anomaly.subject,
+                subject_kind=SubjectKind.CHIP,
+                detected_at=at,
+                explanation=(
+                    f"ledger leaf {anomaly.leaf_index} contradicts custody of {anomaly.subject} "
+                    f"({anomaly.kind}): {anomaly.message}"
+                ),
+                evidence=_contradiction_evidence(anomaly, by_leaf),
+            )
+        )
     return out

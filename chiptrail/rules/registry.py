@@ -66,6 +66,7 @@ RULES: tuple[Rule, ...] = (
     Rule("received-never-installed", "transshipment", custody.find_received_never_installed),
     Rule("install-off-licence", "transshipment", custody.find_install_off_licence),
     Rule("hub-reexport", "transshipment", custody.find_hub_reexport),
+    Rule("custody-contradiction", "transshipment", custody.find_custody_contradictions),
     Rule("consignee-new-or-shell", "transshipment", consignee.find_new_or_shell_buyers),
     Rule("consignee-capacity", "transshipment", consignee.find_capacity_mismatch),
     Rule("third-country-routing", "transshipment", consignee.find_third_country_routing),

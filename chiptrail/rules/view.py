@@ -174,6 +174,22 @@ class TenancyUsage:
 
 
 @dataclass(frozen=True, slots=True)
+class CustodyContradiction:
+    """A claim in the custody ledger that contradicts custody, as the ledger's registry found it.
+
+    ``kind`` is the ledger's anomaly id (``shipped-without-custody``, ``receiver-not-destination``,
+    ``installed-twice``); ``subject`` the EPC concerned; ``leaf_index`` the contradicting leaf and
+    ``evidence_leaves`` every leaf that shows the contradiction.
+    """
+
+    kind: str
+    subject: str
+    leaf_index: int
+    evidence_leaves: tuple[int, ...]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class RuleConfig:
     """Thresholds of the rules (days, chips, chip-hours, km/h). Defaults follow BIS guidance."""
 
@@ -211,6 +227,7 @@ class WorldView:
     fixes: tuple[LocationFix, ...] = ()
     usage: tuple[TenancyUsage, ...] = ()
     config: RuleConfig = field(default_factory=RuleConfig)
+    custody_anomalies: tuple[CustodyContradiction, ...] = ()
 
 
 _VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)

@@ -15,6 +15,8 @@ Inputs and where they come from (docs/rules.md, "Running the rules over the stor
   threshold) against the stored lists; listed entities that own a party via a stored link are
   hits themselves, so the 50% rule reaches their fronts.
 - tenancy: ``tenancy_reports`` rows.
+- custody anomalies: the ledger registry's stored contradictions (``ledger_anomalies``, what
+  ``service.ledger.list_custody_anomalies`` returns) whose leaf is logged by ``now``.
 - chips: every chip the log names, with its model when a logged event or its registered device
   key says (``ct:chipModel``), resolved in ``chiptrail.hardware``.
 
@@ -42,6 +44,7 @@ from chiptrail.parties.screening import Query, build_index
 from chiptrail.rules import Case, Finding, group_cases, run_rules
 from chiptrail.rules.view import (
     Chip,
+    CustodyContradiction,
     CustodyEvent,
     LocationFix,
     OwnershipEdge,
@@ -53,6 +56,7 @@ from chiptrail.rules.view import (
     TenancyUsage,
     WorldView,
 )
+from chiptrail.service.ledger_store import load_anomalies
 from chiptrail.service.parties import load_listed_parties, party_from_row, screen_names
 from chiptrail.service.rules import store_findings
 from chiptrail.store.database import Database
@@ -431,6 +435,12 @@ def build_view_from_store(
             )
         }
         logged = [e for e in logged if e.at <= now]
+        seen_leaves = {e.leaf_index for e in logged}
+        anomalies = tuple(
+            CustodyContradiction(a.kind.value, a.subject, a.leaf_index, a.evidence, a.message)
+            for a in load_anomalies(conn)
+            if a.leaf_index in seen_leaves
+        )
         sites: dict[str, Site] = {}
         sites_by_epc: dict[str, str] = {}
         for e in logged:
@@ -496,6 +506,7 @@ def build_view_from_store(
         fixes=fixes,
         usage=usage,
         config=config or RuleConfig(),
+        custody_anomalies=anomalies,
     )
 
 
@@ -528,6 +539,7 @@ def run_rules_on_store(
         "sites": len(view.sites),
         "fixes": len(view.fixes),
         "usage": len(view.usage),
+        "custody_anomalies": len(view.custody_anomalies),
     }
     run_id = None
     if store:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from chiptrail.rules.view import Chip, Licence
+from chiptrail.rules.view import (
+    Chip,
+    CustodyContradiction,
+    Licence,
+    view_from_json,
+    view_to_json,
+)
 from chiptrail.types import ChipId, Country, PartyId, Severity
 from tests.rules._world import ev, run, view
 
@@ -102,3 +110,36 @@ def test_hub_reexport(origin: str, dest: str, licence: str | None, expected: obj
     )
     found = run("hub-reexport", view(events=events, licences={"lic-my": lic}))
     assert (found[0].severity if found else None) == expected
+
+
+def _contradiction(kind: str = "receiver-not-destination") -> CustodyContradiction:
+    return CustodyContradiction(kind, "c1", 2, (1, 2), "received by dist-sg, shipped to op-us")
+
+
+def test_custody_contradiction_fires_with_its_leaves() -> None:
+    events = (SHIP_US, ev(2, "receiving", 25, ["c1"], "dist-sg", "SG"))
+    [found] = run(
+        "custody-contradiction", view(events=events, custody_anomalies=(_contradiction(),))
+    )
+    assert (found.subject, found.severity, found.channel) == ("c1", Severity.HIGH, "transshipment")
+    assert [e.leaf_index for e in found.evidence] == [1, 2]
+    assert found.detected_at == events[1].at
+    assert "receiver-not-destination" in found.explanation
+
+
+def test_custody_contradiction_cites_leaves_missing_from_the_view() -> None:
+    anomaly = CustodyContradiction("installed-twice", "c9", 7, (5,), "installed twice")
+    [found] = run("custody-contradiction", view(custody_anomalies=(anomaly,)))
+    assert [e.ref for e in found.evidence] == ["leaf:5", "leaf:7"]
+
+
+def test_consistent_custody_has_no_contradiction() -> None:
+    events = (SHIP_US, ev(2, "receiving", 25, ["c1"], "op-us", "US"))
+    assert run("custody-contradiction", view(events=events)) == []
+
+
+def test_views_without_anomalies_still_load_from_json() -> None:
+    data = json.loads(view_to_json(view(custody_anomalies=(_contradiction(),))))
+    assert data["custody_anomalies"][0]["evidence_leaves"] == [1, 2]
+    del data["custody_anomalies"]
+    assert view_from_json(json.dumps(data).encode()).custody_anomalies == ()

@@ -221,3 +221,22 @@ def test_a_fix_without_estimate_claims_no_position(sqlite_database: Database) ->
     assert (fix.lat, fix.lon, fix.radius_km) == (0.0, 0.0, ANYWHERE_KM)
     run = run_rules_on_store(sqlite_database, now=NOW)
     assert "impossible-travel" not in {f.rule for f in run.findings}
+
+
+def test_ledger_custody_anomalies_reach_the_rules(database: Database) -> None:
+    from tests.service.store_world import _event, _submit
+
+    world = build_store_world(database)
+    assert build_view_from_store(database, NOW).custody_anomalies == ()
+    # op-d records receiving chip 2, which vendor-a shipped to dist-b.
+    wrong = _event("receiving", [chip(2)], NOW - timedelta(days=30))
+    _submit(database, "op-d", "receive-2-wrong", wrong, world)
+    run = run_rules_on_store(database, now=NOW)
+    [found] = [f for f in run.findings if f.rule == "custody-contradiction"]
+    assert found.subject == chip(2)
+    assert "receiver-not-destination" in found.explanation
+    assert world.leaves["receive-2-wrong"] in _ledger_refs(found)
+    assert run.inputs["custody_anomalies"] == 1
+    # Before the contradicting leaf, the view has no anomaly.
+    early = build_view_from_store(database, NOW - timedelta(days=35))
+    assert early.custody_anomalies == ()
