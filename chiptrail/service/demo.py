@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from chiptrail.errors import InvalidInput
-from chiptrail.parties.model import Party as ScreeningParty
 from chiptrail.parties.screening import Query, build_index, screen_queries
 from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
 from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
 from chiptrail.service.demo_ledger import ingest_world
-from chiptrail.service.demo_store import store_parties, store_verdicts
+from chiptrail.service.demo_store import (
+    listed_parties,
+    store_parties,
+    store_restricted_list,
+    store_verdicts,
+)
 from chiptrail.service.report import write_report
 from chiptrail.service.rules import store_findings
 from chiptrail.sim.judge import judge_rounds_geoloc
@@ -76,26 +80,13 @@ class DemoResult:
         }
 
 
-SIM_LIST_ID = "sim-entity-list"
-
-
 def screen_world(world: World) -> tuple[ScreeningHit, ...]:
     """Every party of ``world`` screened with ``chiptrail.parties`` against its restricted list.
 
     Names are normalised (legal forms, punctuation, Chinese script transliterated) and fuzzy
     scored by ``parties.screening``; each hit keeps the screening's explanation.
     """
-    entries = [
-        ScreeningParty(
-            party_id=PartyId(f"{SIM_LIST_ID}:{e.entity_id}"),
-            schema="Company",
-            name=e.names[0],
-            aliases=e.names[1:],
-            countries=(e.country,),
-            list_id=SIM_LIST_ID,
-        )
-        for e in world.restricted
-    ]
+    entries = listed_parties(world)
     if not entries:
         return ()
     index = build_index(entries)
@@ -251,9 +242,10 @@ def run_demo(
     fixes, found = analysis.fixes, analysis.findings
     cases = group_cases(found)
     lap("analyse")
-    say("storing verdicts, parties and tenancy for the dashboard")
+    say("storing verdicts, parties, tenancy and the restricted list for the dashboard")
     store_verdicts(db, world, fixes)
     store_parties(db, world, world.now)
+    store_restricted_list(db, world, world.now)
     lap("store world")
     detection = score_detection(world, found)
     say(f"storing {len(found)} findings in {len(cases)} cases")

@@ -2,7 +2,9 @@
 
 Writes through the owning capabilities' store APIs: location verdicts via the probe store's
 ``ProbeRepository.insert_verdict``, parties and ownership via ``service.parties_graph.add_parties``
-(FollowTheMoney entities), cloud usage via ``service.parties_graph.report_tenancy``.
+(FollowTheMoney entities), cloud usage via ``service.parties_graph.report_tenancy``, and the
+simulated restricted list via ``service.parties.load_list`` (as ``chiptrail lists load`` does), so
+``chiptrail rules run`` over a demo database screens against it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from sqlalchemy import select
 
 from chiptrail.errors import Conflict
 from chiptrail.parties.aggregate import TenancyRecord
+from chiptrail.parties.formats.detect import ListFormat
+from chiptrail.parties.model import Party as ListedParty
+from chiptrail.parties.model import PartySet, to_ftm
 from chiptrail.rules.view import LocationFix
-from chiptrail.service import parties_graph
+from chiptrail.service import parties, parties_graph
 from chiptrail.sim.world import World
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository, location_verdicts_table
 from chiptrail.store.parties_tables import party_entities
+from chiptrail.types import PartyId
 
+SIM_LIST_ID = "sim-entity-list"
+"""List id of the simulated restricted list (in memory and in the store)."""
 HISTORY = 2
 """Stored verdicts per chip (its latest regions over time)."""
 
@@ -132,3 +140,40 @@ def store_parties(db: Database, world: World, now: datetime) -> int:
     if records:
         parties_graph.report_tenancy(db, records, now=now)
     return added.parties
+
+
+def listed_parties(world: World) -> list[ListedParty]:
+    """The world's restricted list as list entries (all its names, its country)."""
+    return [
+        ListedParty(
+            party_id=PartyId(f"{SIM_LIST_ID}:{e.entity_id}"),
+            schema="Company",
+            name=e.names[0],
+            aliases=e.names[1:],
+            countries=(e.country,),
+            list_id=SIM_LIST_ID,
+        )
+        for e in world.restricted
+    ]
+
+
+def store_restricted_list(db: Database, world: World, now: datetime) -> int:
+    """Load (replace) the world's restricted list as stored list ``sim-entity-list``.
+
+    Returns the number of entries stored (0 when the world lists nobody).
+    """
+    entries = listed_parties(world)
+    if not entries:
+        return 0
+    data = "".join(json.dumps(to_ftm(p), sort_keys=True) + "\n" for p in entries).encode()
+    result = parties.load_list(
+        db,
+        data,
+        now=now,
+        fmt=ListFormat.FTM,
+        list_id=SIM_LIST_ID,
+        title="Simulated entity list (chiptrail demo)",
+        source="chiptrail demo",
+        parsed=PartySet(tuple(entries)),
+    )
+    return result.entries

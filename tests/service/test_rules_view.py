@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +16,9 @@ from chiptrail.rules import run_rules
 from chiptrail.rules.view import Role
 from chiptrail.service import parties_graph, rules
 from chiptrail.service.custody_records import custody_source, list_custody_records
-from chiptrail.service.demo import analyse_world
+from chiptrail.service.demo import analyse_world, run_demo
 from chiptrail.service.demo_ledger import ingest_world
-from chiptrail.service.demo_store import store_parties, store_verdicts
+from chiptrail.service.demo_store import store_parties, store_restricted_list, store_verdicts
 from chiptrail.service.rules_view import ANYWHERE_KM, build_view_from_store, run_rules_on_store
 from chiptrail.sim.scenarios import build_world
 from chiptrail.store.database import Database
@@ -183,13 +183,14 @@ ORDER_RULES = {
 
 def test_store_view_reproduces_the_simulators_findings(sqlite_database: Database) -> None:
     """A demo world written through the services gives the same findings from the store, except
-    where the store lacks an input: orders and licences (never stored), the demo's restricted list
-    (screened in memory, not loaded)."""
+    where the store lacks an input: orders and licences (never stored), so restricted buyers that
+    neither rent cloud capacity nor receive chips on the ledger are not seen."""
     world = build_world(100, 3)
     logged = ingest_world(sqlite_database, world)
     analysis = analyse_world(world, None, logged)
     store_verdicts(sqlite_database, world, analysis.fixes)
     store_parties(sqlite_database, world, world.now)
+    store_restricted_list(sqlite_database, world, world.now)
     view = build_view_from_store(sqlite_database, world.now, analysis.view.config)
     assert {e.leaf_index for e in view.events} == {e.leaf_index for e in logged}
     sim = {(f.rule, f.subject) for f in analysis.findings}
@@ -240,3 +241,17 @@ def test_ledger_custody_anomalies_reach_the_rules(database: Database) -> None:
     # Before the contradicting leaf, the view has no anomaly.
     early = build_view_from_store(database, NOW - timedelta(days=35))
     assert early.custody_anomalies == ()
+
+
+def test_demo_stores_its_restricted_list_for_rules_run(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    result = run_demo(sqlite_database, chips=100, seed=3, out_dir=tmp_path)
+    assert result.detection.channels["front_network"].caught
+    run = run_rules_on_store(sqlite_database, now=result.world.now)
+    assert run.inputs["screening_hits"] > 0
+    restricted = [f for f in run.findings if f.rule == "restricted-party"]
+    assert restricted
+    assert all("sim-entity-list" in f.explanation for f in restricted)
+    # A second run into the same database replaces the list instead of failing.
+    store_restricted_list(sqlite_database, build_world(100, 3), datetime.now(UTC))
