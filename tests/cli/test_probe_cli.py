@@ -138,7 +138,8 @@ def test_agent_run_register_and_submit(tmp_path: Path, keys: dict[str, Path]) ->
     assert [lm["landmark_id"] for lm in json.loads(out)] == ["lm-sg"]
 
 
-def test_landmark_serve_measures_and_reports_counters(keys: dict[str, Path]) -> None:
+def serve_lm_sg_once(keys: dict[str, Path], *extra: str) -> tuple[int, str, AgentThread]:
+    """Run ``landmark serve`` for landmark lm-sg until one agent (in a thread) has answered."""
     port = free_udp_port()
     agent = AgentThread(port)
     agent.start()
@@ -157,8 +158,14 @@ def test_landmark_serve_measures_and_reports_counters(keys: dict[str, Path]) -> 
         str(port),
         "--count",
         "1",
+        *extra,
     )
     agent.join(30)
+    return code, out, agent
+
+
+def test_landmark_serve_measures_and_reports_counters(keys: dict[str, Path]) -> None:
+    code, out, agent = serve_lm_sg_once(keys)
     assert code == 0, out
     assert agent.record is not None
     printed = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
@@ -296,29 +303,7 @@ def test_landmark_serve_registered_only_answers_registered_chips(
     db = str(tmp_path / "ct.db")
     code, _ = cli("agent", "register", "--chip-id", "GPU-1", "--key", str(keys["chip"]), "--db", db)
     assert code == 0
-    port = free_udp_port()
-    agent = AgentThread(port)
-    agent.start()
-    code, out = cli(
-        "landmark",
-        "serve",
-        "--id",
-        "lm-sg",
-        "--lat",
-        "1.29",
-        "--lon",
-        "103.85",
-        "--key",
-        str(keys["lm"]),
-        "--port",
-        str(port),
-        "--count",
-        "1",
-        "--registered-only",
-        "--db",
-        db,
-    )
-    agent.join(30)
+    code, out, agent = serve_lm_sg_once(keys, "--registered-only", "--db", db)
     assert code == 0, out
     assert agent.record is not None
     assert '"unknown_chip": 0' in out
