@@ -405,14 +405,23 @@ def keys_to_countries(
     index: BorderIndex, keys: NDArray[np.int64], n: int
 ) -> tuple[tuple[Country, ...], ...]:
     """Per-row sorted ISO2 tuples from ``row * 1024 + country`` keys (sea dropped)."""
-    result: list[tuple[Country, ...]] = [()] * n
-    keys = np.unique(keys)
+    keys = np.asarray(keys, dtype=np.int64)
     keys = keys[keys % 1024 != 0]
-    if keys.size == 0:
-        return tuple(result)
+    if keys.size == 0 or n == 0:
+        return ((),) * n
     row, cid = np.divmod(keys, 1024)
-    split = np.flatnonzero(np.diff(row)) + 1
+    # One bit per country per row (keys may repeat: OR, not add), then one tuple per distinct
+    # set: rows share few sets, and no Python loop runs per row.
+    words = (len(index.codes) + 63) // 64
+    mask = np.zeros((n, words), dtype=np.uint64)
+    np.bitwise_or.at(
+        mask, (row, cid // 64), np.left_shift(np.uint64(1), (cid % 64).astype(np.uint64))
+    )
+    sets, inverse = np.unique(mask, axis=0, return_inverse=True)
     codes = index.codes
-    for r, cs in zip(np.split(row, split), np.split(cid, split), strict=True):
-        result[int(r[0])] = tuple(Country(codes[c]) for c in cs.tolist())
-    return tuple(result)
+    bits = np.unpackbits(sets.astype("<u8").view(np.uint8), axis=1, bitorder="little")
+    owner, member = np.nonzero(bits)
+    ends = np.searchsorted(owner, np.arange(1, sets.shape[0] + 1)).tolist()
+    names = [Country(codes[c]) for c in member.tolist()]
+    made = [tuple(names[a:b]) for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    return tuple(made[i] for i in inverse.ravel().tolist())

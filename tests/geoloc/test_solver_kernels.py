@@ -8,46 +8,97 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chiptrail.geoloc import borders as borders_mod
-from chiptrail.geoloc.borders import BorderIndex, cell_country_keys
-from chiptrail.geoloc.region import _frame_of, _plane_to_local
-from chiptrail.geoloc.sphere import destination_points, to_unit_vectors
+from chiptrail.geoloc.borders import BorderIndex, cell_country_keys, keys_to_countries
+from chiptrail.geoloc.scanline import (
+    Disks,
+    centroid,
+    initial_window,
+    meridian_intervals,
+    reach_km,
+    scan,
+)
+from chiptrail.geoloc.sphere import EARTH_RADIUS_KM, great_circle_km, to_unit_vectors
+
+lats = st.floats(-89.9, 89.9, allow_nan=False)
+lons = st.floats(-180.0, 180.0, allow_nan=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(lats, lons, st.floats(1.0, 9_900.0), lons)
+def test_meridian_interval_is_exactly_the_cap(
+    lat: float, lon: float, radius: float, meridian: float
+) -> None:
+    """Along a meridian the closed-form interval holds every point of the cap and no other."""
+    ang = radius / EARTH_RADIUS_KM
+    centre = to_unit_vectors(np.array([[lat]]), np.array([[lon]]))
+    m = np.radians([[meridian]])
+    lo, hi = meridian_intervals(
+        centre, np.cos(np.array([[ang]])), np.array([[False]]), np.cos(m), np.sin(m)
+    )
+    phi = np.linspace(-90.0, 90.0, 20_001)
+    d = great_circle_km(lat, lon, phi, meridian)
+    z = np.sin(np.radians(phi))
+    a, b = float(lo[0, 0, 0]), float(hi[0, 0, 0])
+    tol_km = 1e-3
+    inside = d <= radius - tol_km
+    if not (a <= b):  # empty (NaN or inverted): no point of the meridian is in the cap
+        assert not inside.any()
+        return
+    assert np.all((z[inside] >= a - 1e-12) & (z[inside] <= b + 1e-12))
+    # ... and the interval's ends are on the cap's edge (or at a pole inside it).
+    for end in (a, b):
+        p = float(np.degrees(np.arcsin(np.clip(end, -1.0, 1.0))))
+        edge = float(great_circle_km(lat, lon, p, meridian))
+        assert edge <= radius + tol_km
+        assert abs(end) == 1.0 or edge >= radius - tol_km
+
+
+def test_free_caps_and_poles() -> None:
+    centre = to_unit_vectors(np.array([[89.0, -89.0, 0.0]]), np.array([[0.0, 0.0, 0.0]]))
+    cos_r = np.cos(np.array([[300.0, 300.0, 10.0]]) / EARTH_RADIUS_KM)
+    free = np.array([[False, False, True]])
+    m = np.radians([[180.0]])
+    lo, hi = meridian_intervals(centre, cos_r, free, np.cos(m), np.sin(m))
+    assert hi[0, 0, 0] == 1.0
+    assert lo[0, 0, 0] < 1.0
+    assert lo[0, 1, 0] == -1.0
+    assert hi[0, 1, 0] > -1.0
+    assert (lo[0, 2, 0], hi[0, 2, 0]) == (-1.0, 1.0)
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.floats(-89.9, 89.9),
-    st.floats(-180.0, 180.0),
-    st.floats(-19_000.0, 19_000.0),
-    st.floats(1.0, 19_000.0),
-    st.floats(-19_000.0, 19_000.0),
-    st.floats(1.0, 19_000.0),
-)
-def test_local_frame_points_are_the_projection_points(
-    lat0: float, lon0: float, x0: float, sx: float, y0: float, sy: float
-) -> None:
-    """local @ frame gives the unit vectors of sphere.destination_points for every grid point."""
-    k = 5
-    u = (np.arange(k) + 0.5) / k
-    gx = (x0 + sx * u)[None, :]
-    gy = (y0 + sy * u)[None, :]
-    x = np.repeat(gx, k, axis=1)
-    y = np.tile(gy, (1, k))
-    local = _plane_to_local(gx, gy, x, y)
-    xyz = np.matmul(local.transpose(0, 2, 1), _frame_of(np.array([lat0]), np.array([lon0])))
-    lat, lon = destination_points(lat0, lon0, x, y)
-    np.testing.assert_allclose(xyz, to_unit_vectors(lat, lon), atol=1e-9)
-    np.testing.assert_allclose(np.linalg.norm(xyz, axis=-1), 1.0, atol=1e-12)
+@given(st.lists(st.tuples(lats, lons, st.floats(50.0, 9_000.0)), min_size=1, max_size=4))
+def test_initial_window_holds_the_tightest_disk(disks: list[tuple[float, float, float]]) -> None:
+    """Every point of the smallest disk lies in the first window (longitudes modulo 360)."""
+    lat = np.radians([d[0] for d in disks])
+    lon = np.radians([d[1] for d in disks])
+    radius = np.array([[d[2] for d in disks]])
+    w = initial_window(lat, lon, radius, 1)
+    j = int(np.argmin(radius[0]))
+    rng = np.random.default_rng(0)
+    plat = rng.uniform(-90, 90, 4000)
+    plon = rng.uniform(-180, 180, 4000)
+    inside = great_circle_km(np.degrees(lat[j]), np.degrees(lon[j]), plat, plon) <= radius[0, j]
+    rel = (np.radians(plon[inside]) - w.lon0[0]) % (2 * np.pi)
+    assert np.all(rel <= w.width[0] + 1e-9)
+    pr = np.radians(plat[inside])
+    assert np.all((pr >= w.lat_lo[0] - 1e-12) & (pr <= w.lat_hi[0] + 1e-12))
 
 
-def test_centre_point_maps_to_the_centre() -> None:
-    """rho = 0 (a grid point on the landmark) takes the limit sin(d) / rho = 1 / R."""
-    g = np.array([[-1.0, 0.0, 1.0]])
-    x, y = np.repeat(g, 3, axis=1), np.tile(g, (1, 3))
-    local = _plane_to_local(g, g, x, y)
-    assert np.all(np.isfinite(local))
-    assert local[0, 0, 4] == 1.0
-    assert local[0, 1, 4] == 0.0
-    assert local[0, 2, 4] == 0.0
+def test_centroid_and_reach_of_a_known_region() -> None:
+    """One disk of 500 km: centroid at its centre, reach within radius + 2 tolerances."""
+    lat0, lon0, r = 40.0, 10.0, 500.0
+    disks = Disks(
+        to_unit_vectors(np.array([lat0]), np.array([lon0])),
+        np.array([[r]]),
+        np.zeros(1, dtype=np.int64),
+    )
+    w = initial_window(np.radians([lat0]), np.radians([lon0]), np.array([[r]]), 1)
+    sc = scan(w, disks, 64)
+    lat, lon = centroid(sc)
+    assert float(great_circle_km(lat0, lon0, lat[0], lon[0])) < 5.0
+    reach = reach_km(sc, lat, lon)
+    assert r <= reach[0] <= r + 2 * sc.delta_km[0] + 1.0  # ends of widened disks, + delta
 
 
 @pytest.mark.parametrize("level", [0, 3])
@@ -67,3 +118,19 @@ def test_presence_table_dedup_equals_sorting(
     assert fast.size > 0
     assert np.all(np.diff(fast) > 0)
     assert cell_country_keys(borders, level, owner[:0], cells[:0]).size == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 300)), max_size=200))
+def test_keys_to_countries_matches_a_plain_loop(
+    borders: BorderIndex, pairs: list[tuple[int, int]]
+) -> None:
+    """Row sets from repeated, unsorted keys equal a per-row set; sea (0) is dropped."""
+    codes = borders.codes
+    keys = np.array([r * 1024 + c % len(codes) for r, c in pairs], dtype=np.int64)
+    got = keys_to_countries(borders, keys, 31)
+    want: list[set[int]] = [set() for _ in range(31)]
+    for r, c in pairs:
+        if c % len(codes):
+            want[r].add(c % len(codes))
+    assert got == tuple(tuple(codes[c] for c in sorted(w)) for w in want)
