@@ -8,12 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chiptrail.geoloc import (
+    EARTH_RADIUS_KM,
     BorderIndex,
     Landmark,
     LandmarkSet,
+    LocateOptions,
     countries_in_region,
     country_at,
+    great_circle_km,
     load_border_index,
+    locate_targets,
 )
 from chiptrail.geoloc.borders import (
     border_index_from_arrays,
@@ -22,7 +26,7 @@ from chiptrail.geoloc.borders import (
     zone_countries,
 )
 from chiptrail.types import LandmarkId
-from tests.geoloc.fixtures import PLACES
+from tests.geoloc.fixtures import C_KM_PER_MS, PLACES
 
 POINTS = [
     ("Johor Bahru", "johor", "MY"),
@@ -128,3 +132,38 @@ def test_outlines_for_maps() -> None:
     rings = country_outlines(["SG", "MY"], (103.5, 104.2, 1.1, 1.6))
     assert {c for c, _, _ in rings} == {"SG", "MY"}
     assert all(lat.size == lon.size and lat.size > 3 for _, lat, lon in rings)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.sampled_from(sorted(PLACES)),
+    st.floats(-0.3, 0.3),
+    st.floats(-0.3, 0.3),
+    st.lists(st.tuples(st.floats(-6.0, 6.0), st.floats(-6.0, 6.0)), min_size=1, max_size=5),
+    st.one_of(st.just(1.0), st.floats(1.0, 2.5)),
+    st.integers(0, 1),
+)
+def test_located_regions_list_the_true_country(
+    borders: BorderIndex,
+    place: str,
+    dlat: float,
+    dlon: float,
+    offsets: list[tuple[float, float]],
+    slowdown: float,
+    liars: int,
+) -> None:
+    """End to end: the country of the true position is among the proven countries, whatever
+    the landmarks around it, the extra delay and the tolerated liars; with no delay and no
+    Earth-model margin the truth is on the edge of every disk (a vertex of the region)."""
+    lat, lon = PLACES[place][0] + dlat, PLACES[place][1] + dlon
+    lm = LandmarkSet.of(
+        Landmark(LandmarkId(f"l{i}"), lat + a, lon + b) for i, (a, b) in enumerate(offsets)
+    )
+    d = great_circle_km(lat, lon, lm.lat_deg, lm.lon_deg)
+    chord = 2.0 * EARTH_RADIUS_KM * np.sin(d / (2.0 * EARTH_RADIUS_KM))
+    rtt = (2.0 * chord / C_KM_PER_MS * slowdown + 1e-9)[None, :]
+    opts = LocateOptions(max_liars=liars, earth_margin=0.0)
+    res = locate_targets(lm, rtt, options=opts, borders=borders)
+    exact = country_at(lat, lon)
+    if exact is not None:
+        assert exact in res.proven_countries[0]

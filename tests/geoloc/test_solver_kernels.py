@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chiptrail.geoloc import Landmark, LandmarkSet, LocateOptions, countries_in_region
 from chiptrail.geoloc import borders as borders_mod
 from chiptrail.geoloc.borders import BorderIndex, cell_country_keys, keys_to_countries
 from chiptrail.geoloc.scanline import (
@@ -16,8 +17,10 @@ from chiptrail.geoloc.scanline import (
     meridian_intervals,
     reach_km,
     scan,
+    solve,
 )
 from chiptrail.geoloc.sphere import EARTH_RADIUS_KM, great_circle_km, to_unit_vectors
+from chiptrail.types import LandmarkId
 
 lats = st.floats(-89.9, 89.9, allow_nan=False)
 lons = st.floats(-180.0, 180.0, allow_nan=False)
@@ -134,3 +137,82 @@ def test_keys_to_countries_matches_a_plain_loop(
         if c % len(codes):
             want[r].add(c % len(codes))
     assert got == tuple(tuple(codes[c] for c in sorted(w)) for w in want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(lats, lons), min_size=1, max_size=6),
+    lats,
+    lons,
+    st.booleans(),
+    st.integers(4, 32),
+    st.integers(0, 2),
+)
+def test_a_point_on_every_disk_edge_stays_on_its_scanline(
+    points: list[tuple[float, float]],
+    lat: float,
+    lon: float,
+    with_liar: bool,
+    k: int,
+    passes: int,
+) -> None:
+    """The scan invariant, at the hardest place: the truth sits on the edge of every disk (a
+    vertex of the region), optionally outside one lying disk tolerated as a liar; the scanline
+    nearest it (within half a spacing of longitude) holds its latitude."""
+    plat = np.array([p[0] for p in points])
+    plon = np.array([p[1] for p in points])
+    radius = great_circle_km(lat, lon, plat, plon) + 1e-6
+    if with_liar:  # a landmark 2,000 km away that claims 10 km
+        liar_lat = lat - 18.0 if lat > 0 else lat + 18.0
+        plat, plon = np.append(plat, liar_lat), np.append(plon, lon)
+        radius = np.append(radius, 10.0)
+    allowed = np.array([int(with_liar)], dtype=np.int64)
+    disks = Disks(to_unit_vectors(plat, plon), radius[None, :], allowed)
+    w = initial_window(np.radians(plat), np.radians(plon), radius[None, :], int(with_liar) + 1)
+    sc = solve(w, disks, k, passes)
+    h = sc.window.width[0] / k
+    rel = (np.radians(lon) - sc.lon[0] + np.pi) % (2 * np.pi) - np.pi
+    z = np.sin(np.radians(lat))
+    near = np.abs(rel) <= 0.5 * h + 1e-12
+    holds = sc.inside[0] & (sc.lo[0] <= z + 1e-12) & (sc.hi[0] >= z - 1e-12)
+    assert np.any(near & holds)
+
+
+def _cell_id_index(res: float = 1.0) -> BorderIndex:
+    """One raster level whose cells are their own 'countries', unique over any 31 x 32 block."""
+    rows, cols = int(180 / res), int(360 / res)
+    r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    pure = ((r % 31) * 32 + (c % 32) + 1).astype(np.int16)
+    level = borders_mod._Level(
+        res, pure, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int16)
+    )
+    return BorderIndex(tuple(f"{i:04d}" for i in range(1024)), (level,))
+
+
+CELL_INDEX = _cell_id_index()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lats,
+    lons,
+    st.lists(st.tuples(st.floats(-6.0, 6.0), st.floats(-6.0, 6.0)), min_size=1, max_size=5),
+    st.integers(4, 32),
+)
+def test_the_truths_raster_cell_is_always_counted(
+    lat: float, lon: float, offsets: list[tuple[float, float]], k: int
+) -> None:
+    """Country attribution counts the raster cell holding the truth, even on every disk edge."""
+    plat = np.clip([lat + a for a, _ in offsets], -89.9, 89.9)
+    plon = np.array([lon + b for _, b in offsets])
+    lm = LandmarkSet.of(
+        Landmark(LandmarkId(f"l{i}"), float(a), float(o))
+        for i, (a, o) in enumerate(zip(plat, plon, strict=True))
+    )
+    radius = (great_circle_km(lat, lon, lm.lat_deg, lm.lon_deg) + 1e-6)[None, :]
+    got = countries_in_region(
+        lm, radius, options=LocateOptions(grid_size=k, refine_passes=1), borders=CELL_INDEX
+    )[0]
+    row = min(int(np.floor((90.0 - lat) / 1.0)), 179)
+    col = int(np.floor((lon + 180.0) / 1.0)) % 360
+    assert f"{(row % 31) * 32 + (col % 32) + 1:04d}" in got
