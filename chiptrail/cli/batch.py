@@ -67,8 +67,11 @@ def locate_cmd(
     ] = None,
     spark: SparkOpt = None,
     grid_size: Annotated[
-        int, typer.Option("--grid-size", min=4, max=64, help="Sample grid K (K x K per pass).")
-    ] = 16,
+        int,
+        typer.Option(
+            "--grid-size", min=4, max=256, help="Meridian scanlines per pass (K, default 24)."
+        ),
+    ] = 24,
     max_liars: Annotated[
         int, typer.Option("--max-liars", min=0, help="Tolerate this many lying landmarks.")
     ] = 0,

@@ -63,7 +63,10 @@ LiarsOpt = Annotated[
     ),
 ]
 GridOpt = Annotated[
-    int, typer.Option("--grid-size", min=4, max=64, help="Sample grid K (K x K per pass).")
+    int,
+    typer.Option(
+        "--grid-size", min=4, max=256, help="Meridian scanlines per pass (K, default 24)."
+    ),
 ]
 
 
@@ -125,7 +128,7 @@ def locate_cmd(
     out: Annotated[str, typer.Option("--out", help="Output JSON lines ('-' = stdout).")] = "-",
     strict: StrictOpt = False,
     max_liars: LiarsOpt = 0,
-    grid_size: GridOpt = 16,
+    grid_size: GridOpt = 24,
 ) -> None:
     """Locate every target: point estimate, proven and likely countries, one JSON line each.
 

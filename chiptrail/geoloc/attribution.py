@@ -5,8 +5,8 @@ of the interval of its nearest scanline, at most half a scanline spacing ``h`` o
 So the region points inside a raster column ``[west, east]`` all have latitudes within the hull
 of the intervals of the scanlines in ``[west - h/2, east + h/2]``; every raster cell of the
 column that this hull meets is counted, and each counted cell lists every country that meets it
-(borders.py). The country list never misses a country the region touches
-(docs/country-boundaries.md), and no further disk tests are needed.
+(borders.py; looked up by runs down the column, column_runs.py). The country list never misses
+a country the region touches (docs/country-boundaries.md), and no further disk tests are needed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from chiptrail.geoloc.borders import BorderIndex, cell_country_keys, keys_to_countries
+from chiptrail.geoloc.borders import BorderIndex, keys_to_countries
+from chiptrail.geoloc.column_runs import column_country_keys
 from chiptrail.geoloc.scanline import Scan
 from chiptrail.types import Country
 
@@ -115,10 +116,8 @@ def _level_keys(
     lat_lo = np.degrees(np.arcsin(np.clip(np.where(inside, z_lo, 0.0), -1.0, 1.0)))
     top = np.clip(np.floor((90.0 - lat_hi) / res), 0, nrows - 1).astype(np.int64)
     bottom = np.clip(np.floor((90.0 - lat_lo) / res), 0, nrows - 1).astype(np.int64)
-    count = np.where(inside, bottom - top + 1, 0).ravel()
-    total = int(count.sum())
-    start = np.repeat(np.cumsum(count) - count, count)
-    r = np.repeat(top.ravel(), count) + (np.arange(total) - start)
-    c = np.repeat((cc % ncols).ravel(), count)
-    owner = np.repeat(np.repeat(rows.astype(np.int64), m), count)
-    return cell_country_keys(index, lv, owner, r * ncols + c)
+    q = np.flatnonzero(inside.ravel())
+    owner = np.repeat(rows.astype(np.int64), m)[q]
+    return column_country_keys(
+        index, lv, owner, (cc % ncols).ravel()[q], top.ravel()[q], bottom.ravel()[q]
+    )

@@ -382,17 +382,28 @@ def cell_country_keys(
     if own.size == 0:
         return np.zeros(0, dtype=np.int64)
     val = lv.pure.ravel()[cell].astype(np.int64)
-    keys = [own[val >= 0] * 1024 + val[val >= 0]]
     mixed = val < 0
+    keys = [own[~mixed] * 1024 + val[~mixed]]
     if mixed.any():
-        pos = np.searchsorted(lv.mixed_cells, cell[mixed])
-        a, b = lv.offsets[pos], lv.offsets[pos + 1]
-        cnt = b - a
-        idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        keys.append(np.repeat(own[mixed], cnt) * 1024 + lv.members[idx].astype(np.int64))
-    flat = np.concatenate(keys)
-    lo = int(own.min()) * 1024
-    span = int(own.max()) * 1024 + 1024 - lo
+        keys.append(mixed_cell_keys(lv, own[mixed], cell[mixed]))
+    return unique_keys(np.concatenate(keys), int(own.min()), int(own.max()))
+
+
+def mixed_cell_keys(
+    lv: _Level, owner: NDArray[np.int64], cells: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """``owner * 1024 + country`` for every country listed in each mixed cell (flat ids)."""
+    pos = np.searchsorted(lv.mixed_cells, cells)
+    a, b = lv.offsets[pos], lv.offsets[pos + 1]
+    cnt = b - a
+    idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+    return np.asarray(np.repeat(owner, cnt) * 1024 + lv.members[idx].astype(np.int64))
+
+
+def unique_keys(flat: NDArray[np.int64], own_min: int, own_max: int) -> NDArray[np.int64]:
+    """Sorted unique keys whose owners lie in ``[own_min, own_max]``."""
+    lo = own_min * 1024
+    span = own_max * 1024 + 1024 - lo
     if span > _PRESENCE_LIMIT:
         return np.unique(flat)
     # Deduplicate through a presence table (rows x 1024 flags): linear, no sort or hash.

@@ -73,7 +73,7 @@ class LocateOptions:
         with_countries: attribute countries (set False for pure geometry benchmarks).
     """
 
-    grid_size: int = 32
+    grid_size: int = 24
     refine_passes: int = 1
     chunk_size: int = 4096
     max_liars: int = 0

@@ -145,19 +145,19 @@ def meridian_intervals(
     """Latitude intervals (as sin(lat)) of caps along meridians.
 
     Args:
-        centres: (n, J, 3) unit vectors of the cap centres.
-        cos_r: (n, J) cos of each cap's angular radius (radius < a quarter circumference).
-        free: (n, J) caps that constrain nothing (interval = the whole meridian).
-        cos_lon, sin_lon: (n, K) cos and sin of the meridians' longitudes.
+        centres: (*S, 3) unit vectors of the cap centres (S: any shape, e.g. (n, J)).
+        cos_r: (*S) cos of each cap's angular radius (radius < a quarter circumference).
+        free: (*S) caps that constrain nothing (interval = the whole meridian).
+        cos_lon, sin_lon: cos and sin of the meridians' longitudes, (..., K) broadcastable to
+            (*S, K): (n, 1, K) for (n, J) caps, or (m, K) for caps laid out (J, m).
 
     Returns:
-        lo, hi of shape (n, J, K); NaN or lo > hi where the meridian misses the cap.
+        lo, hi of shape (*S, K); NaN or lo > hi where the meridian misses the cap.
     """
-    cl, sl = cos_lon[:, None, :], sin_lon[:, None, :]
-    a = centres[:, :, 0, None] * cl
-    a += centres[:, :, 1, None] * sl
-    b = centres[:, :, 2, None]
-    c = cos_r[:, :, None]
+    a = centres[..., 0, None] * cos_lon
+    a += centres[..., 1, None] * sin_lon
+    b = centres[..., 2, None]
+    c = cos_r[..., None]
     rho2 = a * a
     rho2 += b * b
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -169,13 +169,13 @@ def meridian_intervals(
     lo *= rho2
     hi = np.add(bc, s, out=s)
     hi *= rho2
-    zc = centres[:, :, 2]
+    zc = centres[..., 2]
     south = (-zc >= cos_r) | free  # south pole inside (or no constraint)
     north = (zc >= cos_r) | free
     if south.any():
-        np.copyto(lo, -1.0, where=south[:, :, None])
+        np.copyto(lo, -1.0, where=south[..., None])
     if north.any():
-        np.copyto(hi, 1.0, where=north[:, :, None])
+        np.copyto(hi, 1.0, where=north[..., None])
     return lo, hi
 
 
@@ -213,17 +213,19 @@ def _intersect_flat(
     rows = np.concatenate(row_parts)
     cols = np.concatenate(col_parts)
     cos_r = np.cos((disks.radius_km[rows, cols] + delta_km[rows]) / EARTH_RADIUS_KM)
-    lo, hi = meridian_intervals(
-        disks.xyz[cols][:, None, :],
-        cos_r[:, None],
-        np.zeros((rows.size, 1), dtype=np.bool_),
-        np.cos(lon)[rows],
-        np.sin(lon)[rows],
-    )
+    centres = disks.xyz[cols]
+    c_lon, s_lon = np.cos(lon), np.sin(lon)
     for c, g, o in groups:
         span = slice(o, o + c * g.size)
-        out_lo[g] = lo[span, 0].reshape(c, g.size, k).max(axis=0)
-        out_hi[g] = hi[span, 0].reshape(c, g.size, k).min(axis=0)
+        lo, hi = meridian_intervals(
+            centres[span].reshape(c, g.size, 3),
+            cos_r[span].reshape(c, g.size),
+            np.zeros((c, g.size), dtype=np.bool_),
+            c_lon[g],
+            s_lon[g],
+        )
+        out_lo[g] = lo.max(axis=0)
+        out_hi[g] = hi.min(axis=0)
     return out_lo, out_hi
 
 
@@ -236,7 +238,9 @@ def _combine_padded(
     keep = np.take_along_axis(useful, order, axis=1)
     r = np.take_along_axis(disks.radius_km, order, axis=1)
     cos_r = np.cos(np.where(keep, (r + delta_km[:, None]) / EARTH_RADIUS_KM, 0.0))
-    lo, hi = meridian_intervals(disks.xyz[order], cos_r, ~keep, np.cos(lon), np.sin(lon))
+    lo, hi = meridian_intervals(
+        disks.xyz[order], cos_r, ~keep, np.cos(lon)[:, None, :], np.sin(lon)[:, None, :]
+    )
     allowed = disks.allowed
     bad = np.isnan(lo) | np.isnan(hi) | (lo > hi)
     lo = np.sort(np.where(bad, 2.0, lo), axis=1)

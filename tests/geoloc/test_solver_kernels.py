@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from chiptrail.geoloc import Landmark, LandmarkSet, LocateOptions, countries_in_region
 from chiptrail.geoloc import borders as borders_mod
 from chiptrail.geoloc.borders import BorderIndex, cell_country_keys, keys_to_countries
+from chiptrail.geoloc.column_runs import column_country_keys
 from chiptrail.geoloc.scanline import (
     Disks,
     centroid,
@@ -204,7 +205,7 @@ def test_the_truths_raster_cell_is_always_counted(
 ) -> None:
     """Country attribution counts the raster cell holding the truth, even on every disk edge."""
     plat = np.clip([lat + a for a, _ in offsets], -89.9, 89.9)
-    plon = np.array([lon + b for _, b in offsets])
+    plon = (np.array([lon + b for _, b in offsets]) + 180.0) % 360.0 - 180.0
     lm = LandmarkSet.of(
         Landmark(LandmarkId(f"l{i}"), float(a), float(o))
         for i, (a, o) in enumerate(zip(plat, plon, strict=True))
@@ -216,3 +217,22 @@ def test_the_truths_raster_cell_is_always_counted(
     row = min(int(np.floor((90.0 - lat) / 1.0)), 179)
     col = int(np.floor((lon + 180.0) / 1.0)) % 360
     assert f"{(row % 31) * 32 + (col % 32) + 1:04d}" in got
+
+
+@pytest.mark.parametrize("level", [0, 2, 5])
+def test_column_runs_equal_the_cells_they_cover(borders: BorderIndex, level: int) -> None:
+    """A run query gives exactly the keys of visiting every cell of the column range."""
+    n_rows, n_cols = borders.levels[level].pure.shape
+    rng = np.random.default_rng(level)
+    q = 2000
+    col = rng.integers(0, n_cols, q)
+    top = rng.integers(0, n_rows, q)
+    bottom = np.minimum(top + rng.integers(0, 40, q), n_rows - 1)
+    owner = rng.integers(0, 300, q).astype(np.int64)
+    got = column_country_keys(borders, level, owner, col, top, bottom)
+    cnt = bottom - top + 1
+    rows = np.repeat(top, cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    cells = rows * n_cols + np.repeat(col, cnt)
+    want = cell_country_keys(borders, level, np.repeat(owner, cnt), cells)
+    np.testing.assert_array_equal(got, want)
+    assert np.unique(got % 1024).size > 3
