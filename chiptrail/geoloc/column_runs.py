@@ -2,9 +2,10 @@
 
 No I/O. Region attribution asks, per region and raster column, for every country meeting the
 cells of rows ``top..bottom``. Down a column the raster is mostly long runs of one country (or
-sea), so each level is also kept as runs: a run starts wherever the value changes down a column,
-at each column's top, and at every mixed cell (each mixed cell is its own run, looked up in the
-mixed-cell table). A query is two binary searches and the few runs between them.
+sea), so each level is also kept as runs: a run starts wherever the value changes down a column
+and at each column's top. A mixed cell's value is its set of countries (cells listing the same
+set share one id, so a coast of {sea, ID} cells is one run). A query is two binary searches and
+the few runs between them.
 """
 
 from __future__ import annotations
@@ -14,16 +15,33 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from chiptrail.geoloc.borders import BorderIndex, _Level, mixed_cell_keys, unique_keys
+from chiptrail.geoloc.borders import BorderIndex, _Level, unique_keys
 
 
 @dataclass(frozen=True, slots=True)
 class _Runs:
     start: NDArray[np.int64]  # column-major flat positions (col * n_rows + row) of run starts
-    value: NDArray[np.int16]  # the run's country index, -1 for a (one-cell) mixed run
+    value: NDArray[np.int32]  # the run's country index, or -(s + 1) for country set s
+    set_offsets: NDArray[np.int64]  # CSR offsets of the country sets of mixed cells
+    set_members: NDArray[np.int16]
 
 
 _CACHE: dict[int, tuple[NDArray[np.int16], _Runs]] = {}
+
+
+def _mixed_sets(lv: _Level) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int16]]:
+    """(set id per mixed cell, CSR offsets, members) of the distinct country lists."""
+    cnt = np.diff(lv.offsets)
+    n = cnt.size
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int16)
+    pad = np.full((n, int(cnt.max())), -1, dtype=np.int16)
+    pos = np.arange(int(cnt.sum())) - np.repeat(lv.offsets[:-1], cnt)
+    pad[np.repeat(np.arange(n), cnt), pos] = lv.members
+    sets, inverse = np.unique(pad, axis=0, return_inverse=True)
+    keep = sets >= 0
+    offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int64)
+    return inverse.ravel().astype(np.int64), offsets, sets[keep]
 
 
 def _runs(lv: _Level) -> _Runs:
@@ -31,12 +49,15 @@ def _runs(lv: _Level) -> _Runs:
     if hit is not None and hit[0] is lv.pure:
         return hit[1]
     n_rows = lv.pure.shape[0]
-    v = np.ascontiguousarray(lv.pure.T).ravel()
+    set_of, set_offsets, set_members = _mixed_sets(lv)
+    val = lv.pure.astype(np.int32)
+    val.ravel()[lv.mixed_cells] = -(set_of + 1)
+    v = np.ascontiguousarray(val.T).ravel()
     new = np.ones(v.size, dtype=np.bool_)
-    new[1:] = (v[1:] != v[:-1]) | (v[1:] < 0)
+    new[1:] = v[1:] != v[:-1]
     new[::n_rows] = True
     start = np.flatnonzero(new).astype(np.int64)
-    runs = _Runs(start, v[start])
+    runs = _Runs(start, v[start], set_offsets, set_members)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[id(lv.pure)] = (lv.pure, runs)
@@ -56,7 +77,7 @@ def column_country_keys(
     if owner.size == 0:
         return np.zeros(0, dtype=np.int64)
     lv = index.levels[level]
-    n_rows, n_cols = lv.pure.shape
+    n_rows = lv.pure.shape[0]
     runs = _runs(lv)
     lo = col * n_rows + top
     a = np.searchsorted(runs.start, lo, side="right") - 1
@@ -68,7 +89,9 @@ def column_country_keys(
     mixed = val < 0
     keys = [own[~mixed] * 1024 + val[~mixed]]
     if mixed.any():
-        pos = runs.start[idx[mixed]]
-        cell = (pos % n_rows) * n_cols + pos // n_rows
-        keys.append(mixed_cell_keys(lv, own[mixed], cell))
+        sid = -val[mixed] - 1
+        first = runs.set_offsets[sid]
+        n_in = runs.set_offsets[sid + 1] - first
+        at = np.repeat(first - np.cumsum(n_in) + n_in, n_in) + np.arange(int(n_in.sum()))
+        keys.append(np.repeat(own[mixed], n_in) * 1024 + runs.set_members[at].astype(np.int64))
     return unique_keys(np.concatenate(keys), int(owner.min()), int(owner.max()))
