@@ -48,16 +48,23 @@ def _runs(lv: _Level) -> _Runs:
     hit = _CACHE.get(id(lv.pure))
     if hit is not None and hit[0] is lv.pure:
         return hit[1]
-    n_rows = lv.pure.shape[0]
+    n_rows, n_cols = lv.pure.shape
     set_of, set_offsets, set_members = _mixed_sets(lv)
-    val = lv.pure.astype(np.int32)
-    val.ravel()[lv.mixed_cells] = -(set_of + 1)
-    v = np.ascontiguousarray(val.T).ravel()
+    v = np.ascontiguousarray(lv.pure.T).ravel()  # column-major, int16 (mixed = -1)
     new = np.ones(v.size, dtype=np.bool_)
-    new[1:] = v[1:] != v[:-1]
+    np.not_equal(v[1:], v[:-1], out=new[1:])
     new[::n_rows] = True
+    # Mixed cells in column order; a new run starts where the country set changes.
+    pos = (lv.mixed_cells % n_cols) * n_rows + lv.mixed_cells // n_cols
+    order = np.argsort(pos)
+    pos, sid = pos[order], set_of[order]
+    follows = np.flatnonzero((pos[1:] - pos[:-1] == 1) & (sid[1:] != sid[:-1])) + 1
+    new[pos[follows]] = True
     start = np.flatnonzero(new).astype(np.int64)
-    runs = _Runs(start, v[start], set_offsets, set_members)
+    value = v[start].astype(np.int32)
+    mixed = value < 0
+    value[mixed] = -(sid[np.searchsorted(pos, start[mixed])] + 1)
+    runs = _Runs(start, value, set_offsets, set_members)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[id(lv.pure)] = (lv.pure, runs)
