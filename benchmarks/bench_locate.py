@@ -6,8 +6,8 @@ intersected chip by chip (measured on a subset and extrapolated). Prints the rat
 
 Times are CPU seconds of this process (time.process_time) with BLAS pinned to one thread, so the
 rates are per core even on a shared machine. A warm-up chunk runs first and is reported apart
-(the first use of a raster level builds its column runs once per process). The chips' RTTs are generated inside the timed loop
-(a small share of the time), as a stream would deliver them.
+(the first use of a raster level builds its column runs once per process). The chips' RTTs are
+generated inside the timed loop (a small share of the time), as a stream would deliver them.
 
 Run: python benchmarks/bench_locate.py [--quick] [--chips 10000,1000000] [--baseline 200]
 """
