@@ -1,10 +1,11 @@
 """Batch location verification: chips per second, local path vs Spark local[1] and local[2].
 
 Run: python benchmarks/bench_batch.py [--chips 20000] [--masters local[1],local[2]]
-         [--pivot-chips 1000000] [--countries]
+         [--local-workers 2] [--pivot-chips 1000000] [--countries]
 
 One run measures side by side, on the same simulated Parquet set:
   - the local path (DuckDB pivot + the numpy kernel in this process), the baseline;
+  - the local path with the kernel in N worker processes, for each ``--local-workers`` N;
   - Spark ``local[N]`` for each master (JVM start timed separately from the job);
   - optionally the pivot alone (simulate + DuckDB pivot, no kernel) at a larger size, to show the
     I/O side at scale.
@@ -71,6 +72,7 @@ def main() -> None:
     ap.add_argument("--chips", type=int, default=20_000)
     ap.add_argument("--landmarks", type=int, default=16)
     ap.add_argument("--masters", default="local[1],local[2]")
+    ap.add_argument("--local-workers", default="", help="comma-separated kernel process counts")
     ap.add_argument("--pivot-chips", type=int, default=0)
     ap.add_argument("--countries", action="store_true", help="attribute countries (raster)")
     args = ap.parse_args()
@@ -88,6 +90,12 @@ def main() -> None:
     base = time.perf_counter() - t0
     pivots = [_duckdb_pivot_s(s.measurements_dir, lms.ids, s.sites_path)]
     results = [("local (DuckDB + kernel)", 0.0, base)]
+    for n in [int(w) for w in args.local_workers.split(",") if w]:
+        t0 = time.perf_counter()
+        out = root / f"local-{n}"
+        locate_local(s.measurements_dir, job, out, sites=s.sites_path, workers=n)
+        results.append((f"local, {n} kernel processes", 0.0, time.perf_counter() - t0))
+        pivots.append(pivots[0])
     for master in [m for m in args.masters.split(",") if m]:
         from chiptrail.batch.spark import locate_spark, spark_session, wide_frame
 

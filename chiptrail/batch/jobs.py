@@ -50,6 +50,7 @@ def run_locate(
     spark_master: str | None = None,
     options: LocateOptions | None = None,
     progress: ProgressFn | None = None,
+    workers: int = 1,
 ) -> LocateSummary:
     """Locate (and judge, where sites are given) every chip of a Parquet measurement set.
 
@@ -62,6 +63,7 @@ def run_locate(
             None runs on this machine.
         options: solver knobs; ``with_countries`` loads the offline country raster once.
         progress: local path only: called after each partition.
+        workers: local path only: kernel processes (Spark sizes its own executors).
 
     Raises:
         InvalidInput, Conflict, Unavailable (Spark missing or failed).
@@ -73,7 +75,12 @@ def run_locate(
     borders = load_border_index() if opts.with_countries else None
     job = LocateJob(landmarks, options=opts, borders=borders)
     if spark_master is None:
-        return locate_local(measurements, job, out, sites=sites, progress=progress)
+        return locate_local(measurements, job, out, sites=sites, progress=progress, workers=workers)
+    if workers != 1:
+        raise InvalidInput(
+            "--workers applies to the local path; Spark sizes its executors itself",
+            {"field": "workers"},
+        )
     from chiptrail.batch.spark import locate_spark, spark_session
 
     if not measurements.exists():

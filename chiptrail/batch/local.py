@@ -1,14 +1,19 @@
-"""The local (single-machine) path of the batch jobs: DuckDB pivots, the kernel runs in-process.
+"""The local (single-machine) path of the batch jobs: DuckDB pivots, the kernel runs here.
 
 Reads and writes Parquet data sets one (day, region) partition at a time, streaming Arrow record
 batches, so memory stays bounded by one partition's pivot (DuckDB spills beyond its limit), not
-by the data set. The Spark path (spark.py) runs the same pivot and the same kernel.
+by the data set. The kernel runs in this process or in a pool of worker processes (``workers``).
+The Spark path (spark.py) runs the same pivot and the same kernel.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,8 @@ from chiptrail.errors import Conflict, InvalidInput
 
 ProgressFn = Callable[[int, int, int], None]
 """Called with (partitions done, partitions total, chips done)."""
+Runner = Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+"""Maps wide record batches to verdict batches, in order."""
 
 BATCH_ROWS = 65_536
 """Chips per record batch handed to the kernel (bounds its working set)."""
@@ -144,6 +151,7 @@ def locate_local(
     sites: Path | None = None,
     progress: ProgressFn | None = None,
     batch_rows: int = BATCH_ROWS,
+    workers: int = 1,
 ) -> LocateSummary:
     """Locate every chip of a measurement set on this machine; write verdicts as Parquet.
 
@@ -154,10 +162,16 @@ def locate_local(
         sites: optional Parquet of ``SITE_SCHEMA``; chips listed there are judged.
         progress: called after each partition.
         batch_rows: chips per kernel call.
+        workers: kernel processes; 1 runs the kernel in this process. More run it in a pool of
+            worker processes (each receives ``job`` once) while this one pivots and writes; the
+            output is the same, row for row and in the same order.
 
     Raises:
-        InvalidInput: missing input, malformed rows. Conflict: ``out`` is not empty.
+        InvalidInput: missing input, malformed rows, ``workers`` < 1. Conflict: ``out`` is not
+        empty.
     """
+    if workers < 1:
+        raise InvalidInput("workers must be at least 1", {"field": "workers", "value": workers})
     check_out_dir(out)
     con = open_duckdb()
     try:
@@ -165,20 +179,60 @@ def locate_local(
         sql = pivot_sql(measurements, job.landmarks.ids, sites)
         summary = LocateSummary()
         file_schema = pa.schema([f for f in VERDICT_SCHEMA if f.name not in ("day", "region")])
-        for n, (day, region) in enumerate(parts, start=1):
-            target = partition_dir(out, day, region)
-            target.mkdir(parents=True, exist_ok=True)
-            with pq.ParquetWriter(target / "part-00000.parquet", file_schema) as writer:
-                for wide in pivot_batches(con, sql, day, region, batch_rows):
-                    result = locate_batch(wide, job)
-                    summary.add(result)
-                    writer.write_batch(result.drop_columns(["day", "region"]))
-            summary.partitions = n
-            if progress is not None:
-                progress(n, len(parts), summary.chips)
+        with kernel_runner(job, workers) as run:
+            for n, (day, region) in enumerate(parts, start=1):
+                target = partition_dir(out, day, region)
+                target.mkdir(parents=True, exist_ok=True)
+                with pq.ParquetWriter(target / "part-00000.parquet", file_schema) as writer:
+                    for result in run(pivot_batches(con, sql, day, region, batch_rows)):
+                        summary.add(result)
+                        writer.write_batch(result.drop_columns(["day", "region"]))
+                summary.partitions = n
+                if progress is not None:
+                    progress(n, len(parts), summary.chips)
         return summary
     finally:
         con.close()
+
+
+_WORKER_JOB: list[LocateJob] = []
+
+
+def _start_worker(job: LocateJob) -> None:
+    _WORKER_JOB[:] = [job]
+
+
+def _locate_in_worker(batch: pa.RecordBatch) -> pa.RecordBatch:
+    return locate_batch(batch, _WORKER_JOB[0])
+
+
+@contextmanager
+def kernel_runner(job: LocateJob, workers: int) -> Iterator[Runner]:
+    """A Runner for ``job``: in this process (``workers`` = 1) or in a pool of processes, with at
+    most two batches per worker in flight so memory stays bounded. Workers are spawned, not
+    forked (this process holds DuckDB's threads)."""
+    if workers == 1:
+
+        def run_here(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            return (locate_batch(b, job) for b in batches)
+
+        yield run_here
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_start_worker, initargs=(job,)
+    ) as pool:
+
+        def run_pooled(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            pending: deque[Future[pa.RecordBatch]] = deque()
+            for b in batches:
+                pending.append(pool.submit(_locate_in_worker, b))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+        yield run_pooled
 
 
 def read_dataset(path: Path, schema: pa.Schema) -> pa.Table:

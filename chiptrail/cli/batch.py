@@ -78,6 +78,12 @@ def locate_cmd(
     no_countries: Annotated[
         bool, typer.Option("--no-countries", help="Skip country attribution (faster).")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="Kernel processes on the local path (default 1: in-process)."
+        ),
+    ] = 1,
     json_out: JsonOption = False,
 ) -> None:
     """Locate every chip of a Parquet measurement set per day; write verdicts as Parquet.
@@ -95,12 +101,24 @@ def locate_cmd(
                 bar.update(task, completed=done, total=total, detail=f"{chips:,} chips")
 
             summary = jobs.run_locate(
-                measurements, landmarks, out, sites=sites, options=opts, progress=progress
+                measurements,
+                landmarks,
+                out,
+                sites=sites,
+                options=opts,
+                progress=progress,
+                workers=workers,
             )
     else:
         err_console.print(f"running on Spark at {spark}")
         summary = jobs.run_locate(
-            measurements, landmarks, out, sites=sites, spark_master=spark, options=opts
+            measurements,
+            landmarks,
+            out,
+            sites=sites,
+            spark_master=spark,
+            options=opts,
+            workers=workers,
         )
     if json_out:
         emit_json({"out": str(out), **asdict(summary)})

@@ -175,3 +175,43 @@ def test_job_survives_pickling_as_spark_ships_it(job: LocateJob) -> None:
     assert back.landmarks.ids == job.landmarks.ids
     np.testing.assert_array_equal(back.landmarks.lat_deg, job.landmarks.lat_deg)
     assert back.options == job.options
+
+
+def test_worker_processes_write_the_same_rows_in_the_same_order(
+    simulated: SimulatedSet, job: LocateJob, tmp_path: Path
+) -> None:
+    """workers=2 (spawned processes, several batches per partition in flight) = in-process."""
+    one = locate_local(
+        simulated.measurements_dir, job, tmp_path / "one", sites=simulated.sites_path
+    )
+    two = locate_local(
+        simulated.measurements_dir,
+        job,
+        tmp_path / "two",
+        sites=simulated.sites_path,
+        workers=2,
+        batch_rows=64,
+    )
+    assert one == two
+    a = read_dataset(tmp_path / "one", VERDICT_SCHEMA)
+    b = read_dataset(tmp_path / "two", VERDICT_SCHEMA)
+    assert a.num_rows == 1200
+    assert a.equals(b)
+
+
+def test_bad_rows_in_a_worker_are_bad_input(job: LocateJob, tmp_path: Path) -> None:
+    d = tmp_path / "m" / "day=2026-03-01" / "region=emea"
+    d.mkdir(parents=True)
+    file_schema = pa.schema([f for f in MEASUREMENT_SCHEMA if f.name not in ("day", "region")])
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    row = {
+        "chip_id": ["x"],
+        "landmark_id": [job.landmarks.ids[0]],
+        "rtt_ms": [-2.0],
+        "measured_at": [at],
+    }
+    pq.write_table(pa.table(row, schema=file_schema), d / "p.parquet")
+    with pytest.raises(InvalidInput, match="RTTs must be finite"):
+        locate_local(tmp_path / "m", job, tmp_path / "out", workers=2)
+    with pytest.raises(InvalidInput, match="workers"):
+        locate_local(tmp_path / "m", job, tmp_path / "out2", workers=0)
