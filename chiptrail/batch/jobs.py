@@ -68,6 +68,11 @@ def run_locate(
     Raises:
         InvalidInput, Conflict, Unavailable (Spark missing or failed).
     """
+    if spark_master is not None and workers != 1:
+        raise InvalidInput(
+            "--workers applies to the local path; Spark sizes its executors itself",
+            {"field": "workers"},
+        )
     opts = options or LocateOptions()
     landmarks = read_landmarks(landmarks_csv)
     if sites is not None and not sites.exists():
@@ -76,11 +81,6 @@ def run_locate(
     job = LocateJob(landmarks, options=opts, borders=borders)
     if spark_master is None:
         return locate_local(measurements, job, out, sites=sites, progress=progress, workers=workers)
-    if workers != 1:
-        raise InvalidInput(
-            "--workers applies to the local path; Spark sizes its executors itself",
-            {"field": "workers"},
-        )
     from chiptrail.batch.spark import locate_spark, spark_session
 
     if not measurements.exists():

@@ -60,6 +60,31 @@ def test_simulate_then_locate_reports_violations(tmp_path: Path) -> None:
     summary = json.loads(r.stdout)
     assert summary["chips"] == 120
     assert summary["verdicts"]["VIOLATION"] >= made["diverted"] // 2
+    args = [
+        "batch",
+        "locate",
+        "--measurements",
+        str(sim / "measurements"),
+        "--landmarks",
+        str(sim / "landmarks.csv"),
+        "--sites",
+        str(sim / "sites.parquet"),
+        "--no-countries",
+        "--grid-size",
+        "8",
+        "--json",
+    ]
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "v2"), "--workers", "2"])
+    assert r.exit_code == 1, r.output
+    again = json.loads(r.stdout)
+    assert {k: v for k, v in again.items() if k != "out"} == {
+        k: v for k, v in summary.items() if k != "out"
+    }
+    r = runner.invoke(
+        app, [*args, "--out", str(tmp_path / "v3"), "--workers", "2", "--spark", "local[2]"]
+    )
+    assert r.exit_code == 2, r.output  # --workers is for the local path
+    assert "workers" in r.output
 
 
 def test_locate_bad_landmarks_is_exit_2(tmp_path: Path) -> None:
