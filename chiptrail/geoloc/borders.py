@@ -24,7 +24,7 @@ BASE_RES_DEG = 0.05
 """Cell size of the finest raster level (about 5.6 km north-south)."""
 KM_PER_DEG = 6371.0088 * math.pi / 180.0
 _COORD_SCALE = 1e7  # timezonefinder stores degrees x 1e7 as int32
-_PRESENCE_LIMIT = 1 << 24  # cell_country_keys dedups through a flag table up to this size
+_PRESENCE_LIMIT = 1 << 24  # unique_keys dedups through a flag table up to this size
 _FORMAT = 2  # bump when the raster construction changes (cache key)
 
 
@@ -363,41 +363,6 @@ def load_border_index(base_res_deg: float = BASE_RES_DEG) -> BorderIndex:
     while levels[-1].pure.shape[0] > 1:
         levels.append(_coarsen(levels[-1]))
     return BorderIndex(codes, tuple(levels))
-
-
-def cell_country_keys(
-    index: BorderIndex, level: int, owner: NDArray[np.int64], cells: NDArray[np.int64]
-) -> NDArray[np.int64]:
-    """Unique ``owner * 1024 + country`` keys of every country meeting the given cells.
-
-    Args:
-        index: the raster.
-        level: raster level of the flat cell ids.
-        owner: (m,) row (target) each cell belongs to.
-        cells: (m,) flat cell ids ``row * n_cols + col`` at that level.
-    """
-    lv = index.levels[level]
-    own = np.asarray(owner, dtype=np.int64)
-    cell = np.asarray(cells, dtype=np.int64)
-    if own.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    val = lv.pure.ravel()[cell].astype(np.int64)
-    mixed = val < 0
-    keys = [own[~mixed] * 1024 + val[~mixed]]
-    if mixed.any():
-        keys.append(mixed_cell_keys(lv, own[mixed], cell[mixed]))
-    return unique_keys(np.concatenate(keys), int(own.min()), int(own.max()))
-
-
-def mixed_cell_keys(
-    lv: _Level, owner: NDArray[np.int64], cells: NDArray[np.int64]
-) -> NDArray[np.int64]:
-    """``owner * 1024 + country`` for every country listed in each mixed cell (flat ids)."""
-    pos = np.searchsorted(lv.mixed_cells, cells)
-    a, b = lv.offsets[pos], lv.offsets[pos + 1]
-    cnt = b - a
-    idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-    return np.asarray(np.repeat(owner, cnt) * 1024 + lv.members[idx].astype(np.int64))
 
 
 def unique_keys(flat: NDArray[np.int64], own_min: int, own_max: int) -> NDArray[np.int64]:

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from chiptrail.geoloc import Landmark, LandmarkSet, LocateOptions, countries_in_region
 from chiptrail.geoloc import borders as borders_mod
-from chiptrail.geoloc.borders import BorderIndex, cell_country_keys, keys_to_countries
+from chiptrail.geoloc.borders import BorderIndex, keys_to_countries, unique_keys
 from chiptrail.geoloc.column_runs import column_country_keys
 from chiptrail.geoloc.scanline import (
     Disks,
@@ -105,23 +106,37 @@ def test_centroid_and_reach_of_a_known_region() -> None:
     assert r <= reach[0] <= r + 2 * sc.delta_km[0] + 1.0  # ends of widened disks, + delta
 
 
-@pytest.mark.parametrize("level", [0, 3])
-def test_presence_table_dedup_equals_sorting(
-    borders: BorderIndex, level: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Country keys from the presence table are exactly np.unique's, mixed cells included."""
+def _cell_keys(
+    borders: BorderIndex, level: int, owner: NDArray[np.int64], cells: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """Plain reference: every country listed for each cell, looked up one cell at a time."""
     lv = borders.levels[level]
+    pure = lv.pure.ravel()
+    out: set[int] = set()
+    for o, c in zip(owner.tolist(), cells.tolist(), strict=True):
+        if pure[c] >= 0:
+            out.add(o * 1024 + int(pure[c]))
+        else:
+            i = int(np.searchsorted(lv.mixed_cells, c))
+            members = lv.members[lv.offsets[i] : lv.offsets[i + 1]].tolist()
+            out.update(o * 1024 + m for m in members)
+    return np.array(sorted(out), dtype=np.int64)
+
+
+def test_presence_table_dedup_equals_sorting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys deduplicated through the presence table are exactly np.unique's."""
     rng = np.random.default_rng(7)
-    mixed = lv.mixed_cells[rng.integers(0, lv.mixed_cells.size, 300)]
-    cells = np.concatenate([rng.integers(0, lv.pure.size, 3000), mixed, mixed])
-    owner = rng.integers(5, 60, cells.size).astype(np.int64)
-    fast = cell_country_keys(borders, level, owner, cells)
+    owner = rng.integers(5, 60, 6000).astype(np.int64)
+    flat = owner * 1024 + rng.integers(0, 300, owner.size)
+    flat = np.concatenate([flat, flat[:500]])  # repeated keys
+    fast = unique_keys(flat, 5, 59)
     monkeypatch.setattr(borders_mod, "_PRESENCE_LIMIT", 0)
-    slow = cell_country_keys(borders, level, owner, cells)
+    slow = unique_keys(flat, 5, 59)
     np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, np.unique(flat))
     assert fast.size > 0
     assert np.all(np.diff(fast) > 0)
-    assert cell_country_keys(borders, level, owner[:0], cells[:0]).size == 0
+    assert unique_keys(flat[:0], 0, 0).size == 0
 
 
 @settings(max_examples=40, deadline=None)
@@ -233,6 +248,6 @@ def test_column_runs_equal_the_cells_they_cover(borders: BorderIndex, level: int
     cnt = bottom - top + 1
     rows = np.repeat(top, cnt) + np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
     cells = rows * n_cols + np.repeat(col, cnt)
-    want = cell_country_keys(borders, level, np.repeat(owner, cnt), cells)
+    want = _cell_keys(borders, level, np.repeat(owner, cnt), cells)
     np.testing.assert_array_equal(got, want)
     assert np.unique(got % 1024).size > 3
