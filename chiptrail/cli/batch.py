@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chiptrail.batch import jobs
-from chiptrail.cli.context import JsonOption, emit_json, err_console, out_console
+from chiptrail.cli.context import GridOpt, JsonOption, emit_json, err_console, out_console
 from chiptrail.geoloc import LocateOptions
 
 batch_app = typer.Typer(
@@ -66,12 +66,7 @@ def locate_cmd(
         typer.Option("--sites", help="Parquet of declared sites; listed chips get a verdict."),
     ] = None,
     spark: SparkOpt = None,
-    grid_size: Annotated[
-        int,
-        typer.Option(
-            "--grid-size", min=4, max=256, help="Meridian scanlines per pass (K, default 24)."
-        ),
-    ] = 24,
+    grid_size: GridOpt = 24,
     max_liars: Annotated[
         int, typer.Option("--max-liars", min=0, help="Tolerate this many lying landmarks.")
     ] = 0,

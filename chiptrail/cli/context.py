@@ -28,6 +28,13 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+GridOpt = Annotated[
+    int,
+    typer.Option(
+        "--grid-size", min=4, max=256, help="Meridian scanlines per pass (K, default 24)."
+    ),
+]
+"""The region solver's scanlines per pass (geoloc LocateOptions.grid_size)."""
 
 err_console = Console(stderr=True, emoji=False)
 out_console = Console(soft_wrap=True, emoji=False)

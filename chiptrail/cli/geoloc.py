@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from chiptrail.cli.context import (
+    GridOpt,
     JsonOption,
     emit_json,
     err_console,
@@ -60,12 +61,6 @@ LiarsOpt = Annotated[
     int,
     typer.Option(
         "--max-liars", min=0, help="Tolerate this many lying landmarks per target (default 0)."
-    ),
-]
-GridOpt = Annotated[
-    int,
-    typer.Option(
-        "--grid-size", min=4, max=256, help="Meridian scanlines per pass (K, default 24)."
     ),
 ]
 

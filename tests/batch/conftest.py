@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from chiptrail.batch.kernel import LocateJob
+from chiptrail.batch.schema import MEASUREMENT_SCHEMA
 from chiptrail.batch.simulate import SimulatedSet, simulate_measurements
 from chiptrail.geoloc import LandmarkSet, LocateOptions, parse_landmarks_csv
 
@@ -38,3 +42,18 @@ def job(landmarks: LandmarkSet) -> LocateJob:
 @pytest.fixture
 def fresh(tmp_path: Path) -> Path:
     return tmp_path / "out"
+
+
+def write_negative_rtt_set(root: Path, landmark_id: str) -> Path:
+    """A measurement set of one row with a negative RTT (bad input for the kernel)."""
+    d = root / "day=2026-03-01" / "region=emea"
+    d.mkdir(parents=True)
+    file_schema = pa.schema([f for f in MEASUREMENT_SCHEMA if f.name not in ("day", "region")])
+    row = {
+        "chip_id": ["x"],
+        "landmark_id": [landmark_id],
+        "rtt_ms": [-2.0],
+        "measured_at": [dt.datetime(2026, 3, 1, tzinfo=dt.UTC)],
+    }
+    pq.write_table(pa.table(row, schema=file_schema), d / "p.parquet")
+    return root

@@ -19,7 +19,7 @@ from chiptrail.batch.schema import MEASUREMENT_SCHEMA, VERDICT_SCHEMA, wide_sche
 from chiptrail.batch.simulate import SimulatedSet, region_of, simulate_measurements
 from chiptrail.errors import Conflict, InvalidInput
 from chiptrail.geoloc import LandmarkSet, locate_targets, proven_radius_km
-from tests.batch.conftest import FAST
+from tests.batch.conftest import FAST, write_negative_rtt_set
 
 
 def test_simulated_set_has_the_documented_schema(simulated: SimulatedSet) -> None:
@@ -200,18 +200,8 @@ def test_worker_processes_write_the_same_rows_in_the_same_order(
 
 
 def test_bad_rows_in_a_worker_are_bad_input(job: LocateJob, tmp_path: Path) -> None:
-    d = tmp_path / "m" / "day=2026-03-01" / "region=emea"
-    d.mkdir(parents=True)
-    file_schema = pa.schema([f for f in MEASUREMENT_SCHEMA if f.name not in ("day", "region")])
-    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    row = {
-        "chip_id": ["x"],
-        "landmark_id": [job.landmarks.ids[0]],
-        "rtt_ms": [-2.0],
-        "measured_at": [at],
-    }
-    pq.write_table(pa.table(row, schema=file_schema), d / "p.parquet")
+    measurements = write_negative_rtt_set(tmp_path / "m", job.landmarks.ids[0])
     with pytest.raises(InvalidInput, match="RTTs must be finite"):
-        locate_local(tmp_path / "m", job, tmp_path / "out", workers=2)
+        locate_local(measurements, job, tmp_path / "out", workers=2)
     with pytest.raises(InvalidInput, match="workers"):
-        locate_local(tmp_path / "m", job, tmp_path / "out2", workers=0)
+        locate_local(measurements, job, tmp_path / "out2", workers=0)

@@ -18,6 +18,7 @@ from chiptrail.batch.schema import VERDICT_SCHEMA, VOLUME_SCHEMA
 from chiptrail.batch.simulate import SimulatedSet
 from chiptrail.batch.volumes import aggregate_local, parse_ownership_jsonl
 from chiptrail.errors import Conflict, InvalidInput
+from tests.batch.conftest import write_negative_rtt_set
 from tests.batch.test_volumes import ownership_text, write_custody
 from tests.conftest import require
 
@@ -151,22 +152,8 @@ def test_country_raster_travels_to_executors(
 def test_bad_rows_on_executors_are_bad_input(
     spark: SparkSession, job: LocateJob, tmp_path: Path
 ) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from chiptrail.batch.schema import MEASUREMENT_SCHEMA
     from chiptrail.batch.spark import locate_spark
 
-    d = tmp_path / "m" / "day=2026-03-01" / "region=emea"
-    d.mkdir(parents=True)
-    file_schema = pa.schema([f for f in MEASUREMENT_SCHEMA if f.name not in ("day", "region")])
-    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    row = {
-        "chip_id": ["x"],
-        "landmark_id": [job.landmarks.ids[0]],
-        "rtt_ms": [-2.0],
-        "measured_at": [at],
-    }
-    pq.write_table(pa.table(row, schema=file_schema), d / "p.parquet")
+    write_negative_rtt_set(tmp_path / "m", job.landmarks.ids[0])
     with pytest.raises(InvalidInput, match="RTTs must be finite"):
         locate_spark(spark, tmp_path / "m", job, tmp_path / "out")
