@@ -46,6 +46,8 @@ def region_countries(
     lat_lo = np.degrees(np.arcsin(np.clip(np.min(lo, axis=1), -1.0, 1.0)))
     lat_hi = np.degrees(np.arcsin(np.clip(np.max(hi, axis=1), -1.0, 1.0)))
     h = np.degrees(sc.window.width[rows]) / k
+    # Linear first..last, not scanline.zoom's circular cut: the column -> scanline index map
+    # below needs west..east inside the scanned window.
     first = np.argmax(inside, axis=1)
     last = k - 1 - np.argmax(inside[:, ::-1], axis=1)
     west = np.degrees(sc.window.lon0[rows]) + first * h
