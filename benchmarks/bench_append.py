@@ -32,8 +32,8 @@ from pathlib import Path
 from chiptrail.crypto import Ed25519Signer, verify_signature
 from chiptrail.ledger import merkle
 from chiptrail.ledger.submission import parse_envelope, sign_submission
-from chiptrail.service import ledger as svc
-from chiptrail.service import ledger_store as rows
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import rows
 from chiptrail.store.database import Database
 from chiptrail.store.migrate import open_database
 from tests.ledger.helpers import chip, document, event

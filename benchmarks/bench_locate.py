@@ -38,7 +38,7 @@ from chiptrail.geoloc import (  # noqa: E402
     proven_radius_km,
 )
 from chiptrail.geoloc.geojson import disk_outline  # noqa: E402
-from chiptrail.service.geoloc import load_borders  # noqa: E402
+from chiptrail.service.location.geoloc import load_borders  # noqa: E402
 from chiptrail.types import LandmarkId  # noqa: E402
 
 C_KM_PER_MS = 299.792458

@@ -26,8 +26,8 @@ from chiptrail.probe.messages import (
     measurement_message,
     verify_measurement,
 )
-from chiptrail.service.device_keys import SoftwareDeviceKey
-from chiptrail.service.probe_net import LandmarkServer, probe_landmark, serve_landmark
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.probe_net import LandmarkServer, probe_landmark, serve_landmark
 from chiptrail.types import ChipId, LandmarkId
 
 KM_PER_MS = 149.896

@@ -30,7 +30,7 @@ from chiptrail.geoloc import (
     great_circle_km,
 )
 from chiptrail.geoloc.bounds import LIKELY_FLOOR_SHARE
-from chiptrail.service.geoloc import load_borders, locate_measurements
+from chiptrail.service.location.geoloc import load_borders, locate_measurements
 from chiptrail.types import Country, LandmarkId
 
 CONTINENT = {

@@ -1,7 +1,7 @@
 """CLI of location verification from RTTs: ``chiptrail geoloc locate|verify|plan|map``.
 
-Commands parse files, call one function of ``chiptrail.service.geoloc`` and render; data goes to
-stdout (JSON lines), progress and rejected rows to stderr.
+Commands parse files, call one function of ``chiptrail.service.location.geoloc`` and render; data
+goes to stdout (JSON lines), progress and rejected rows to stderr.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from chiptrail.geoloc import (
     parse_rtt_csv,
     parse_sites_csv,
 )
-from chiptrail.service import geoloc as service
+from chiptrail.service.location import geoloc as service
 
 geoloc_app = typer.Typer(
     name="geoloc",

@@ -1,6 +1,6 @@
 """CLI of the ledger: ``party``, ``events``, ``chip`` and ``log`` command groups.
 
-Each command parses options, calls one function of ``chiptrail.service.ledger`` and renders.
+Each command parses options, calls one function of ``chiptrail.service.ledger.events`` and renders.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from chiptrail.crypto import Ed25519Signer, b64decode, generate_seed
 from chiptrail.errors import InvalidInput
 from chiptrail.ledger.keys import KeyRecord
 from chiptrail.ledger.submission import sign_submission
-from chiptrail.service import ledger as svc
-from chiptrail.service import ledger_log as svc_log
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import log as svc_log
 
 party_app = typer.Typer(help="Parties and their signing keys.", no_args_is_help=True)
 keys_app = typer.Typer(

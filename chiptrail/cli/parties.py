@@ -30,9 +30,9 @@ from chiptrail.countries import parse_country
 from chiptrail.errors import InvalidInput
 from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.screening import DEFAULT_THRESHOLD, Query, ScreeningIndex
-from chiptrail.service import parties as service
-from chiptrail.service import parties_graph as graph_service
-from chiptrail.service.custody_records import custody_source
+from chiptrail.service.ledger.custody_records import custody_source
+from chiptrail.service.parties import graph as graph_service
+from chiptrail.service.parties import lists as service
 
 lists_app = typer.Typer(
     name="lists", help="Restricted-party lists: update, load, show.", no_args_is_help=True

@@ -1,7 +1,7 @@
 """CLI of location verification: ``chiptrail landmark|agent|measurements``.
 
-Commands parse options, call one function of ``chiptrail.service.probe`` or
-``chiptrail.service.probe_net`` and render; records are JSON lines on stdout.
+Commands parse options, call one function of ``chiptrail.service.location.probe`` or
+``chiptrail.service.location.probe_net`` and render; records are JSON lines on stdout.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from chiptrail.probe.attestation import DeviceKey, DevicePublicKey, parse_scheme
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_from_json, record_to_json
-from chiptrail.service import probe as service
-from chiptrail.service.device_keys import (
+from chiptrail.service.location import probe as service
+from chiptrail.service.location.device_keys import (
     load_nvml,
     open_device_key,
     read_seed_file,
     write_seed_file,
 )
-from chiptrail.service.probe_net import (
+from chiptrail.service.location.probe_net import (
     Address,
     LandmarkServer,
     parse_address,

@@ -26,9 +26,9 @@ from chiptrail.cli.context import (
 )
 from chiptrail.errors import InvalidInput
 from chiptrail.rules.export import to_jsonl
-from chiptrail.service import demo as demo_service
-from chiptrail.service import rules as rules_service
-from chiptrail.service import rules_view as rules_view_service
+from chiptrail.service.alerts import findings as rules_service
+from chiptrail.service.alerts import view as rules_view_service
+from chiptrail.service.demo import run as demo_service
 from chiptrail.types import Severity
 
 rules_app = typer.Typer(

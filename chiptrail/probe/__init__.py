@@ -1,8 +1,8 @@
 """chiptrail.probe: the challenge/response protocol of location verification (no sockets).
 
 Message formats and their canonical signed bytes, device-key attestations, and the landmark and
-agent state machines. Time, nonces and keys come in as arguments; ``service/probe_net.py`` owns
-the sockets and the clocks.
+agent state machines. Time, nonces and keys come in as arguments; ``service/location/probe_net.py``
+owns the sockets and the clocks.
 """
 
 from chiptrail.probe.attestation import (

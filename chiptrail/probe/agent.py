@@ -1,6 +1,6 @@
 """The chip agent's side: answer a challenge with the device key, check the landmark's record.
 
-No sockets: ``service/probe_net.py`` sends and receives. The agent runs on the chip's host,
+No sockets: ``service/location/probe_net.py`` sends and receives. The agent runs on the chip's host,
 which the adversary may own, so nothing here is trusted by verifiers; it only keeps honest
 agents from signing for the wrong landmark and from keeping a wrong record.
 """

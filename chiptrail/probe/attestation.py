@@ -2,7 +2,7 @@
 
 Two schemes: a software Ed25519 key, and NVIDIA confidential-computing attestation (an SPDM
 GET_MEASUREMENTS report signed by the GPU's ECDSA P-384 attestation key). No I/O: the keys
-themselves live in ``service/device_keys.py``; here are the Protocol and the checks.
+themselves live in ``service/location/device_keys.py``; here are the Protocol and the checks.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The landmark's state machine: issue nonces, time answers, refuse and count bad ones, sign.
 
 No sockets and no clocks: the caller passes the nonce (fresh random bytes), the monotonic
-nanosecond readings at send and receive, and the UTC wall time. ``service/probe_net.py`` drives
-it over UDP.
+nanosecond readings at send and receive, and the UTC wall time. ``service/location/probe_net.py``
+drives it over UDP.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Tables of the rules capability: findings, cases (triage state), case comments, rule runs.
 
-Registered on the shared metadata; created by migration 0005. Queries live in ``service/rules.py``.
+Registered on the shared metadata; created by migration 0005. Queries live in
+``service/alerts/findings.py``.
 Findings and cases are derived data: a rule run upserts them, keeping each case's triage state.
 """
 

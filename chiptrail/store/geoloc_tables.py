@@ -1,7 +1,8 @@
 """Tables of the location capability: landmarks, chip device keys, signed measurements, verdicts.
 
-Declared here, created only by migration 0004. Rows are written by ``service/probe.py`` inside one
-unit of work; measurement rows are append-only (the nonce is unique, so a replay cannot land).
+Declared here, created only by migration 0004. Rows are written by ``service/location/probe.py``
+inside one unit of work; measurement rows are append-only (the nonce is unique, so a replay cannot
+land).
 """
 
 from __future__ import annotations

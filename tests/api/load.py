@@ -25,7 +25,7 @@ from chiptrail.ledger.submission import sign_submission
 from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.wire import record_to_json
-from chiptrail.service.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
 from chiptrail.types import ChipId, LandmarkId
 
 LANDMARK_ID = "lm-load"
@@ -283,7 +283,7 @@ def audit_log(db_url: str, data_dir: Path, export_dir: Path) -> LogAudit:
         VerificationError: the export does not verify.
     """
     from chiptrail.ledger.audit import verify_export
-    from chiptrail.service.ledger_log import export_log_to
+    from chiptrail.service.ledger.log import export_log_to
     from chiptrail.service.settings import load_settings
     from chiptrail.store.migrate import open_database
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from chiptrail.api.app import create_app
 from chiptrail.api.auth import AuthConfig
-from chiptrail.service import parties as service
+from chiptrail.service.parties import lists as service
 from chiptrail.service.settings import load_settings
 from chiptrail.store.migrate import open_database
 

@@ -15,7 +15,7 @@ from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_to_json
-from chiptrail.service.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
 from chiptrail.service.settings import load_settings
 from chiptrail.types import ChipId, LandmarkId
 from tests.probe.fakes import T0, seed, signed_record

@@ -17,7 +17,7 @@ from chiptrail.ledger.submission import sign_submission
 from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.wire import record_to_json
-from chiptrail.service.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
 from chiptrail.store.geoloc_tables import measurements_table
 from chiptrail.store.ledger_tables import log_leaves_table
 from chiptrail.types import ChipId, LandmarkId

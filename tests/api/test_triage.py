@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from chiptrail.rules import Evidence, EvidenceKind, Finding, SubjectKind
-from chiptrail.service import rules as rules_service
+from chiptrail.service.alerts import findings as rules_service
 from chiptrail.types import Severity
 from tests.api.conftest import Keys
 

@@ -16,8 +16,8 @@ from chiptrail.crypto import Ed25519Signer, b64encode
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_to_json
-from chiptrail.service.device_keys import SoftwareDeviceKey, read_seed_file
-from chiptrail.service.probe_net import LandmarkServer, probe_landmark, run_landmark
+from chiptrail.service.location.device_keys import SoftwareDeviceKey, read_seed_file
+from chiptrail.service.location.probe_net import LandmarkServer, probe_landmark, run_landmark
 from chiptrail.types import ChipId, LandmarkId
 from tests.probe.fakes import seed, signed_record
 

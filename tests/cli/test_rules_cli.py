@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
 from chiptrail.rules import RULES, Evidence, EvidenceKind, Finding, SubjectKind
-from chiptrail.service.rules import store_findings
+from chiptrail.service.alerts.findings import store_findings
 from chiptrail.store.migrate import open_database
 from chiptrail.types import Severity
 from tests.rules._world import NOW

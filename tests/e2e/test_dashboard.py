@@ -20,9 +20,9 @@ from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.wire import record_to_json
 from chiptrail.rules import Evidence, EvidenceKind, Finding, SubjectKind
-from chiptrail.service import parties as parties_service
-from chiptrail.service import rules as rules_service
-from chiptrail.service.device_keys import SoftwareDeviceKey
+from chiptrail.service.alerts import findings as rules_service
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.parties import lists as parties_service
 from chiptrail.store.migrate import open_database
 from chiptrail.types import ChipId, LandmarkId, Severity
 from tests.api.live import LiveServer, create_key, create_key_in_process, live_server

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
 from chiptrail.rules.registry import CHANNELS
-from chiptrail.service.ledger import get_chip
-from chiptrail.service.ledger_log import prove_inclusion
-from chiptrail.service.rules import list_findings
+from chiptrail.service.alerts.findings import list_findings
+from chiptrail.service.ledger.events import get_chip
+from chiptrail.service.ledger.log import prove_inclusion
 from chiptrail.store.findings_tables import cases, findings
 from chiptrail.store.geoloc_tables import location_verdicts_table
 from chiptrail.store.migrate import open_database

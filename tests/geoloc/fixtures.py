@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from chiptrail.geoloc import BorderIndex, Landmark, LandmarkSet, great_circle_km
-from chiptrail.service.geoloc import load_borders
+from chiptrail.service.location.geoloc import load_borders
 from chiptrail.service.settings import load_settings
 from chiptrail.types import LandmarkId
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from chiptrail.geoloc import BorderIndex, Landmark, LandmarkSet, RttTable, great_circle_km
-from chiptrail.service.geoloc import locate_measurements
+from chiptrail.service.location.geoloc import locate_measurements
 from chiptrail.types import Country, LandmarkId
 
 

@@ -11,8 +11,8 @@ from chiptrail.errors import Conflict, InvalidInput, NotFound
 from chiptrail.parties.aggregate import CustodyRecord, TenancyRecord
 from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.screening import Query
-from chiptrail.service import parties as service
-from chiptrail.service import parties_graph as graph_service
+from chiptrail.service.parties import graph as graph_service
+from chiptrail.service.parties import lists as service
 from chiptrail.store.database import Database
 from chiptrail.types import PartyId
 

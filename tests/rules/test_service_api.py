@@ -13,7 +13,7 @@ from chiptrail.api.app import create_app
 from chiptrail.api.auth import AuthConfig
 from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.rules import Evidence, EvidenceKind, Finding, SubjectKind
-from chiptrail.service import rules as service
+from chiptrail.service.alerts import findings as service
 from chiptrail.service.settings import load_settings
 from chiptrail.store.database import Database
 from chiptrail.store.findings_tables import cases

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from chiptrail.crypto import Ed25519Signer, sha256
 from chiptrail.ledger.submission import sign_events
 from chiptrail.parties.aggregate import TenancyRecord
-from chiptrail.service import ledger, parties, parties_graph
+from chiptrail.service.ledger import events as ledger
+from chiptrail.service.parties import graph as parties_graph
+from chiptrail.service.parties import lists as parties
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository
 from chiptrail.types import PartyId

@@ -21,7 +21,7 @@ from chiptrail.errors import InvalidInput, Unavailable, VerificationError
 from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.attestation import AttestationScheme, verify_attestation
 from chiptrail.probe.messages import Challenge, chip_message
-from chiptrail.service.device_keys import (
+from chiptrail.service.location.device_keys import (
     NvmlDeviceKey,
     SoftwareDeviceKey,
     attestation_public_key,

@@ -19,8 +19,8 @@ from chiptrail.geoloc import DeclaredSite, great_circle_km
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
-from chiptrail.service.device_keys import SoftwareDeviceKey
-from chiptrail.service.probe import (
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.probe import (
     RegisteredLandmark,
     locate_chip,
     location_to_json,
@@ -28,7 +28,12 @@ from chiptrail.service.probe import (
     register_landmark,
     submit_measurements,
 )
-from chiptrail.service.probe_net import LandmarkServer, probe_landmark, serve_landmark, serve_relay
+from chiptrail.service.location.probe_net import (
+    LandmarkServer,
+    probe_landmark,
+    serve_landmark,
+    serve_relay,
+)
 from chiptrail.store.database import Database
 from chiptrail.types import ChipId, Country, LandmarkId, Verdict
 from tests.probe.fakes import seed
@@ -137,7 +142,7 @@ def test_no_measurements_and_no_site_are_unverified(
 
 
 def test_the_ledger_declared_site_wins_over_the_query(sqlite_database: Database) -> None:
-    from chiptrail.service import ledger as ledger_svc
+    from chiptrail.service.ledger import events as ledger_svc
     from tests.ledger.helpers import NOW, chip, document, envelope, event, server, signer
     from tests.probe.fakes import signed_record
 

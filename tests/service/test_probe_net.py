@@ -13,8 +13,8 @@ from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord, verify_measurement
 from chiptrail.probe.wire import Hello, Refusal, decode_datagram, encode_datagram
-from chiptrail.service.device_keys import SoftwareDeviceKey
-from chiptrail.service.probe_net import (
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.probe_net import (
     LandmarkServer,
     parse_address,
     probe_landmark,
@@ -160,7 +160,7 @@ def test_silent_landmark_is_unavailable() -> None:
 
 
 def test_conflict_maps_from_replay_refusal() -> None:
-    from chiptrail.service.probe_net import _refusal_error
+    from chiptrail.service.location.probe_net import _refusal_error
 
     assert isinstance(_refusal_error(Refusal("replayed", "x")), Conflict)
     assert isinstance(_refusal_error(Refusal("stale", "x")), VerificationError)

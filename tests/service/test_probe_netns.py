@@ -21,8 +21,8 @@ import pytest
 
 from chiptrail.crypto import Ed25519Signer
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
-from chiptrail.service.device_keys import SoftwareDeviceKey
-from chiptrail.service.probe_net import LandmarkServer, probe_landmark
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.probe_net import LandmarkServer, probe_landmark
 from chiptrail.types import ChipId, LandmarkId
 from tests.probe.fakes import seed
 

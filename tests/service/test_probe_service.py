@@ -13,8 +13,8 @@ from chiptrail.probe.agent import answer_challenge
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
-from chiptrail.service.device_keys import SoftwareDeviceKey
-from chiptrail.service.probe import (
+from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.probe import (
     RegisteredLandmark,
     get_device_key,
     list_landmarks,
@@ -146,7 +146,7 @@ def test_landmark_validation() -> None:
 
 
 def test_list_device_keys(sqlite_database: Database) -> None:
-    from chiptrail.service.probe import list_device_keys
+    from chiptrail.service.location.probe import list_device_keys
 
     assert list_device_keys(sqlite_database) == {}
     setup(sqlite_database)

@@ -14,12 +14,13 @@ from chiptrail.errors import InvalidInput
 from chiptrail.parties.aggregate import CustodyRecord
 from chiptrail.rules import run_rules
 from chiptrail.rules.view import Role
-from chiptrail.service import parties_graph, rules
-from chiptrail.service.custody_records import custody_source, list_custody_records
-from chiptrail.service.demo import analyse_world, run_demo
-from chiptrail.service.demo_ledger import ingest_world
-from chiptrail.service.demo_store import store_parties, store_restricted_list, store_verdicts
-from chiptrail.service.rules_view import ANYWHERE_KM, build_view_from_store, run_rules_on_store
+from chiptrail.service.alerts import findings as rules
+from chiptrail.service.alerts.view import ANYWHERE_KM, build_view_from_store, run_rules_on_store
+from chiptrail.service.demo.ledger import ingest_world
+from chiptrail.service.demo.run import analyse_world, run_demo
+from chiptrail.service.demo.store import store_parties, store_restricted_list, store_verdicts
+from chiptrail.service.ledger.custody_records import custody_source, list_custody_records
+from chiptrail.service.parties import graph as parties_graph
 from chiptrail.sim.scenarios import build_world
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from chiptrail.ledger import merkle
 from chiptrail.ledger.entries import decode_entry
-from chiptrail.service import ledger as svc
-from chiptrail.service import ledger_store as rows
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import rows
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import log_head_table, log_leaves_table
 from chiptrail.store.migrate import open_database
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
-    from chiptrail.service import ledger as svc
+    from chiptrail.service.ledger import events as svc
     from chiptrail.store.migrate import open_database
     from tests.ledger.helpers import chip, document, envelope, event
     db = open_database(sys.argv[1])

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from chiptrail.errors import Conflict, InvalidInput, VerificationError
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
 from chiptrail.ledger.submission import sign_submission
-from chiptrail.service import ledger as svc
-from chiptrail.service import ledger_log as svc_log
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import log as svc_log
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import assets_table, log_leaves_table
 from tests.ledger.helpers import NOW, chip, document, envelope, event, server, signer

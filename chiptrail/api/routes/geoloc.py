@@ -1,6 +1,6 @@
 """HTTP routes of location verification from RTTs: locate targets and plan landmarks.
 
-Each route calls one function of ``chiptrail.service.geoloc``; bodies are validated here.
+Each route calls one function of ``chiptrail.service.location.geoloc``; bodies are validated here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chiptrail.api.deps import SettingsDep
 from chiptrail.geoloc import LocateOptions, RttModel
-from chiptrail.service import geoloc as service
+from chiptrail.service.location import geoloc as service
 
 router = APIRouter(prefix="/v1", tags=["geoloc"])
 

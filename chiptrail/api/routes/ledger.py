@@ -1,6 +1,6 @@
 """HTTP routes of the ledger: signed event submission, chips, parties and keys, the log.
 
-Each route calls one function of ``chiptrail.service.ledger``.
+Each route calls one function of ``chiptrail.service.ledger.events``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from chiptrail.crypto import b64decode
 from chiptrail.errors import InvalidInput
 from chiptrail.ledger.custody import AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord
-from chiptrail.service import ledger as svc
-from chiptrail.service import ledger_log as svc_log
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import log as svc_log
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 

@@ -1,6 +1,6 @@
 """HTTP routes of the parties capability: screening, parties and the ownership graph, tenancy.
 
-Each route calls one service function (``chiptrail.service.parties`` / ``parties_graph``).
+Each route calls one service function (``chiptrail.service.parties.lists`` / ``parties_graph``).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from chiptrail.errors import InvalidInput
 from chiptrail.parties.aggregate import TenancyRecord
 from chiptrail.parties.screening import DEFAULT_THRESHOLD, ScreeningIndex
 from chiptrail.parties.screening import Query as ScreenQuery
-from chiptrail.service import parties as service
-from chiptrail.service import parties_graph as graph_service
-from chiptrail.service.custody_records import custody_source
+from chiptrail.service.ledger.custody_records import custody_source
+from chiptrail.service.parties import graph as graph_service
+from chiptrail.service.parties import lists as service
 from chiptrail.store.database import Database
 from chiptrail.types import PartyId
 

@@ -1,7 +1,7 @@
 """HTTP routes of location verification: landmarks, device keys, signed measurements, location.
 
-Each route calls one function of ``chiptrail.service.probe``; bodies are validated here and turned
-into core values. Signatures are checked in the service before anything is stored.
+Each route calls one function of ``chiptrail.service.location.probe``; bodies are validated here and
+turned into core values. Signatures are checked in the service before anything is stored.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.geoloc import DeclaredSite
 from chiptrail.probe.attestation import DevicePublicKey, parse_scheme
 from chiptrail.probe.wire import record_from_json
-from chiptrail.service import probe as service
+from chiptrail.service.location import probe as service
 from chiptrail.types import ChipId, Country, LandmarkId
 
 router = APIRouter(prefix="/v1", tags=["probe"])

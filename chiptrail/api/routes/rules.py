@@ -1,6 +1,6 @@
 """HTTP routes of the rules capability: the rule catalogue, findings and cases.
 
-Each route calls one function of ``chiptrail.service.rules``.
+Each route calls one function of ``chiptrail.service.alerts.findings``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from chiptrail.api.deps import DatabaseDep
-from chiptrail.service import rules as service
-from chiptrail.service import rules_view
+from chiptrail.service.alerts import findings as service
+from chiptrail.service.alerts import view as rules_view
 
 router = APIRouter(prefix="/v1", tags=["rules"])
 

@@ -17,7 +17,14 @@ from chiptrail.api.deps import DatabaseDep
 from chiptrail.api.pagination import Page, PageDep, decode_cursor, encode_cursor
 from chiptrail.crypto import b64decode
 from chiptrail.errors import InvalidInput
-from chiptrail.service import rules as rules_service
+from chiptrail.service.alerts import findings as rules_service
+from chiptrail.service.alerts.triage import (
+    Resolution,
+    TriageAction,
+    TriageState,
+    get_triage,
+    triage_finding,
+)
 from chiptrail.service.auth import (
     ApiKey,
     Refusal,
@@ -27,14 +34,7 @@ from chiptrail.service.auth import (
     list_refusals,
     revoke_api_key,
 )
-from chiptrail.service.triage import (
-    Resolution,
-    TriageAction,
-    TriageState,
-    get_triage,
-    triage_finding,
-)
-from chiptrail.service.verdicts import (
+from chiptrail.service.location.verdicts import (
     StoredVerdict,
     list_chip_verdicts,
     list_latest_verdicts,

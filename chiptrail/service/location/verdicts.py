@@ -1,7 +1,7 @@
 """Stored location verdicts read back for the dashboard: the latest per chip, and a chip's history.
 
 Read-only over the probe capability's ``location_verdicts`` table; computing verdicts stays in
-``service/probe.py`` (``locate_chip``).
+``service/location/probe.py`` (``locate_chip``).
 """
 
 from __future__ import annotations

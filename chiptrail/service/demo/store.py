@@ -22,7 +22,8 @@ from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.model import Party as ListedParty
 from chiptrail.parties.model import PartySet, to_ftm
 from chiptrail.rules.view import LocationFix
-from chiptrail.service import parties, parties_graph
+from chiptrail.service.parties import graph as parties_graph
+from chiptrail.service.parties import lists as parties
 from chiptrail.sim.world import World
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository, location_verdicts_table

@@ -19,15 +19,15 @@ from chiptrail.parties.screening import Query, build_index, screen_queries
 from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
 from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
-from chiptrail.service.demo_ledger import ingest_world
-from chiptrail.service.demo_store import (
+from chiptrail.service.alerts.findings import store_findings
+from chiptrail.service.alerts.report import write_report
+from chiptrail.service.demo.ledger import ingest_world
+from chiptrail.service.demo.store import (
     listed_parties,
     store_parties,
     store_restricted_list,
     store_verdicts,
 )
-from chiptrail.service.report import write_report
-from chiptrail.service.rules import store_findings
 from chiptrail.sim.judge import judge_rounds_geoloc
 from chiptrail.sim.metrics import Detection, score_detection
 from chiptrail.sim.scenarios import build_world

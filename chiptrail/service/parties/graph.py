@@ -44,7 +44,7 @@ from chiptrail.parties.model import (
     collect_party_set,
     from_ftm,
 )
-from chiptrail.service.parties import party_from_row, store_party_set
+from chiptrail.service.parties.lists import party_from_row, store_party_set
 from chiptrail.store.database import Database
 from chiptrail.store.parties_tables import party_entities, party_links, tenancy_reports
 from chiptrail.types import PartyId

@@ -43,7 +43,7 @@ from chiptrail.ledger.submission import (
     parse_envelope,
     verify_envelope,
 )
-from chiptrail.service import ledger_store as rows
+from chiptrail.service.ledger import rows
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import submissions_table
 

@@ -19,7 +19,7 @@ from chiptrail.errors import Conflict
 from chiptrail.ledger.custody import CHIPTRAIL_NS
 from chiptrail.ledger.submission import Envelope, key_id_for, sign_submission
 from chiptrail.rules.view import CustodyEvent
-from chiptrail.service import ledger as ledger_service
+from chiptrail.service.ledger import events as ledger_service
 from chiptrail.sim.world import World
 from chiptrail.store.database import Database
 from chiptrail.types import PartyId

@@ -56,9 +56,9 @@ from chiptrail.rules.view import (
     TenancyUsage,
     WorldView,
 )
-from chiptrail.service.ledger_store import load_anomalies
-from chiptrail.service.parties import load_listed_parties, party_from_row, screen_names
-from chiptrail.service.rules import store_findings
+from chiptrail.service.alerts.findings import store_findings
+from chiptrail.service.ledger.rows import load_anomalies
+from chiptrail.service.parties.lists import load_listed_parties, party_from_row, screen_names
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import as_utc, chip_device_keys_table, location_verdicts_table
 from chiptrail.store.ledger_tables import assets_table, log_leaves_table, parties_table

@@ -24,7 +24,7 @@ from chiptrail.ledger.checkpoint import (
     verify_checkpoint,
 )
 from chiptrail.ledger.tiles import parse_tile_path, read_entry_bundle, read_tile
-from chiptrail.service import ledger_store as rows
+from chiptrail.service.ledger import rows
 from chiptrail.service.settings import Settings
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import checkpoints_table

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from chiptrail.parties.aggregate import CustodyRecord
-from chiptrail.service.rules_view import load_custody
+from chiptrail.service.alerts.view import load_custody
 from chiptrail.store.database import Database
 from chiptrail.types import PartyId
 

@@ -31,7 +31,7 @@ from chiptrail.geoloc import (
 from chiptrail.geoloc import Landmark as GeoLandmark
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.messages import MeasurementRecord, check_id, verify_measurement
-from chiptrail.service.ledger import get_chip
+from chiptrail.service.ledger.events import get_chip
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository, as_utc
 from chiptrail.types import ChipId, Country, LandmarkId, Verdict
