@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -33,14 +34,18 @@ def test_ledger_routes(tmp_path: Path) -> None:
         payload = document(
             event("commissioning", [chip(1)]), event("shipping", [chip(1)], minute=1)
         )
-        env = envelope("vendor", 1, payload, "n-000001").to_json()
+        # The server checks signed_at against its own clock: sign at that time, not at a fixed date.
+        signed_at = datetime.now(UTC)
+        env = envelope("vendor", 1, payload, "n-000001", at=signed_at).to_json()
         r = client.post("/v1/events", json=[env])
         assert r.status_code == 201, r.text
         assert r.json()["appended"] == 2
         replay = client.post("/v1/events", json=env)
         assert replay.status_code == 400
         assert replay.json()["error"]["code"] == "verification_failed"
-        bad = envelope("vendor", 1, document({"type": "ObjectEvent"}), "n-000002").to_json()
+        bad = envelope(
+            "vendor", 1, document({"type": "ObjectEvent"}), "n-000002", at=signed_at
+        ).to_json()
         r = client.post("/v1/events", json=bad)
         assert r.status_code == 422
         assert r.json()["error"]["details"]["errors"][0]["path"].startswith("$.epcisBody")
