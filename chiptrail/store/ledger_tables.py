@@ -43,8 +43,13 @@ log_leaves_table = Table(
     Column("party_id", String(200), nullable=True),
     Column("entry", LargeBinary, nullable=False),
     Column("appended_at", DateTime(timezone=True), nullable=False),
+    Column("detail", LargeBinary, nullable=True),
 )
-"""Leaf ``i`` of the log: ``entry`` is the canonical entry whose leaf hash is in the tree."""
+"""Leaf ``i`` of the log: ``entry`` is the canonical entry whose leaf hash is in the tree.
+
+``detail`` is the private body behind a v2 event entry (the event, its party and envelope), which
+the public entry only commits to; v1 entries carry it in ``entry`` and leave ``detail`` empty.
+"""
 
 log_nodes_table = Table(
     "ledger_log_nodes",
@@ -78,6 +83,16 @@ submissions_table = Table(
     UniqueConstraint("party_id", "nonce", name="uq_ledger_submissions_party_nonce"),
 )
 """Every accepted signed envelope, byte for byte: replay protection and audit evidence."""
+
+cosignatures_table = Table(
+    "ledger_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+"""Witness cosignature lines (C2SP tlog-cosignature) collected for the checkpoint of ``size``."""
 
 # --- registry state (derived from the log) ----------------------------------------------------
 
@@ -125,6 +140,15 @@ asset_history_table = Table(
     Column("epc", String(300), primary_key=True),
     Column("leaf_index", BigInteger, primary_key=True, autoincrement=False),
 )
+
+makers_table = Table(
+    "ledger_makers",
+    metadata,
+    Column("maker_key", String(300), primary_key=True),
+    Column("party_id", String(200), nullable=False),
+    Column("leaf_index", BigInteger, nullable=False),
+)
+"""Product lines (``custody.maker_key``) and the party that commissioned each first."""
 
 anomalies_table = Table(
     "ledger_anomalies",

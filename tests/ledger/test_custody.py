@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from chiptrail.errors import PermissionDenied
 from chiptrail.ledger.custody import (
     AnomalyKind,
     AssetState,
@@ -10,6 +13,7 @@ from chiptrail.ledger.custody import (
     Registry,
     Site,
     custody_event_from_epcis,
+    maker_key,
     rebuild,
 )
 from tests.ledger.helpers import CT, chip, event, server
@@ -75,60 +79,116 @@ def test_chips_travel_with_their_server_and_rack() -> None:
     assert reg.anomalies == []
 
 
+def _install(leaf: int, party: str, into: str) -> CustodyEvent:
+    return _ev(
+        leaf,
+        party,
+        event("installing", [chip(1)], event_type="AggregationEvent", action="ADD", parent=into),
+    )
+
+
 def test_anomalies_carry_leaf_evidence() -> None:
     events = [
         _ev(0, "v", event("commissioning", [chip(1)])),
-        _ev(1, "x", event("shipping", [chip(1)], destination="y")),
+        _ev(1, "v", event("shipping", [chip(1)], destination="y")),
         _ev(2, "z", event("receiving", [chip(1)])),
-        _ev(
-            3,
-            "z",
-            event(
-                "installing",
-                [chip(1)],
-                event_type="AggregationEvent",
-                action="ADD",
-                parent=server(1),
-            ),
-        ),
-        _ev(
-            4,
-            "z",
-            event(
-                "installing",
-                [chip(1)],
-                event_type="AggregationEvent",
-                action="ADD",
-                parent=server(2),
-            ),
-        ),
+        _ev(3, "y", event("receiving", [chip(1)])),
+        _install(4, "y", server(1)),
+        _install(5, "y", server(2)),
+        _ev(6, "x", event("shipping", [chip(1)], destination="x2")),
     ]
     reg = _fold(events)
     got = [(a.kind, a.evidence) for a in reg.anomalies]
     assert got == [
-        (AnomalyKind.SHIPPED_WITHOUT_CUSTODY, (0, 1)),
         (AnomalyKind.RECEIVER_NOT_DESTINATION, (1, 2)),
-        (AnomalyKind.INSTALLED_TWICE, (3, 4)),
+        (AnomalyKind.INSTALLED_TWICE, (4, 5)),
+        (AnomalyKind.SHIPPED_WITHOUT_CUSTODY, (3, 6)),  # replay of an old log: kept as anomaly
     ]
-    # a removal in between is not an anomaly
-    removal = _ev(
-        4,
-        "z",
-        event(
-            "removing", [chip(1)], event_type="AggregationEvent", action="DELETE", parent=server(1)
-        ),
-    )
-    again = _ev(
-        5,
-        "z",
-        event(
-            "installing", [chip(1)], event_type="AggregationEvent", action="ADD", parent=server(2)
-        ),
-    )
-    reg2 = _fold([*events[:4], removal, again])
-    assert [a.kind for a in reg2.anomalies][-1] != AnomalyKind.INSTALLED_TWICE or len(
-        reg2.anomalies
-    ) == 2
+    state = reg.states[chip(1)]
+    assert (state.custodian, state.parent, state.status) == ("y", server(2), AssetStatus.INSTALLED)
+
+
+HIJACKS = [
+    ("commissioning a chip already commissioned", "a", "commissioning", "commissioned-twice"),
+    ("shipping a chip A does not hold", "a", "shipping", "shipped-without-custody"),
+    ("decommissioning B's chip", "a", "decommissioning", "decommissioned-without-custody"),
+]
+
+
+@pytest.mark.parametrize(
+    ("party", "step", "rule"), [h[1:] for h in HIJACKS], ids=[h[0] for h in HIJACKS]
+)
+def test_claims_that_are_never_legitimate_are_refused(party: str, step: str, rule: str) -> None:
+    reg = Registry(enforce=True)
+    reg.apply(_ev(0, "b", event("commissioning", [chip(1)])))
+    before = dict(reg.states)
+    with pytest.raises(PermissionDenied) as err:
+        reg.apply(_ev(1, party, event(step, [chip(1)], destination="a")))
+    assert err.value.details["rule"] == rule
+    assert reg.states == before
+
+
+def test_only_the_manufacturer_commissions_its_product_line() -> None:
+    reg = Registry(enforce=True)
+    reg.apply(_ev(0, "b", event("commissioning", [chip(1)])))
+    assert reg.new_makers == {maker_key(chip(1)): ("b", 0)}
+    with pytest.raises(PermissionDenied, match="made by b"):
+        reg.apply(_ev(1, "a", event("commissioning", [chip(2)])))  # same GTIN, new serial
+    other_line = "urn:epc:id:sgtin:0614141.999999.1"
+    reg.apply(_ev(2, "a", event("commissioning", [other_line])))
+    assert reg.states[other_line].custodian == "a"
+
+
+def test_packing_anothers_chip_is_refused() -> None:
+    reg = Registry(enforce=True)
+    reg.apply(_ev(0, "b", event("commissioning", [chip(1)])))
+    with pytest.raises(PermissionDenied, match="packed"):
+        reg.apply(_install(1, "a", server(1)))
+    assert reg.states[chip(1)].parent is None
+
+
+LOGGED = [
+    ("receipt with no shipment", "receiving", None, AnomalyKind.RECEIVED_WITHOUT_SHIPMENT),
+    (
+        "repair with a CN site by a non-custodian",
+        "repairing",
+        ("CN", 22.5, 114.1, "Shenzhen"),
+        AnomalyKind.REPAIRED_WITHOUT_CUSTODY,
+    ),
+    (
+        "install at another site by a non-custodian",
+        "installing",
+        ("CN", 31.2, 121.5, "SH"),
+        AnomalyKind.ACTED_WITHOUT_CUSTODY,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("step", "site", "kind"), [c[1:] for c in LOGGED], ids=[c[0] for c in LOGGED]
+)
+def test_claims_an_honest_party_might_make_are_logged_and_change_nothing(
+    step: str, site: tuple[str, float, float, str] | None, kind: AnomalyKind
+) -> None:
+    reg = Registry(enforce=True)
+    reg.apply(_ev(0, "b", event("commissioning", [chip(1)], site=("US", 37.4, -122.1, "Fab"))))
+    reg.apply(_ev(1, "a", event(step, [chip(1)], site=site)))
+    state = reg.states[chip(1)]
+    assert [(a.kind, a.evidence) for a in reg.anomalies] == [(kind, (0, 1))]
+    assert (state.custodian, state.status) == ("b", AssetStatus.COMMISSIONED)
+    assert state.site is not None
+    assert state.site.country == "US"
+
+
+def test_receipt_reported_before_the_shipment_completes_when_it_arrives() -> None:
+    reg = Registry(enforce=True)
+    reg.apply(_ev(0, "v", event("commissioning", [chip(1)])))
+    reg.apply(_ev(1, "d", event("receiving", [chip(1)])))
+    assert reg.states[chip(1)].custodian == "v"
+    reg.apply(_ev(2, "v", event("shipping", [chip(1)], destination="d")))
+    state = reg.states[chip(1)]
+    assert (state.custodian, state.custody_leaf, state.status) == ("d", 1, AssetStatus.RECEIVED)
+    assert [a.kind for a in reg.anomalies] == [AnomalyKind.RECEIVED_WITHOUT_SHIPMENT]
 
 
 def test_repair_replaces_a_part() -> None:
@@ -142,8 +202,10 @@ def test_repair_replaces_a_part() -> None:
                 "assembling", [hbm_old], event_type="AggregationEvent", action="ADD", parent=chip(1)
             ),
         ),
+        _ev(2, "v", event("shipping", [chip(1)], destination="shop")),
+        _ev(3, "shop", event("receiving", [chip(1)])),
         _ev(
-            2,
+            4,
             "shop",
             {
                 "type": "TransformationEvent",

@@ -200,7 +200,15 @@ def test_store_view_reproduces_the_simulators_findings(sqlite_database: Database
     assert {"location-violation", "received-never-installed", "cloud-rental-concern"} <= both
     assert {rule for rule, _ in sim - store} <= ORDER_RULES | {"restricted-party"}
     # Without licences, a re-export out of a hub cannot be shown to be licensed.
-    assert {rule for rule, _ in store - sim} <= {"hub-reexport", "chip-gone-dark"}
+    assert {rule for rule, _ in store - sim} <= {
+        "hub-reexport",
+        "chip-gone-dark",
+        "custody-contradiction",
+    }
+    # The ledger refuses to let a repair shop's report move a chip it does not hold and flags
+    # it: only the injected repairs contradict custody.
+    repaired = {c for i in world.incidents if i.channel == "repair" for c in i.chips}
+    assert {s for rule, s in store - sim if rule == "custody-contradiction"} <= repaired
 
 
 def test_a_fix_without_estimate_claims_no_position(sqlite_database: Database) -> None:

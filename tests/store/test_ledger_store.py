@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import func, select
 
-from chiptrail.errors import Conflict, InvalidInput, VerificationError
+from chiptrail.errors import Conflict, InvalidInput, PermissionDenied, VerificationError
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
 from chiptrail.ledger.submission import sign_submission
 from chiptrail.service.ledger import events as svc
@@ -84,19 +84,23 @@ def test_custody_flow_proofs_and_rebuild(database: Database) -> None:
     assert view.state.site.country == "MY"
     assert view.state.vendor_serial == "VS-1"
     assert len(view.history) == 6
-    assert [c.epc for c in svc.list_party_chips(database, "other")] == [chip(1)]
-    # a party shipping what it does not hold is logged and flagged
-    bad = _submit(
-        database,
-        "other",
-        4,
-        "n-000008",
-        event("shipping", [chip(2)], minute=7, destination="other"),
-    )
-    assert bad.appended == 1
-    assert [a.kind.value for a in bad.anomalies] == ["shipped-without-custody"]
+    # a receipt by a party the shipment was not addressed to is logged, flagged, moves nothing
+    assert svc.list_party_chips(database, "other") == []
+    assert svc.get_chip(database, chip(1)).state.custodian == "vendor"
+    # a party shipping what it does not hold is refused, and nothing is stored
+    before_size = _size(database)
+    with pytest.raises(PermissionDenied) as refused:
+        _submit(
+            database,
+            "other",
+            4,
+            "n-000008",
+            event("shipping", [chip(2)], minute=7, destination="other"),
+        )
+    assert refused.value.details["rule"] == "shipped-without-custody"
+    assert _size(database) == before_size
     anomalies = svc.list_custody_anomalies(database)
-    assert len(anomalies) == 2, anomalies
+    assert len(anomalies) == 1, anomalies
     assert all(a.evidence for a in anomalies)
 
     size = _size(database)

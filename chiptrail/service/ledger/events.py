@@ -15,7 +15,13 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from chiptrail.crypto import b64decode, b64encode
-from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
+from chiptrail.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    VerificationError,
+)
 from chiptrail.ledger import merkle
 from chiptrail.ledger.custody import (
     AssetState,
@@ -24,6 +30,7 @@ from chiptrail.ledger.custody import (
     Registry,
     custody_event_from_epcis,
     involved_epcs,
+    maker_key,
 )
 from chiptrail.ledger.entries import EntryKind, decode_entry, encode_entry
 from chiptrail.ledger.epcis import parse_epcis
@@ -37,6 +44,7 @@ from chiptrail.ledger.keys import (
     make_key,
     make_party,
 )
+from chiptrail.ledger.sites import check_site_fields
 from chiptrail.ledger.submission import (
     Envelope,
     envelope_digest,
@@ -264,7 +272,7 @@ def _check_envelopes(
         except VerificationError as exc:
             exc.details["envelope"] = position
             raise
-        events = []
+        events: list[tuple[str, Mapping[str, object], Mapping[str, str]]] = []
         try:
             batches = parse_epcis(env.payload)
         except InvalidInput as exc:
@@ -272,6 +280,11 @@ def _check_envelopes(
             raise
         for batch in batches:
             for event in batch.events:
+                try:
+                    check_site_fields(event, batch.prefixes)
+                except InvalidInput as exc:
+                    exc.details.update(envelope=position, event=len(events))
+                    raise
                 events.append((event_hash(event, batch.context), event, batch.prefixes))
         checked.append(_Checked(env, envelope_digest(message, env.signature), events))
     _check_replays(conn, checked)
@@ -303,11 +316,14 @@ def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
 
 
 def _preload(conn: Connection, registry: Registry, events: Sequence[CustodyEvent]) -> set[str]:
-    """Load every asset the events touch, and everything stored inside them, into ``registry``.
+    """Load every asset the events touch, everything stored inside them, and the makers of the
+    product lines they commission into ``registry``.
 
     Returns the EPCs that already have stored rows.
     """
     involved = {e for ev in events for e in involved_epcs(ev)}
+    lines = [maker_key(e) for ev in events if ev.biz_step == "commissioning" for e in ev.epcs]
+    registry.makers.update(rows.load_makers(conn, lines))
     registry.states.update(rows.load_assets(conn, list(involved)))
     parents = list(involved)
     seen = set(involved)
@@ -353,7 +369,8 @@ def _append_checked(
     pending: list[_Pending] = []
     receipts: list[EventReceipt] = []
     custody: list[CustodyEvent] = []
-    for c in checked:
+    positions: list[int] = []
+    for position, c in enumerate(checked):
         for eid, event, prefixes in c.events:
             if eid in existing:
                 receipts.append(EventReceipt(eid, existing[eid], True))
@@ -379,6 +396,7 @@ def _append_checked(
                     event, leaf_index=leaf, party_id=c.envelope.party_id, prefixes=prefixes
                 )
             )
+            positions.append(position)
     conn.execute(
         insert(submissions_table),
         [
@@ -395,11 +413,16 @@ def _append_checked(
         ],
     )
     new_size = _append(conn, size, pending, now) if pending else size
-    registry = Registry()
+    registry = Registry(enforce=True)
     stored = _preload(conn, registry, custody)
-    for ev in custody:
-        registry.apply(ev)
+    for ev, position in zip(custody, positions, strict=True):
+        try:
+            registry.apply(ev)
+        except PermissionDenied as exc:
+            exc.details["envelope"] = position
+            raise
     states, history, anomalies = registry.take_changes()
+    rows.save_makers(conn, registry.new_makers)
     rows.save_assets(conn, states, stored)
     rows.save_history(conn, history)
     rows.save_anomalies(conn, anomalies)
@@ -503,6 +526,7 @@ def rebuild_registry(db: Database) -> int:
         for index, data in _iter_entries(conn, size):
             _replay(conn, registry, index, data)
         states, history, anomalies = registry.take_changes()
+        rows.save_makers(conn, registry.new_makers)
         rows.save_assets(conn, states, set())
         rows.save_history(conn, history)
         rows.save_anomalies(conn, anomalies)

@@ -31,6 +31,7 @@ from chiptrail.store.ledger_tables import (
     log_head_table,
     log_leaves_table,
     log_nodes_table,
+    makers_table,
     parties_table,
 )
 
@@ -304,7 +305,14 @@ def history_leaves(conn: Connection, epc: str) -> list[int]:
 
 def clear_registry(conn: Connection) -> None:
     """Drop derived registry rows before a rebuild (the log tables are never touched)."""
-    for table in (anomalies_table, asset_history_table, assets_table, keys_table, parties_table):
+    for table in (
+        anomalies_table,
+        asset_history_table,
+        assets_table,
+        makers_table,
+        keys_table,
+        parties_table,
+    ):
         conn.execute(delete(table))
 
 
@@ -320,3 +328,24 @@ def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
     t = log_leaves_table
     rows = conn.execute(select(t.c.leaf_index, t.c.entry).where(t.c.leaf_index.in_(list(indexes))))
     return {int(i): bytes(e) for i, e in rows}
+
+
+def load_makers(conn: Connection, maker_keys: Sequence[str]) -> dict[str, str]:
+    """Product line -> the party that commissioned it first (unknown lines left out)."""
+    t = makers_table
+    wanted = list(set(maker_keys))
+    out: dict[str, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = conn.execute(select(t.c.maker_key, t.c.party_id).where(t.c.maker_key.in_(chunk)))
+        out.update({str(k): str(p) for k, p in rows})
+    return out
+
+
+def save_makers(conn: Connection, makers: Mapping[str, tuple[str, int]]) -> None:
+    """Record new product lines (derived registry state)."""
+    if makers:
+        conn.execute(
+            insert(makers_table),
+            [{"maker_key": k, "party_id": p, "leaf_index": i} for k, (p, i) in makers.items()],
+        )
