@@ -1,6 +1,7 @@
-"""Tables of the rules capability: findings, cases (triage state), case comments, rule runs.
+"""Tables of the rules capability: findings, cases (triage state), case comments and history, rule
+runs, and the screening matches that make a party restricted.
 
-Registered on the shared metadata; created by migration 0005. Queries live in
+Registered on the shared metadata; created by migrations 0005 and 0007. Queries live in
 ``service/alerts/findings.py``.
 Findings and cases are derived data: a rule run upserts them, keeping each case's triage state.
 """
@@ -13,6 +14,8 @@ from chiptrail.store.metadata import metadata
 
 CASE_STATUSES = ("open", "assigned", "confirmed", "false_alarm")
 """Triage states of a case."""
+CASE_PRIORITIES = ("P1", "P2", "P3", "P4")
+"""Case priorities, most urgent first (set from severity, changed by triage)."""
 
 cases = Table(
     "cases",
@@ -28,6 +31,17 @@ cases = Table(
     Column("assignee", String(300), nullable=True),
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # 0007: the incident's contents, denormalised for the queue's filters and search.
+    Column("title", Text, nullable=False, server_default=""),
+    Column("priority", String(2), nullable=False, server_default="P3"),
+    Column("channels", Text, nullable=False, server_default=""),
+    Column("countries", Text, nullable=False, server_default=""),
+    Column("chips", Text, nullable=False, server_default=""),
+    Column("parties", Text, nullable=False, server_default=""),
+    Column("search_text", Text, nullable=False, server_default=""),
+    Column("finding_count", Integer, nullable=False, server_default="0"),
+    Column("first_detected_at", DateTime(timezone=True), nullable=True),
+    Column("last_detected_at", DateTime(timezone=True), nullable=True),
 )
 
 findings = Table(
@@ -79,3 +93,36 @@ rule_runs = Table(
     Column("finding_count", Integer, nullable=False),
     Column("summary", Text, nullable=False),
 )
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "case_id",
+        String(64),
+        ForeignKey("cases.case_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+)
+"""A case's history: opened, assigned, prioritised, commented, closed, reopened (append-only)."""
+
+party_screening = Table(
+    "party_screening",
+    metadata,
+    Column("party_id", String(300), primary_key=True),
+    Column("list_id", String(100), primary_key=True),
+    Column("entry_name", String(1000), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("list_sha256", String(64), nullable=False),
+    Column("list_loaded_at", DateTime(timezone=True), nullable=True),
+    Column("matched_at", DateTime(timezone=True), nullable=False),
+)
+"""Screening matches of stored parties against list entries, with the list version (sha256) and
+date behind each: a party with a match is restricted by listing."""

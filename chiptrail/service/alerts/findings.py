@@ -9,18 +9,28 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select
 
 from chiptrail.errors import InvalidInput, NotFound
-from chiptrail.rules import RULES, Case, Finding, group_cases, run_rules
+from chiptrail.rules import RULES, Finding, SubjectKind, WorldView, group_cases, run_rules
 from chiptrail.rules.registry import CHANNELS
 from chiptrail.rules.view import view_from_json
+from chiptrail.service.alerts.cases import (
+    CaseFilter,
+    case_rows,
+    keep_case_ids,
+    load_case,
+    party_names,
+    query_cases,
+    upsert_cases,
+)
+from chiptrail.service.parties.status import ListMatch, record_list_matches
 from chiptrail.store.database import Database
-from chiptrail.store.findings_tables import CASE_STATUSES, case_comments, cases, findings, rule_runs
+from chiptrail.store.findings_tables import case_comments, cases, findings, rule_runs
 from chiptrail.types import Severity
 
 MAX_PAGE = 1000
@@ -50,45 +60,27 @@ def list_rules() -> list[dict[str, str]]:
     return [r.to_dict() for r in RULES]
 
 
-def _case_rows(found: Sequence[Case], now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "case_id": c.case_id,
-            "subject": c.subject,
-            "subject_kind": c.subject_kind.value,
-            "severity": c.severity.value,
-            "score": c.score,
-            "rank": rank,
-            "rules": ",".join(c.rules),
-            "opened_at": now,
-            "updated_at": now,
-        }
-        for rank, c in enumerate(found, start=1)
-    ]
-
-
-def _upsert_cases(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    existing = set(conn.scalars(select(cases.c.case_id)))
-    new = [r for r in rows if r["case_id"] not in existing]
-    if new:
-        conn.execute(insert(cases), new)
-    for r in rows:
-        if r["case_id"] in existing:
-            values = {k: r[k] for k in ("severity", "score", "rank", "rules", "updated_at")}
-            conn.execute(update(cases).where(cases.c.case_id == r["case_id"]).values(**values))
-
-
 def store_findings(
-    db: Database, found: Sequence[Finding], *, kind: str, summary: dict[str, Any], now: datetime
+    db: Database,
+    found: Sequence[Finding],
+    *,
+    kind: str,
+    summary: dict[str, Any],
+    now: datetime,
+    view: WorldView | None = None,
 ) -> StoredRun:
-    """Replace the stored findings with ``found``, upsert their cases, record the run.
+    """Replace the stored findings with ``found``, upsert their incident cases, record the run.
 
-    Cases keep their triage state (status, assignee, comments) across runs; cases left without
-    findings are removed unless someone triaged or commented on them. One transaction.
+    ``view`` (the world the findings came from) links chips to their lot and holder. Cases keep
+    their id and triage state (status, assignee, priority, comments, history) across runs while
+    most of their findings stay together; cases left without findings are removed unless someone
+    triaged or commented on them. One transaction.
     """
-    grouped = group_cases(found)
-    case_of = {f.finding_id: c.case_id for c in grouped for f in c.findings}
     with db.unit() as conn:
+        subjects = {f.subject for f in found if f.subject_kind is SubjectKind.PARTY}
+        names = party_names(conn, subjects)
+        grouped = keep_case_ids(conn, group_cases(found, view, names))
+        case_of = {f.finding_id: c.case_id for c in grouped for f in c.findings}
         run_id = conn.execute(
             insert(rule_runs).values(
                 kind=kind,
@@ -100,7 +92,7 @@ def store_findings(
         ).inserted_primary_key
         assert run_id is not None  # noqa: S101 - an insert always returns its key
         conn.execute(delete(findings))
-        _upsert_cases(conn, _case_rows(grouped, now))
+        upsert_cases(conn, case_rows(grouped, names, now), now)
         rows = [
             {
                 "finding_id": f.finding_id,
@@ -129,6 +121,12 @@ def store_findings(
                 cases.c.status == "open",
             )
         )
+    if view is not None:
+        hits = [
+            ListMatch(h.party_id, h.list_name, h.listed_name, h.score, h.explanation)
+            for h in view.screening_hits
+        ]
+        record_list_matches(db, hits, now=now)
     return StoredRun(run_id=int(run_id[0]), finding_count=len(found), case_count=len(grouped))
 
 
@@ -219,54 +217,36 @@ def get_finding(db: Database, finding_id: str) -> dict[str, Any]:
 
 
 def list_cases(
-    db: Database, *, status: str | None = None, limit: int = 100, offset: int = 0
+    db: Database,
+    *,
+    status: str | None = None,
+    flt: CaseFilter | None = None,
+    sort: str = "rank",
+    limit: int = 100,
+    offset: int = 0,
 ) -> Page:
-    """Stored cases in rank order (most urgent first), optionally by triage status.
+    """Stored incident cases, filtered, sorted (default: rank, most urgent first), paginated.
 
     Raises:
-        InvalidInput: unknown status or a bad page.
+        InvalidInput: unknown status, channel, rule, severity or sort, or a bad page.
     """
-    _check_page(limit, offset)
-    conds = []
+    flt = flt or CaseFilter()
     if status is not None:
-        if status not in CASE_STATUSES:
-            raise InvalidInput(
-                f"unknown status {status!r}; one of {', '.join(CASE_STATUSES)}", {"field": "status"}
-            )
-        conds.append(cases.c.status == status)
+        flt = replace(flt, status=status)
     with db.unit() as conn:
-        total = conn.scalar(select(func.count()).select_from(cases).where(*conds)) or 0
-        rows = conn.execute(
-            select(cases)
-            .where(*conds)
-            .order_by(cases.c.rank, cases.c.case_id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        counts: dict[str, int] = {
-            str(case): int(n)
-            for case, n in conn.execute(
-                select(findings.c.case_id, func.count()).group_by(findings.c.case_id)
-            )
-        }
-    items = [
-        {
-            "id": r.case_id,
-            "subject": r.subject,
-            "subject_kind": r.subject_kind,
-            "severity": r.severity,
-            "score": r.score,
-            "rank": r.rank,
-            "rules": r.rules.split(",") if r.rules else [],
-            "finding_count": int(counts.get(r.case_id, 0)),
-            "status": r.status,
-            "assignee": r.assignee,
-            "opened_at": _utc(r.opened_at).isoformat(),
-            "updated_at": _utc(r.updated_at).isoformat(),
-        }
-        for r in rows
-    ]
-    return Page(items, int(total), limit, offset)
+        items, total = query_cases(conn, flt, sort=sort, limit=limit, offset=offset)
+    return Page(items, total, limit, offset)
+
+
+def get_case(db: Database, case_id: str) -> dict[str, Any]:
+    """One case: its chips, parties (with names), findings, evidence in time order, comments and
+    history.
+
+    Raises:
+        NotFound: no such case.
+    """
+    with db.unit() as conn:
+        return load_case(conn, case_id)
 
 
 def all_findings(db: Database) -> list[dict[str, Any]]:
@@ -322,5 +302,7 @@ def run_rules_on_view(
     view = view_from_json(data)
     found = run_rules(view)
     if store and db is not None:
-        store_findings(db, found, kind="rules-run", summary={"findings": len(found)}, now=now)
+        store_findings(
+            db, found, kind="rules-run", summary={"findings": len(found)}, now=now, view=view
+        )
     return found

@@ -544,8 +544,11 @@ def run_rules_on_store(
     run_id = None
     if store:
         summary: dict[str, Any] = {"findings": len(found), "inputs": inputs}
-        run_id = store_findings(db, found, kind="rules-run-store", summary=summary, now=now).run_id
-    return StoreRun(found, group_cases(found), inputs, run_id)
+        stored = store_findings(
+            db, found, kind="rules-run-store", summary=summary, now=now, view=view
+        )
+        run_id = stored.run_id
+    return StoreRun(found, group_cases(found, view), inputs, run_id)
 
 
 def store_run_to_json(run: StoreRun) -> dict[str, Any]:

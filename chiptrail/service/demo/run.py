@@ -23,11 +23,13 @@ from chiptrail.service.alerts.findings import store_findings
 from chiptrail.service.alerts.report import write_report
 from chiptrail.service.demo.ledger import ingest_world
 from chiptrail.service.demo.store import (
+    SIM_LIST_ID,
     listed_parties,
     store_parties,
     store_restricted_list,
     store_verdicts,
 )
+from chiptrail.service.parties.status import ListMatch, record_list_matches
 from chiptrail.sim.judge import judge_rounds_geoloc
 from chiptrail.sim.metrics import Detection, score_detection
 from chiptrail.sim.scenarios import build_world
@@ -240,7 +242,7 @@ def run_demo(
     lap("ledger")
     analysis = analyse_world(world, say, logged)
     fixes, found = analysis.fixes, analysis.findings
-    cases = group_cases(found)
+    cases = group_cases(found, analysis.view)
     lap("analyse")
     say("storing verdicts, parties, tenancy and the restricted list for the dashboard")
     store_verdicts(db, world, fixes)
@@ -250,7 +252,14 @@ def run_demo(
     detection = score_detection(world, found)
     say(f"storing {len(found)} findings in {len(cases)} cases")
     summary = {"chips": chips, "seed": seed, "false_alarm_rate": detection.false_alarm_rate}
-    store_findings(db, found, kind="demo", summary=summary, now=datetime.now(UTC))
+    store_findings(
+        db, found, kind="demo", summary=summary, now=datetime.now(UTC), view=analysis.view
+    )
+    matches = [
+        ListMatch(h.party_id, SIM_LIST_ID, h.listed_name, h.score, h.explanation)
+        for h in analysis.hits
+    ]
+    record_list_matches(db, matches, now=world.now)
     lap("store")
     (out_dir / "view.json").parent.mkdir(parents=True, exist_ok=True)
     (out_dir / "view.json").write_bytes(view_to_json(analysis.view))

@@ -12,8 +12,9 @@ import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, func, insert, or_, select
 
 from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.hardware import get_model
@@ -45,6 +46,7 @@ from chiptrail.parties.model import (
     from_ftm,
 )
 from chiptrail.service.parties.lists import party_from_row, store_party_set
+from chiptrail.service.parties.status import provenance_rows, screened_lists
 from chiptrail.store.database import Database
 from chiptrail.store.parties_tables import party_entities, party_links, tenancy_reports
 from chiptrail.types import PartyId
@@ -76,6 +78,8 @@ class PartyView:
     restrictions: tuple[Restriction, ...]
     control_flags: tuple[ControlFlag, ...]
     warnings: tuple[str, ...]
+    list_matches: tuple[dict[str, Any], ...] = ()
+    """The stored screening matches behind a listing here or upstream: list entry, version, date."""
 
     @property
     def is_restricted(self) -> bool:
@@ -203,7 +207,8 @@ def get_party(db: Database, party_id: str) -> PartyView:
         upstream = graph.upstream(PartyId(party_id)) | {
             d.director_id for d in graph.directors_of(PartyId(party_id))
         }
-        listed = _listed(conn, upstream)
+        listed = _listed(conn, upstream) | screened_lists(conn, upstream | {PartyId(party_id)})
+        matches = provenance_rows(conn, [party_id, *upstream])
     pid = PartyId(party_id)
     restricted = find_restrictions(graph, listed)
     chain = [r for r in (restricted.get(pid),) if r is not None]
@@ -216,6 +221,7 @@ def get_party(db: Database, party_id: str) -> PartyView:
         restrictions=tuple(chain),
         control_flags=tuple(flag_control(graph, restricted, [pid])),
         warnings=graph.warnings,
+        list_matches=tuple(m for m in matches if m["party_id"] in restricted),
     )
 
 
@@ -375,3 +381,46 @@ def load_tenancy_csv(text: str) -> list[TenancyRecord]:
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"tenancy CSV line {n}: {exc}", {"line": n}) from exc
     return out
+
+
+def list_parties(
+    db: Database, *, q: str | None = None, limit: int = 100, offset: int = 0
+) -> dict[str, Any]:
+    """Stored parties (not list entries) by name, with their restricted status and why.
+
+    Raises:
+        InvalidInput: a bad page.
+    """
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidInput("limit must be 1..1000 and offset 0 or more", {"field": "limit"})
+    t = party_entities
+    conds: list[ColumnElement[bool]] = [
+        t.c.list_id.is_(None),
+        t.c.schema.in_(("Company", "Person", "Organization")),
+    ]
+    if q:
+        like = f"%{q.lower()}%"
+        conds.append(or_(func.lower(t.c.caption).like(like), func.lower(t.c.entity_id).like(like)))
+    with db.unit() as conn:
+        total = conn.scalar(select(func.count()).select_from(t).where(*conds)) or 0
+        rows = conn.execute(
+            select(t.c.entity_id, t.c.caption, t.c.countries)
+            .where(*conds)
+            .order_by(t.c.caption, t.c.entity_id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    items = []
+    for r in rows:
+        view = get_party(db, str(r.entity_id))
+        why = view.restrictions[0].explanation if view.restrictions else None
+        items.append(
+            {
+                "party_id": r.entity_id,
+                "name": r.caption,
+                "countries": [c for c in str(r.countries).split(",") if c],
+                "is_restricted": why is not None,
+                "restriction": why,
+            }
+        )
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
