@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from chiptrail import __version__
 from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
@@ -66,6 +68,8 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
         description="Traceability for export-controlled AI accelerators. Authenticate with "
         "`Authorization: Bearer ctk_...` (create keys with `chiptrail keys create`). "
         "Errors are `application/problem+json`.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.auth = auth
@@ -79,6 +83,8 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
         app.include_router(module.router, dependencies=policy)
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="dashboard")
 
+    _mount_docs(app)
+
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
         return RedirectResponse("/ui/")
@@ -87,6 +93,21 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
     app.add_middleware(BodySizeLimit, max_body_bytes=auth.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI served from the ``swagger-ui-bundle`` package (no CDN, offline)."""
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def _docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="chiptrail API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from chiptrail.types import Severity
 from tests.rules._world import NOW
 
 
-def finding(rule: str, channel: str, subject: str, sev: Severity) -> Finding:
+def finding(rule: str, channel: str, subject: str, sev: Severity, leaf: int = 3) -> Finding:
     return Finding(
         rule,
         channel,
@@ -31,15 +31,16 @@ def finding(rule: str, channel: str, subject: str, sev: Severity) -> Finding:
         SubjectKind.CHIP,
         NOW,
         f"{rule} on {subject}",
-        (Evidence(EvidenceKind.LEDGER, "leaf:3", "shipping", leaf_index=3),),
+        (Evidence(EvidenceKind.LEDGER, f"leaf:{leaf}", "shipping", leaf_index=leaf),),
     )
 
 
 FOUND = [
     finding("location-violation", "hand_carry", "c1", Severity.CRITICAL),
     finding("chip-gone-dark", "hand_carry", "c1", Severity.HIGH),
-    finding("hub-reexport", "transshipment", "c2", Severity.HIGH),
+    finding("hub-reexport", "transshipment", "c2", Severity.HIGH, leaf=4),
 ]
+"""c1 and c2 are two incidents: different chips, different ledger entries."""
 
 
 def test_store_list_get_and_triage_survives_rerun(database: Database) -> None:

@@ -121,6 +121,17 @@ def add_parties(body: PartiesBody, db: DatabaseDep) -> object:
     return service.to_wire(graph_service.add_parties(db, body.entities))
 
 
+@router.get("/parties", response_model=None)
+def list_parties(
+    db: DatabaseDep,
+    q: Annotated[str | None, Query(max_length=200, description="Words of a name or id.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> object:
+    """Stored parties by name with their status: restricted by listing or by ownership, and why."""
+    return graph_service.list_parties(db, q=q, limit=limit, offset=offset)
+
+
 @router.get("/parties/{party_id}", response_model=None)
 def get_party(party_id: str, db: DatabaseDep) -> object:
     """A party with owners, subsidiaries, ultimate parents, restrictions and their paths."""
