@@ -1,7 +1,7 @@
 """Tables of the rules capability: findings, cases (triage state), case comments and history, rule
 runs, and the screening matches that make a party restricted.
 
-Registered on the shared metadata; created by migrations 0005 and 0007. Queries live in
+Registered on the shared metadata; created by migrations 0005 and 0008. Queries live in
 ``service/alerts/findings.py``.
 Findings and cases are derived data: a rule run upserts them, keeping each case's triage state.
 """
