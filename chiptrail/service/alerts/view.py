@@ -136,9 +136,13 @@ def _leaf_chips(epcs: Sequence[str], children: Mapping[str, list[str]]) -> tuple
 
 
 def _parse_event(
-    index: int, entry: bytes, appended_at: datetime, children: Mapping[str, list[str]]
+    index: int,
+    entry: bytes,
+    detail: bytes | None,
+    appended_at: datetime,
+    children: Mapping[str, list[str]],
 ) -> LoggedEvent | None:
-    body = decode_entry(entry).body
+    body = decode_entry(entry, detail).body
     event = body.get("event")
     prefixes = body.get("prefixes")
     if not isinstance(event, Mapping):
@@ -191,7 +195,7 @@ def iter_logged_events(conn: Connection) -> Iterator[LoggedEvent]:
     after = -1
     while True:
         rows = conn.execute(
-            select(t.c.leaf_index, t.c.entry, t.c.appended_at)
+            select(t.c.leaf_index, t.c.entry, t.c.detail, t.c.appended_at)
             .where(t.c.kind == "event", t.c.leaf_index > after)
             .order_by(t.c.leaf_index)
             .limit(_BATCH)
@@ -199,7 +203,9 @@ def iter_logged_events(conn: Connection) -> Iterator[LoggedEvent]:
         if not rows:
             return
         for r in rows:
-            ev = _parse_event(int(r.leaf_index), bytes(r.entry), as_utc(r.appended_at), children)
+            detail = bytes(r.detail) if r.detail is not None else None
+            at = as_utc(r.appended_at)
+            ev = _parse_event(int(r.leaf_index), bytes(r.entry), detail, at, children)
             if ev is not None:
                 yield ev
         after = int(rows[-1].leaf_index)

@@ -32,7 +32,13 @@ from chiptrail.ledger.custody import (
     involved_epcs,
     maker_key,
 )
-from chiptrail.ledger.entries import EntryKind, decode_entry, encode_entry
+from chiptrail.ledger.entries import (
+    EntryKind,
+    decode_entry,
+    encode_entry,
+    encode_event_detail,
+    encode_event_entry,
+)
 from chiptrail.ledger.epcis import parse_epcis
 from chiptrail.ledger.event_hash import event_hash
 from chiptrail.ledger.keys import (
@@ -67,6 +73,7 @@ class _Pending:
     entry: bytes
     event_id: str | None = None
     party_id: str | None = None
+    detail: bytes | None = None
 
 
 def _append(conn: Connection, size: int, pending: Sequence[_Pending], now: datetime) -> int:
@@ -81,6 +88,7 @@ def _append(conn: Connection, size: int, pending: Sequence[_Pending], now: datet
                 "party_id": p.party_id,
                 "entry": p.entry,
                 "appended_at": now,
+                "detail": p.detail,
             }
             for i, p in enumerate(pending)
         ],
@@ -371,23 +379,32 @@ def _append_checked(
     custody: list[CustodyEvent] = []
     positions: list[int] = []
     for position, c in enumerate(checked):
-        for eid, event, prefixes in c.events:
+        signature_b64 = b64encode(c.envelope.signature)
+        for event_position, (eid, event, prefixes) in enumerate(c.events):
             if eid in existing:
                 receipts.append(EventReceipt(eid, existing[eid], True))
                 continue
             leaf = size + len(pending)
             existing[eid] = leaf
-            body = {
-                "event_id": eid,
-                "party_id": c.envelope.party_id,
-                "key_id": c.envelope.key_id,
-                "envelope_sha256": c.digest,
-                "prefixes": dict(prefixes),
-                "event": event,
-            }
+            detail = encode_event_detail(
+                {
+                    "event_id": eid,
+                    "party_id": c.envelope.party_id,
+                    "key_id": c.envelope.key_id,
+                    "signature_b64": signature_b64,
+                    "envelope_sha256": c.digest,
+                    "position": event_position,
+                    "prefixes": dict(prefixes),
+                    "event": event,
+                }
+            )
             pending.append(
                 _Pending(
-                    EntryKind.EVENT, encode_entry(EntryKind.EVENT, body), eid, c.envelope.party_id
+                    EntryKind.EVENT,
+                    encode_event_entry(detail),
+                    eid,
+                    c.envelope.party_id,
+                    detail,
                 )
             )
             receipts.append(EventReceipt(eid, leaf, False))
@@ -468,7 +485,7 @@ def get_chip(db: Database, epc: str) -> ChipView:
         entries = rows.leaf_entries(conn, leaves)
         history = []
         for index in leaves:
-            body = decode_entry(entries[index]).body
+            body = decode_entry(*entries[index]).body
             event = body.get("event")
             ev = event if isinstance(event, Mapping) else {}
             step = custody_event_from_epcis(ev, leaf_index=index, party_id="", prefixes={}).biz_step
@@ -507,11 +524,12 @@ def list_custody_anomalies(db: Database, subject: str | None = None) -> list[Cus
         return rows.load_anomalies(conn, subject)
 
 
-def _iter_entries(conn: Connection, size: int) -> Iterator[tuple[int, bytes]]:
+def _iter_entries(conn: Connection, size: int) -> Iterator[tuple[int, bytes, bytes | None]]:
     step = 1000
     for start in range(0, size, step):
-        for offset, entry in enumerate(rows.read_entries(conn, start, min(size, start + step))):
-            yield start + offset, entry
+        leaves = rows.read_leaves(conn, start, min(size, start + step))
+        for offset, (entry, detail) in enumerate(leaves):
+            yield start + offset, entry, detail
 
 
 def rebuild_registry(db: Database) -> int:
@@ -523,8 +541,8 @@ def rebuild_registry(db: Database) -> int:
         size = rows.lock_log_head(conn)
         rows.clear_registry(conn)
         registry = Registry()
-        for index, data in _iter_entries(conn, size):
-            _replay(conn, registry, index, data)
+        for index, data, detail in _iter_entries(conn, size):
+            _replay(conn, registry, index, data, detail)
         states, history, anomalies = registry.take_changes()
         rows.save_makers(conn, registry.new_makers)
         rows.save_assets(conn, states, set())
@@ -533,8 +551,10 @@ def rebuild_registry(db: Database) -> int:
     return size
 
 
-def _replay(conn: Connection, registry: Registry, index: int, data: bytes) -> None:
-    entry = decode_entry(data)
+def _replay(
+    conn: Connection, registry: Registry, index: int, data: bytes, detail: bytes | None
+) -> None:
+    entry = decode_entry(data, detail)
     body = entry.body
     party_id = str(body.get("party_id", ""))
     if entry.kind is EntryKind.PARTY:

@@ -114,8 +114,19 @@ def read_entries(conn: Connection, start: int, end: int) -> list[bytes]:
     return [bytes(r[0]) for r in rows]
 
 
+def read_leaves(conn: Connection, start: int, end: int) -> list[tuple[bytes, bytes | None]]:
+    """``(entry, detail)`` of ``[start, end)`` in order (``detail``: a v2 event's private body)."""
+    t = log_leaves_table
+    rows = conn.execute(
+        select(t.c.entry, t.c.detail)
+        .where(and_(t.c.leaf_index >= start, t.c.leaf_index < end))
+        .order_by(t.c.leaf_index)
+    )
+    return [(bytes(e), bytes(d) if d is not None else None) for e, d in rows]
+
+
 def insert_leaves(conn: Connection, rows: Sequence[Mapping[str, object]]) -> None:
-    """Insert leaf rows (``leaf_index, kind, event_id, party_id, entry, appended_at``)."""
+    """Insert leaf rows (``leaf_index, kind, event_id, party_id, entry, appended_at, detail``)."""
     if rows:
         conn.execute(insert(log_leaves_table), list(rows))
 
@@ -323,11 +334,19 @@ def assets_of_party(conn: Connection, party_id: str) -> list[AssetState]:
     return [AssetState.from_json(json.loads(r[0])) for r in rows]
 
 
-def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
-    """Leaf bytes by index."""
+def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, tuple[bytes, bytes | None]]:
+    """``(entry, detail)`` by leaf index."""
     t = log_leaves_table
-    rows = conn.execute(select(t.c.leaf_index, t.c.entry).where(t.c.leaf_index.in_(list(indexes))))
-    return {int(i): bytes(e) for i, e in rows}
+    out: dict[int, tuple[bytes, bytes | None]] = {}
+    wanted = list(indexes)
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(
+            select(t.c.leaf_index, t.c.entry, t.c.detail).where(
+                t.c.leaf_index.in_(wanted[start : start + _CHUNK])
+            )
+        )
+        out.update({int(i): (bytes(e), bytes(d) if d is not None else None) for i, e, d in rows})
+    return out
 
 
 def load_makers(conn: Connection, maker_keys: Sequence[str]) -> dict[str, str]:
