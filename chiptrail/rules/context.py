@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from chiptrail.parties.graph import (
     OwnershipGraph,
@@ -22,6 +23,9 @@ from chiptrail.parties.graph import (
 from chiptrail.parties.model import Ownership
 from chiptrail.rules.view import CustodyEvent, LocationFix, WorldView
 from chiptrail.types import ChipId, PartyId
+
+if TYPE_CHECKING:
+    from chiptrail.rules.risk import SubjectRisk
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -115,6 +119,13 @@ class RuleContext:
     def restrictions(self, listed: Mapping[PartyId, str]) -> dict[PartyId, Restriction]:
         """Parties restricted by listing or by 50%-or-more ownership by restricted parties."""
         return find_restrictions(self.graph, listed)
+
+    @cached_property
+    def risks(self) -> list[SubjectRisk]:
+        """Every subject's combined graded risk (``rules/graded.py``), computed once per run."""
+        from chiptrail.rules.graded import assess_risks  # the graded detectors read this context
+
+        return assess_risks(self)
 
     def party_label(self, party: PartyId) -> str:
         """``name (id, CC)`` for explanations; the bare id when the party is unknown."""

@@ -11,7 +11,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chiptrail.errors import NotFound
-from chiptrail.rules import cloud, consignee, custody, location, repair, structuring, volume
+from chiptrail.rules import (
+    cloud,
+    consignee,
+    custody,
+    graded,
+    location,
+    repair,
+    structuring,
+    volume,
+)
 from chiptrail.rules.context import RuleContext
 from chiptrail.rules.finding import Finding
 
@@ -76,6 +85,10 @@ RULES: tuple[Rule, ...] = (
     Rule("volume-gap", "volume_gap", volume.find_volume_gaps),
     Rule("repair-restricted-region", "repair", repair.find_restricted_repairs),
     Rule("repair-custody-mismatch", "repair", repair.find_repair_custody_mismatch),
+    Rule("location-risk", "hand_carry", graded.find_location_risk),
+    Rule("control-risk", "front_network", graded.find_control_risk),
+    Rule("concern-rental-risk", "cloud_rental", graded.find_concern_rental_risk),
+    Rule("buyer-volume-risk", "split_orders", graded.find_buyer_volume_risk),
 )
 
 

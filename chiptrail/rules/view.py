@@ -58,6 +58,17 @@ class OwnershipEdge:
 
 
 @dataclass(frozen=True, slots=True)
+class PartyIdentifier:
+    """An identifier a party declares: ``kind`` is ``director`` (FtM Directorship), ``address``
+    (FtM Address), ``phone``, ``email_domain`` or ``bank_account``; shared values link parties
+    (``parties/control.py``, ``parties/resolve.py``)."""
+
+    party_id: PartyId
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScreeningHit:
     """A party matched on a restricted-party list, with the screening's explanation."""
 
@@ -144,7 +155,9 @@ class LocationFix:
     """One location verdict for a chip against its declared site, with the measurements behind it.
 
     ``lat``/``lon`` is the point estimate (degrees) and ``radius_km`` the proven radius around it;
-    ``measurement_ids`` and ``landmark_ids`` point at the signed probe records.
+    ``measurement_ids`` and ``landmark_ids`` point at the signed probe records; ``rtts_ms`` holds
+    the round's minimum RTT per challenging landmark as ``(landmark_id, rtt_ms)`` pairs (empty when
+    the source keeps only verdicts), which per-chip baselines (``rules/baseline.py``) read.
     """
 
     fix_id: str
@@ -159,6 +172,7 @@ class LocationFix:
     landmark_ids: tuple[str, ...] = ()
     measurement_ids: tuple[str, ...] = ()
     explanation: str = ""
+    rtts_ms: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +242,7 @@ class WorldView:
     usage: tuple[TenancyUsage, ...] = ()
     config: RuleConfig = field(default_factory=RuleConfig)
     custody_anomalies: tuple[CustodyContradiction, ...] = ()
+    identifiers: tuple[PartyIdentifier, ...] = ()
 
 
 _VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)

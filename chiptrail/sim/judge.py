@@ -102,6 +102,7 @@ def judge_rounds_geoloc(world: World) -> tuple[LocationFix, ...]:
             verdicts[i] = v
     coords = {m.landmark_id: (m.lat, m.lon) for m in world.landmarks}
     k = r.rtt_ms.shape[1]
+    rtts = round_rtts(world)
     fixes: list[LocationFix] = []
     for i, v in enumerate(verdicts):
         site = world.site_list[int(r.site_index[i])]
@@ -121,6 +122,21 @@ def judge_rounds_geoloc(world: World) -> tuple[LocationFix, ...]:
                 landmark_ids=tuple(str(e.landmark_id) for e in v.evidence),
                 measurement_ids=tuple(f"M-{i:08d}-{j}" for j in range(k)),
                 explanation=v.reason,
+                rtts_ms=rtts[i],
             )
         )
     return tuple(fixes)
+
+
+def round_rtts(world: World) -> list[tuple[tuple[str, float], ...]]:
+    """Each round's minimum RTT (ms) per challenging landmark, as ``(landmark_id, rtt_ms)``."""
+    r = world.rounds
+    ids = [m.landmark_id for m in world.landmarks]
+    out: list[tuple[tuple[str, float], ...]] = []
+    for lms, rtt in zip(r.landmark_index.tolist(), r.rtt_ms.tolist(), strict=True):
+        best: dict[str, float] = {}
+        for j, ms in zip(lms, rtt, strict=True):
+            lm = ids[j]
+            best[lm] = min(ms, best.get(lm, ms))
+        out.append(tuple((lm, round(ms, 3)) for lm, ms in sorted(best.items())))
+    return out
