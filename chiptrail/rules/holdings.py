@@ -25,6 +25,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from chiptrail.parties.control import (
+    ConcernControl,
     Stake,
     concern_control,
     listed_exposure,
@@ -78,7 +79,7 @@ def concern_rental_signals(ctx: RuleContext) -> list[Signal]:
         if llr <= 0:
             continue
         tenants = sorted({r.tenant for r in records})
-        holders = sorted({h for t in tenants for h in control[t].holders})
+        holders = sorted({h for t in tenants for h in _concern_roots(control, t)})
         last = max(records, key=lambda r: r.end_at)
         for tenant in tenants:
             out.append(
@@ -110,6 +111,22 @@ def concern_rental_signals(ctx: RuleContext) -> list[Signal]:
                     ),
                 )
             )
+    return out
+
+
+def _concern_roots(control: dict[str, ConcernControl], party: str) -> set[str]:
+    """The parties headquartered in a country of concern behind ``party``'s concern share."""
+    out: set[str] = set()
+    todo, seen = [party], set()
+    while todo:
+        p = todo.pop()
+        if p in seen or p not in control:
+            continue
+        seen.add(p)
+        c = control[p]
+        if c.holders == (p,):
+            out.add(p)
+        todo += [h for h in c.holders if h != p]
     return out
 
 
