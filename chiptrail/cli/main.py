@@ -47,6 +47,7 @@ COMMAND_MODULES: dict[str, str] = {
     "parties": "parties",
     "demo": "rules",
     "evaluate": "rules",
+    "redteam": "rules",
     "rules": "rules",
     "findings": "rules",
     "batch": "batch",

@@ -28,6 +28,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.rules.export import to_jsonl
 from chiptrail.service.alerts import findings as rules_service
 from chiptrail.service.alerts import view as rules_view_service
+from chiptrail.service.demo import redteam as redteam_service
 from chiptrail.service.demo import run as demo_service
 from chiptrail.types import Severity
 
@@ -184,6 +185,47 @@ def evaluate(
         f"false-alarm rate: mean {result['false_alarm_rate_mean']:.2%}, "
         f"max {result['false_alarm_rate_max']:.2%}"
     )
+
+
+def redteam(
+    chips: Annotated[int, typer.Option("--chips", help="Chips per simulated world.")] = 1000,
+    seeds: Annotated[int, typer.Option("--seeds", help="Worlds per knob level.")] = 2,
+    calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--calibrate",
+            help="Instead: set the alert threshold from a false-alarm budget on naive worlds.",
+        ),
+    ] = False,
+    budget: Annotated[
+        float, typer.Option("--budget", help="With --calibrate: share of legitimate chips.")
+    ] = 0.005,
+    json_out: JsonOption = False,
+) -> None:
+    """Search each channel's evasion knob for the cheapest evasion that still escapes.
+
+    Reports per channel the recall at each knob value and what the smuggler can still move
+    undetected. Seeds 201.. (evasive); --calibrate uses the tuning family (naive, seeds 101-103).
+
+    Example: chiptrail redteam --chips 1000 --seeds 2 --json
+    """
+    with err_console.status("chiptrail redteam", spinner="dots") as status:
+        if calibrate:
+            result = redteam_service.calibrate_threshold(
+                chips, budget=budget, progress=_reporter(status)
+            )
+        else:
+            result = redteam_service.run_redteam(chips, seeds, progress=_reporter(status))
+    if json_out or calibrate:
+        emit_json(result)
+        return
+    table = Table(title=f"red team: {seeds} evasive worlds of {chips} chips per level")
+    for col in ("channel", "recall by knob value", "cheapest evasion that escapes"):
+        table.add_column(col)
+    for ch in result["channels"]:
+        recall = ", ".join(f"{k}: {v}" for k, v in ch["recall_by_value"].items())
+        table.add_row(ch["channel"], f"{ch['knob']} {recall}", ch["escape_cost"])
+    out_console.print(table)
 
 
 @rules_app.command("list")
@@ -347,8 +389,9 @@ def findings_export(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``demo``, ``evaluate`` and the ``rules`` and ``findings`` groups to the root app."""
+    """Add ``demo``, ``evaluate``, ``redteam``, the ``rules`` and ``findings`` groups."""
     app.command("demo")(demo)
     app.command("evaluate")(evaluate)
+    app.command("redteam")(redteam)
     app.add_typer(rules_app, name="rules")
     app.add_typer(findings_app, name="findings")

@@ -16,7 +16,7 @@ from chiptrail.rules.view import Role, RuleConfig, TenancyUsage
 from chiptrail.sim import injections
 from chiptrail.sim._builder import Builder
 from chiptrail.sim.cities import CITIES, City, city, landmark_cities
-from chiptrail.sim.evasive import inject_evasive_all
+from chiptrail.sim.evasive import DEFAULT_EVASION, Evasion, inject_evasive_all
 from chiptrail.sim.probing import simulate_rounds
 from chiptrail.sim.world import DEFAULT_NOW, Incident, ListedEntity, SimLandmark, World
 from chiptrail.types import PartyId
@@ -232,12 +232,16 @@ def _landmarks() -> tuple[SimLandmark, ...]:
 
 
 def build_world(
-    n_chips: int, seed: int, now: datetime = DEFAULT_NOW, adversary: str = "naive"
+    n_chips: int,
+    seed: int,
+    now: datetime = DEFAULT_NOW,
+    adversary: str = "naive",
+    evasion: Evasion = DEFAULT_EVASION,
 ) -> World:
     """A world of about ``n_chips`` chips with every channel injected (same seed, same world).
 
     ``adversary`` is ``naive`` (the press-report patterns) or ``evasive`` (each smuggler stays
-    just under the rules' thresholds; see ``chiptrail.sim.evasive``).
+    just under the rules' thresholds; see ``chiptrail.sim.evasive``, whose knobs ``evasion`` sets).
 
     Raises:
         InvalidInput: ``n_chips`` outside 100..1,000,000, or an unknown adversary.
@@ -268,8 +272,10 @@ def build_world(
     incidents: list[Incident] = []
     restricted: list[ListedEntity] = []
     for i in range(scale.incidents_per_channel):
-        inject = injections.inject_all if adversary == "naive" else inject_evasive_all
-        incidents += inject(b, fleet, scale, i, restricted)
+        if adversary == "naive":
+            incidents += injections.inject_all(b, fleet, scale, i, restricted)
+        else:
+            incidents += inject_evasive_all(b, fleet, scale, i, restricted, evasion)
     b.events.sort(key=lambda e: (e.at, e.biz_step))
     events = tuple(
         type(e)(
