@@ -17,6 +17,8 @@ Examples:
         --records-per-request 100 --duration 10 --profile
 """
 
+# ruff: noqa: S603, S607 - starts its own server, git and py-spy with fixed arguments
+
 from __future__ import annotations
 
 import argparse
@@ -77,7 +79,8 @@ class Conn:
     ) -> tuple[int, dict[str, str], bytes]:
         if self.writer is None:
             await self._open()
-        assert self.reader is not None and self.writer is not None
+        assert self.reader is not None
+        assert self.writer is not None
         head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
         if body:
             head.append("Content-Type: application/json")
@@ -137,7 +140,7 @@ def call(
     return asyncio.run(go())
 
 
-# --- the server under test -------------------------------------------------------------------------
+# --- the server under test ------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -278,7 +281,7 @@ def baseline_tree(ref: str) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# --- workloads ---------------------------------------------------------------------------------------
+# --- workloads ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -324,7 +327,8 @@ def setup_events(
         status, _ = call(port, "POST", f"/v1/ledger/parties/{party}/keys", body, admin)
         assert status == 201, status
         status, key = call(port, "POST", "/v1/keys", {"role": "vendor", "party_id": party}, admin)
-        assert status == 201 and isinstance(key, dict), key
+        assert status == 201, key
+        assert isinstance(key, dict)
         reqs = []
         for i in range(per_client):
             epc = f"urn:epc:id:sgtin:0614141.{run_id}{c:02d}.{i}"
@@ -372,7 +376,7 @@ def setup_measurements(
         for chip, s in devices
     ]
     _register_device_keys(port, admin, keys)
-    private = [(chip, s, s._key) for chip, s in devices]  # noqa: SLF001 - one key object each
+    private = [(chip, s, s._key) for chip, s in devices]
     work = []
     for c in range(clients):
         lm_id = LandmarkId(f"lm-{run_id}-{c:02d}")
@@ -388,7 +392,8 @@ def setup_measurements(
         assert status == 201, status
         body = {"role": "landmark", "party_id": f"lm-org-{run_id}"}
         status, key = call(port, "POST", "/v1/keys", body, admin)
-        assert status == 201 and isinstance(key, dict), key
+        assert status == 201, key
+        assert isinstance(key, dict)
         reqs = []
         n = 0
         for _ in range(per_client):
@@ -416,7 +421,7 @@ def setup_measurements(
     return work
 
 
-# --- the load ---------------------------------------------------------------------------------------
+# --- the load -------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -485,7 +490,7 @@ async def run_load(
     return out
 
 
-# --- profiling ----------------------------------------------------------------------------------------
+# --- profiling ------------------------------------------------------------------------------------
 
 
 VERIFY_MARKERS = ("verify_signature", "verify_measurement", "verify_envelope")
@@ -547,7 +552,7 @@ def profile_shares(path: Path) -> dict[str, float]:
     return {k: round(v / max(busy, 1), 3) for k, v in counts.items()} | {"busy_samples": busy}
 
 
-# --- main -------------------------------------------------------------------------------------------
+# --- main -----------------------------------------------------------------------------------------
 
 
 def run_case(args: argparse.Namespace, label: str, tree: Path, engine: str, kind: str) -> None:
@@ -603,7 +608,7 @@ def run_case(args: argparse.Namespace, label: str, tree: Path, engine: str, kind
             if spy is not None:
                 spy.wait(timeout=args.duration + 60)
                 result["profile"] = profile_shares(prof)
-            print(json.dumps(result), flush=True)  # noqa: T201
+            print(json.dumps(result), flush=True)
         finally:
             server.stop()
 
