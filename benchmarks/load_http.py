@@ -342,12 +342,11 @@ def setup_events(
 
 
 def _register_device_keys(port: int, admin: dict[str, str], keys: list[dict[str, object]]) -> None:
-    status, _ = call(port, "POST", "/v1/device-keys", {"device_keys": keys[:1]}, admin)
+    status, _ = call(port, "POST", "/v1/chips/device-keys", {"device_keys": keys[:1]}, admin)
     if status in (200, 201):  # the bulk route exists (this tree): 1,000 keys a request
         for start in range(1, len(keys), 1000):
-            status, _ = call(
-                port, "POST", "/v1/device-keys", {"device_keys": keys[start : start + 1000]}, admin
-            )
+            body = {"device_keys": keys[start : start + 1000]}
+            status, _ = call(port, "POST", "/v1/chips/device-keys", body, admin)
             assert status in (200, 201), status
         return
     for key in keys:  # the old tree: one request per key (429s are waited out)

@@ -24,7 +24,9 @@ from chiptrail import __version__
 from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
 from chiptrail.api.errors import PROBLEM_JSON, install_error_handlers
 from chiptrail.api.middleware import BodySizeLimit, LogETags
+from chiptrail.api.ratelimit import RateLimit
 from chiptrail.api.routes import geoloc, hardware, health, ledger, parties, probe, rules, service
+from chiptrail.errors import InvalidInput
 from chiptrail.service.settings import Settings
 from chiptrail.store.migrate import open_database
 
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).parent / "web"
 UNSAFE_NO_AUTH_ENV = "CHIPTRAIL_UNSAFE_NO_AUTH"
+RATE_LIMIT_PER_S_ENV = "CHIPTRAIL_RATE_LIMIT_PER_S"
+RATE_LIMIT_BURST_ENV = "CHIPTRAIL_RATE_LIMIT_BURST"
 ERROR_STATUSES = {
     "400": "Bad evidence (a signature or proof did not verify)",
     "401": "Missing or wrong credentials",
@@ -46,9 +50,25 @@ ERROR_STATUSES = {
 
 
 def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
-    """Auth settings from ``CHIPTRAIL_UNSAFE_NO_AUTH`` (1/true: every check off; tests, demos)."""
+    """Auth settings from ``CHIPTRAIL_UNSAFE_NO_AUTH`` (1/true: every check off; tests, demos)
+    and the per-key submission limit ``CHIPTRAIL_RATE_LIMIT_PER_S`` / ``_BURST`` (default 50/s,
+    burst 200; raise them for a landmark fleet or a load test behind few keys).
+
+    Raises:
+        InvalidInput: a rate limit that is not a positive number.
+    """
     unsafe = env.get(UNSAFE_NO_AUTH_ENV, "").strip().lower() in ("1", "true", "yes")
-    return AuthConfig(unsafe_no_auth=unsafe)
+    default = RateLimit()
+    try:
+        rate = float(env.get(RATE_LIMIT_PER_S_ENV) or default.rate_per_s)
+        burst = int(env.get(RATE_LIMIT_BURST_ENV) or default.burst)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{RATE_LIMIT_PER_S_ENV} / {RATE_LIMIT_BURST_ENV}: not a number"
+        ) from exc
+    if not (rate > 0 and burst >= 1):
+        raise InvalidInput(f"{RATE_LIMIT_PER_S_ENV} / {RATE_LIMIT_BURST_ENV} must be positive")
+    return AuthConfig(unsafe_no_auth=unsafe, rate_limit=RateLimit(rate, burst))
 
 
 def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI:

@@ -26,12 +26,13 @@ from chiptrail.cli.context import (
 from chiptrail.cli.errors import EXIT_FINDING
 from chiptrail.countries import parse_country
 from chiptrail.crypto import Ed25519Signer, b64decode, b64encode, generate_seed
-from chiptrail.errors import InvalidInput
+from chiptrail.errors import ChiptrailError, InvalidInput
 from chiptrail.geoloc import DeclaredSite
 from chiptrail.probe.attestation import DeviceKey, DevicePublicKey, parse_scheme
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_from_json, record_to_json
+from chiptrail.service.location import intake
 from chiptrail.service.location import probe as service
 from chiptrail.service.location.device_keys import (
     load_nvml,
@@ -283,8 +284,8 @@ def run_cmd(
         )
     )
     if submit:
-        result = service.submit_measurements(open_db(db), records, _now())
-        err_console.print(f"stored {result.stored} measurement(s)")
+        result = intake.submit_measurements(open_db(db), records, _now())
+        err_console.print(f"stored {result.stored} measurement(s), refused {len(result.refused)}")
 
 
 @agent_app.command("register")
@@ -315,17 +316,15 @@ def register_cmd(
         out_console.print(f"chip {answer['chip_id']}: {answer['scheme']} key registered")
 
 
-@measurements_app.command("submit")
-def submit_cmd(
-    path: Annotated[str, typer.Argument(help="JSON lines of signed records; '-' for stdin.")],
-    db: DbOption = None,
-    json_out: JsonOption = False,
-) -> None:
-    """Verify and store signed measurement records; one bad record refuses the whole file.
+AtomicOption = Annotated[
+    bool,
+    typer.Option("--atomic", help="All or nothing: the first refused item refuses the whole file."),
+]
 
-    Example: chiptrail measurements submit records.jsonl --db ./chiptrail.db
-    """
-    records = []
+
+def _json_lines(path: str) -> list[tuple[int, dict[str, object]]]:
+    """(line number, object) of each non-blank line of a JSON lines file ('-': stdin)."""
+    out = []
     for n, line in enumerate(read_input(path).decode(errors="replace").splitlines(), 1):
         if not line.strip():
             continue
@@ -335,12 +334,157 @@ def submit_cmd(
             raise InvalidInput(f"line {n}: not JSON") from exc
         if not isinstance(obj, dict):
             raise InvalidInput(f"line {n}: expected a JSON object")
-        records.append(record_from_json(obj))
-    result = service.submit_measurements(open_db(db), records, _now())
+        out.append((n, obj))
+    return out
+
+
+def _report_refusals(refused: tuple[intake.Refusal, ...], lines: list[int]) -> None:
+    for r in refused:
+        err_console.print(
+            f"refused line {lines[r.index]}: {r.code}: {r.message}", highlight=False, soft_wrap=True
+        )
+    if refused:
+        raise typer.Exit(EXIT_FINDING)
+
+
+@measurements_app.command("submit")
+def submit_cmd(
+    path: Annotated[str, typer.Argument(help="JSON lines of signed records; '-' for stdin.")],
+    atomic: AtomicOption = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Verify signed measurement records; store the valid ones and name each refused line
+    (exit 1 when any was refused; --atomic: one bad record refuses the whole file).
+
+    Example: chiptrail measurements submit records.jsonl --db ./chiptrail.db
+    """
+    lines: list[int] = []
+    records: list[MeasurementRecord | ChiptrailError] = []
+    for n, obj in _json_lines(path):
+        lines.append(n)
+        try:
+            records.append(record_from_json(obj))
+        except InvalidInput as exc:
+            if atomic:
+                raise InvalidInput(f"line {n}: {exc.message}", exc.details) from exc
+            records.append(exc)
+    result = intake.submit_measurements(open_db(db), records, _now(), atomic=atomic)
     if json_out:
-        emit_json({"stored": result.stored, "measurement_ids": list(result.measurement_ids)})
+        emit_json(
+            {
+                "stored": result.stored,
+                "measurement_ids": list(result.measurement_ids),
+                "refused": [r.to_json() for r in result.refused],
+            }
+        )
     else:
         out_console.print(f"stored {result.stored} measurement(s)")
+    _report_refusals(result.refused, lines)
+
+
+def _emit_bulk(result: intake.BulkResult, json_out: bool, what: str) -> None:
+    if json_out:
+        emit_json(
+            {
+                "registered": list(result.registered),
+                "unchanged": list(result.unchanged),
+                "refused": [r.to_json() for r in result.refused],
+            }
+        )
+    else:
+        out_console.print(
+            f"{len(result.registered)} {what} registered, {len(result.unchanged)} unchanged, "
+            f"{len(result.refused)} refused"
+        )
+
+
+@agent_app.command("register-bulk")
+def register_bulk_cmd(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="JSON lines {chip_id, scheme, public_key (base64), identity}; '-' for stdin."
+        ),
+    ],
+    atomic: AtomicOption = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register many chips' device keys in one transaction (a key already registered alike is
+    unchanged; exit 1 when any line was refused).
+
+    Example: chiptrail agent register-bulk device-keys.jsonl --db ./chiptrail.db
+    """
+    lines: list[int] = []
+    keys: list[service.RegisteredDeviceKey | ChiptrailError] = []
+    for n, obj in _json_lines(path):
+        lines.append(n)
+        try:
+            identity = obj.get("identity") or {}
+            if not isinstance(identity, dict):
+                raise InvalidInput("identity must be an object", {"field": "identity"})
+            key = DevicePublicKey(
+                ChipId(str(obj.get("chip_id", ""))),
+                parse_scheme(str(obj.get("scheme", ""))),
+                b64decode(str(obj.get("public_key", "")), "public_key"),
+            )
+            keys.append(
+                service.RegisteredDeviceKey(key, {str(k): str(v) for k, v in identity.items()})
+            )
+        except InvalidInput as exc:
+            keys.append(exc)
+    result = intake.register_device_keys(open_db(db), keys, _now(), atomic=atomic)
+    _emit_bulk(result, json_out, "device key(s)")
+    _report_refusals(result.refused, lines)
+
+
+def _landmark_from_json(obj: dict[str, object]) -> service.RegisteredLandmark:
+    def num(name: str, default: float | None = None) -> float:
+        value = obj.get(name, default)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise InvalidInput(f"{name} must be a number", {"field": name})
+        return float(value)
+
+    country = obj.get("country")
+    return service.RegisteredLandmark(
+        LandmarkId(str(obj.get("landmark_id", ""))),
+        num("lat"),
+        num("lon"),
+        b64decode(str(obj.get("public_key", "")), "public_key"),
+        Country(str(country)) if country else None,
+        num("uncertainty_km", 0.0),
+    )
+
+
+@landmark_app.command("add-bulk")
+def add_bulk_cmd(
+    path: Annotated[
+        str,
+        typer.Argument(
+            help="JSON lines {landmark_id, lat, lon, country, uncertainty_km, public_key}; "
+            "'-' for stdin."
+        ),
+    ],
+    atomic: AtomicOption = False,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Register many landmarks in one transaction (exit 1 when any line was refused).
+
+    Example: chiptrail landmark add-bulk landmarks.jsonl --db ./chiptrail.db
+    """
+    lines: list[int] = []
+    items: list[service.RegisteredLandmark | ChiptrailError] = []
+    for n, obj in _json_lines(path):
+        lines.append(n)
+        try:
+            items.append(_landmark_from_json(obj))
+        except InvalidInput as exc:
+            items.append(exc)
+    result = intake.register_landmarks(open_db(db), items, _now(), atomic=atomic)
+    _emit_bulk(result, json_out, "landmark(s)")
+    _report_refusals(result.refused, lines)
 
 
 @measurements_app.command("locate")

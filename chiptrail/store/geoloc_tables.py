@@ -7,7 +7,7 @@ land).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -26,6 +26,8 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, RowMapping
 
 from chiptrail.store.metadata import metadata
@@ -91,6 +93,9 @@ location_verdicts_table = Table(
 )
 
 
+_IN_CHUNK = 500
+
+
 def _new_id(key: Sequence[object] | None) -> int:
     if key is None or not isinstance(key[0], int):
         raise TypeError("insert returned no integer primary key")  # pragma: no cover
@@ -136,20 +141,52 @@ class ProbeRepository:
         """Register a device key row."""
         self.conn.execute(insert(chip_device_keys_table).values(**row))
 
-    def existing_nonces(self, nonces: Sequence[bytes]) -> set[bytes]:
-        """Which of ``nonces`` are already stored."""
-        if not nonces:
-            return set()
-        stmt = select(measurements_table.c.nonce).where(measurements_table.c.nonce.in_(nonces))
-        return {bytes(n) for n in self.conn.execute(stmt).scalars()}
+    def landmarks_by_id(self, landmark_ids: Iterable[str]) -> list[RowMapping]:
+        """The rows of the named landmarks that exist (one ``IN`` query per 500 ids)."""
+        return self._by_key(landmarks_table, landmarks_table.c.landmark_id, landmark_ids)
 
-    def insert_measurements(self, rows: Sequence[Mapping[str, object]]) -> list[int]:
-        """Append measurement rows; returns their ids in order."""
-        ids = []
-        for row in rows:
-            result = self.conn.execute(insert(measurements_table).values(**row))
-            ids.append(_new_id(result.inserted_primary_key))
-        return ids
+    def device_keys_by_chip(self, chip_ids: Iterable[str]) -> list[RowMapping]:
+        """The device key rows of the named chips that have one (one ``IN`` per 500 ids)."""
+        t = chip_device_keys_table
+        return self._by_key(t, t.c.chip_id, chip_ids)
+
+    def _by_key(self, table: Table, column: Column[str], keys: Iterable[str]) -> list[RowMapping]:
+        wanted = sorted(set(keys))
+        out: list[RowMapping] = []
+        for start in range(0, len(wanted), _IN_CHUNK):
+            stmt = select(table).where(column.in_(wanted[start : start + _IN_CHUNK]))
+            out.extend(self.conn.execute(stmt).mappings())
+        return out
+
+    def insert_device_keys(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """Register device key rows (one multi-row INSERT)."""
+        if rows:
+            self.conn.execute(insert(chip_device_keys_table), list(rows))
+
+    def insert_landmarks(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """Add landmark rows (one multi-row INSERT)."""
+        if rows:
+            self.conn.execute(insert(landmarks_table), list(rows))
+
+    def insert_new_measurements(self, rows: Sequence[Mapping[str, object]]) -> dict[bytes, int]:
+        """Append measurement rows whose nonce is new; returns nonce -> id of the rows stored.
+
+        One multi-row ``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING`` (SQLite and
+        PostgreSQL): the unique nonce refuses replays, including a concurrent batch's, with no
+        SELECT first; rows left out of the answer were replays.
+        """
+        if not rows:
+            return {}
+        t = measurements_table
+        dialect = self.conn.dialect.name
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            make(t)
+            .on_conflict_do_nothing(index_elements=[t.c.nonce])
+            .returning(t.c.nonce, t.c.measurement_id)
+        )
+        result = self.conn.execute(stmt, list(rows))
+        return {bytes(nonce): int(mid) for nonce, mid in result}
 
     def measurements(self, chip_id: str, since: datetime, until: datetime) -> list[RowMapping]:
         """A chip's measurements with ``since <= measured_at <= until``, oldest first."""

@@ -84,16 +84,73 @@ def test_batch_stored_then_replay_is_409(client: TestClient) -> None:
     assert r.json()["error"]["code"] == "conflict"
 
 
-def test_one_forged_record_refuses_the_batch(client: TestClient) -> None:
+def test_atomic_one_forged_record_refuses_the_batch(client: TestClient) -> None:
     setup(client)
     forged = dataclasses.replace(measure(4), rtt_ns=10)
     batch = {"records": [record_to_json(measure(3)), record_to_json(forged)]}
-    r = client.post("/v1/measurements", json=batch)
+    r = client.post("/v1/measurements?atomic=true", json=batch)
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "verification_failed"
     assert r.json()["error"]["details"]["index"] == 1
     r = client.post("/v1/measurements", json={"records": [record_to_json(measure(3))]})
     assert r.status_code == 201  # nothing of the refused batch was stored
+
+
+def test_partial_batch_stores_valid_records_and_lists_refusals(client: TestClient) -> None:
+    setup(client)
+    forged = record_to_json(dataclasses.replace(measure(4), rtt_ns=10))
+    unparsable = {**record_to_json(measure(5)), "nonce": "!!"}
+    batch = {
+        "records": [record_to_json(measure(3)), forged, unparsable, record_to_json(measure(6))]
+    }
+    r = client.post("/v1/measurements", json=batch)
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    assert answer["stored"] == 2
+    assert [(x["index"], x["code"]) for x in answer["refused"]] == [
+        (1, "verification_failed"),
+        (2, "invalid_input"),
+    ]
+    r = client.post("/v1/measurements", json={"records": [record_to_json(measure(3))]})
+    assert r.status_code == 409  # stored by the partial batch
+
+
+def test_bulk_device_keys_and_landmarks(client: TestClient) -> None:
+    keys = [
+        {
+            "chip_id": f"GPU-{i}",
+            "scheme": "ed25519",
+            "public_key": b64encode(Ed25519Signer(i.to_bytes(32, "big")).public_key),
+        }
+        for i in range(1, 1201)
+    ]
+    keys[1] = {**keys[1], "public_key": "!!"}
+    r = client.post("/v1/chips/device-keys", json={"device_keys": keys})
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    assert len(answer["registered"]) == 1199
+    assert [(x["index"], x["code"]) for x in answer["refused"]] == [(1, "invalid_input")]
+    again = {"device_keys": [keys[0], {**keys[2], "public_key": keys[3]["public_key"]}]}
+    answer = client.post("/v1/chips/device-keys", json=again).json()
+    assert answer["unchanged"] == ["GPU-1"]
+    assert [(x["index"], x["code"]) for x in answer["refused"]] == [(1, "conflict")]
+    r = client.post("/v1/chips/device-keys?atomic=true", json=again)
+    assert r.status_code == 409
+    landmarks = [
+        {
+            "landmark_id": f"lm-{i}",
+            "lat": 1.0 + i / 100,
+            "lon": 103.0,
+            "country": "SG",
+            "public_key": b64encode(Ed25519Signer(seed(50 + i)).public_key),
+        }
+        for i in range(30)
+    ]
+    r = client.post("/v1/landmarks/batch", json={"landmarks": [*landmarks, {**landmarks[0]}]})
+    assert r.status_code == 201, r.text
+    assert len(r.json()["registered"]) == 30
+    assert [x["code"] for x in r.json()["refused"]] == ["conflict"]  # named twice
+    assert len(client.get("/v1/landmarks").json()["landmarks"]) == 30
 
 
 @pytest.mark.parametrize(
@@ -104,8 +161,10 @@ def test_one_forged_record_refuses_the_batch(client: TestClient) -> None:
         ("/v1/chips/GPU-1/device-key", {"scheme": "rsa", "public_key": "AAAA"}, 422),
         ("/v1/chips/GPU-1/device-key", {"scheme": "ed25519", "public_key": "!!"}, 422),
         ("/v1/landmarks", {"landmark_id": "x", "lat": 99, "lon": 0, "public_key": "AA=="}, 422),
+        ("/v1/chips/device-keys", {"device_keys": []}, 422),
+        ("/v1/landmarks/batch", {"landmarks": [{"landmark_id": "x"}]}, 422),
     ],
-    ids=["empty batch", "bad record", "scheme", "base64", "lat"],
+    ids=["empty batch", "bad record", "scheme", "base64", "lat", "no keys", "bad landmark"],
 )
 def test_bad_bodies(client: TestClient, path: str, body: object, status: int) -> None:
     r = client.post(path, json=body)

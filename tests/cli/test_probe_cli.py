@@ -307,3 +307,45 @@ def test_landmark_serve_registered_only_answers_registered_chips(
     assert code == 0, out
     assert agent.record is not None
     assert '"unknown_chip": 0' in out
+
+
+def test_bulk_registration_and_partial_submit(tmp_path: Path) -> None:
+    db = str(tmp_path / "ct.db")
+    lm_key = Ed25519Signer(seed(1))
+    landmarks = tmp_path / "landmarks.jsonl"
+    lm = {"landmark_id": "lm-sg", "lat": 1.29, "lon": 103.85, "country": "SG"}
+    landmarks.write_text(
+        json.dumps({**lm, "public_key": b64encode(lm_key.public_key)})
+        + "\n"
+        + json.dumps({**lm, "landmark_id": "lm-bad", "lat": "north", "public_key": "AA=="})
+        + "\n"
+    )
+    code, out = cli("landmark", "add-bulk", str(landmarks), "--db", db, "--json")
+    assert code == 1, out  # one line refused
+    assert json.loads(out[out.index("{") :])["registered"] == ["lm-sg"]  # stderr line first
+    chips = [SoftwareDeviceKey(ChipId(f"GPU-{i}"), Ed25519Signer(seed(10 + i))) for i in range(3)]
+    device_keys = tmp_path / "keys.jsonl"
+    device_keys.write_text(
+        "".join(
+            json.dumps(
+                {"chip_id": c.chip_id, "scheme": "ed25519", "public_key": b64encode(c.public_key)}
+            )
+            + "\n"
+            for c in chips
+        )
+    )
+    code, out = cli("agent", "register-bulk", str(device_keys), "--db", db)
+    assert code == 0, out
+    assert "3 device key(s) registered" in out
+    code, out = cli("agent", "register-bulk", str(device_keys), "--db", db, "--json")
+    assert code == 0, out
+    assert json.loads(out)["unchanged"] == ["GPU-0", "GPU-1", "GPU-2"]
+    forged = signed_record("lm-sg", Ed25519Signer(seed(99)), chips[1], 2, 1_000_000)
+    records = [signed_record("lm-sg", lm_key, chips[0], 1, 1_000_000), forged]
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(record_to_json(r)) + "\n" for r in records))
+    code, out = cli("measurements", "submit", str(path), "--db", db, "--atomic")
+    assert code == 1, out  # verification failed, nothing stored
+    code, out = cli("measurements", "submit", str(path), "--db", db, "--json")
+    assert code == 1, out  # stored one, refused line 2
+    assert "refused line 2: verification_failed" in out

@@ -20,13 +20,13 @@ from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.intake import submit_measurements
 from chiptrail.service.location.probe import (
     RegisteredLandmark,
     locate_chip,
     location_to_json,
     register_device_key,
     register_landmark,
-    submit_measurements,
 )
 from chiptrail.service.location.probe_net import (
     LandmarkServer,

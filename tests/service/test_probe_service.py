@@ -14,13 +14,13 @@ from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.landmark import Landmark, LandmarkConfig
 from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.service.location.device_keys import SoftwareDeviceKey
+from chiptrail.service.location.intake import submit_measurements
 from chiptrail.service.location.probe import (
     RegisteredLandmark,
     get_device_key,
     list_landmarks,
     register_device_key,
     register_landmark,
-    submit_measurements,
 )
 from chiptrail.store.database import Database
 from chiptrail.types import ChipId, Country, LandmarkId
@@ -76,24 +76,61 @@ def test_device_key_registration_is_not_silently_rotated(database: Database) -> 
         )
 
 
-def test_batch_is_verified_then_stored_and_replays_refused(database: Database) -> None:
+def test_atomic_batch_is_verified_then_stored_and_replays_refused(database: Database) -> None:
     setup(database)
     batch = [measure(1), measure(2)]
-    result = submit_measurements(database, batch, T0)
+    result = submit_measurements(database, batch, T0, atomic=True)
     assert result.stored == 2
+    assert result.refused == ()
     with pytest.raises(Conflict):
-        submit_measurements(database, [measure(3), measure(1)], T0)
+        submit_measurements(database, [measure(3), measure(1)], T0, atomic=True)
     # nothing of the refused batch landed: measure(3) is still new
     assert submit_measurements(database, [measure(3)], T0).stored == 1
 
 
-def test_one_bad_record_refuses_the_whole_batch(database: Database) -> None:
+def test_atomic_one_bad_record_refuses_the_whole_batch(database: Database) -> None:
     setup(database)
     forged = dataclasses.replace(measure(5), rtt_ns=1)
     with pytest.raises(VerificationError) as info:
-        submit_measurements(database, [measure(4), forged], T0)
+        submit_measurements(database, [measure(4), forged], T0, atomic=True)
     assert info.value.details["index"] == 1
     assert submit_measurements(database, [measure(4)], T0).stored == 1
+
+
+def test_partial_batch_stores_the_valid_records_and_names_each_refusal(
+    database: Database,
+) -> None:
+    setup(database)
+    submit_measurements(database, [measure(1)], T0)
+    forged = dataclasses.replace(measure(5), rtt_ns=1)
+    unknown = measure(6, chip=SoftwareDeviceKey(ChipId("GPU-9"), Ed25519Signer(seed(9))))
+    batch = [measure(2), forged, measure(1), unknown, measure(3), measure(3)]
+    result = submit_measurements(database, batch, T0)
+    assert result.stored == 2
+    assert len(result.measurement_ids) == 2
+    assert [(r.index, r.code) for r in result.refused] == [
+        (1, "verification_failed"),
+        (2, "conflict"),
+        (3, "not_found"),
+        (5, "conflict"),
+    ]
+    assert result.refused[1].details["reason"] == "replayed"
+    # what was stored is exactly the valid records: resubmitting them is refused as replays
+    with pytest.raises(Conflict) as info:
+        submit_measurements(database, [measure(2), measure(3)], T0)
+    assert len(info.value.details["refused"]) == 2  # type: ignore[arg-type]
+
+
+def test_a_record_the_edge_could_not_parse_is_refused_in_place(sqlite_database: Database) -> None:
+    setup(sqlite_database)
+    bad = InvalidInput("nonce: not base64", {"field": "nonce"})
+    result = submit_measurements(sqlite_database, [bad, measure(1)], T0)
+    assert result.stored == 1
+    assert [(r.index, r.code, r.details["field"]) for r in result.refused] == [
+        (0, "invalid_input", "nonce")
+    ]
+    with pytest.raises(InvalidInput):
+        submit_measurements(sqlite_database, [bad, measure(2)], T0, atomic=True)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +160,7 @@ def test_refusals(
 def test_duplicate_nonce_in_batch_and_empty_batch(sqlite_database: Database) -> None:
     setup(sqlite_database)
     with pytest.raises(Conflict):
-        submit_measurements(sqlite_database, [measure(1), measure(1)], T0)
+        submit_measurements(sqlite_database, [measure(1), measure(1)], T0, atomic=True)
     with pytest.raises(InvalidInput):
         submit_measurements(sqlite_database, [], T0)
 

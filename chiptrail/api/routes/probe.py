@@ -1,7 +1,8 @@
 """HTTP routes of location verification: landmarks, device keys, signed measurements, location.
 
-Each route calls one function of ``chiptrail.service.location.probe``; bodies are validated here and
-turned into core values. Signatures are checked in the service before anything is stored.
+Each route calls one function of ``chiptrail.service.location.probe`` or ``.intake`` (batches);
+bodies are validated here and turned into core values. Signatures are checked in the service
+before anything is stored.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from chiptrail.api.deps import DatabaseDep
 from chiptrail.countries import parse_country
 from chiptrail.crypto import b64decode, b64encode
-from chiptrail.errors import InvalidInput
+from chiptrail.errors import ChiptrailError, InvalidInput
 from chiptrail.geoloc import DeclaredSite
 from chiptrail.probe.attestation import DevicePublicKey, parse_scheme
+from chiptrail.probe.messages import MeasurementRecord
 from chiptrail.probe.wire import record_from_json
+from chiptrail.service.location import intake
 from chiptrail.service.location import probe as service
 from chiptrail.types import ChipId, Country, LandmarkId
 
@@ -44,18 +47,56 @@ class MeasurementRecordBody(BaseModel):
 
 
 class MeasurementBatch(BaseModel):
-    """A batch of records: all are verified, then all are stored, or none."""
+    """A batch of records: each is verified; the valid ones are stored (all or none with
+    ``?atomic=true``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    records: list[MeasurementRecordBody] = Field(min_length=1, max_length=1000)
+    records: list[MeasurementRecordBody] = Field(min_length=1, max_length=intake.MAX_BATCH)
+
+
+class RefusalOut(BaseModel):
+    """One refused item: its index in the batch, the error code, message and details."""
+
+    index: int
+    code: str
+    message: str
+    details: dict[str, object]
 
 
 class SubmitAnswer(BaseModel):
-    """What was stored."""
+    """What was stored (ids in record order) and each refused record."""
 
     stored: int
     measurement_ids: list[int]
+    refused: list[RefusalOut] = Field(default_factory=list)
+
+
+class DeviceKeyItem(BaseModel):
+    """One chip's device key in a bulk registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chip_id: str = Field(min_length=1, max_length=200)
+    scheme: str = Field(description="ed25519 or nvidia-cc.")
+    public_key: str = Field(description="Base64: Ed25519 raw 32 bytes or P-384 SEC1 point.")
+    identity: dict[str, str] = Field(default_factory=dict, description="uuid, serial, board_id.")
+
+
+class DeviceKeyBatch(BaseModel):
+    """Device keys to register in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_keys: list[DeviceKeyItem] = Field(min_length=1, max_length=intake.MAX_BATCH)
+
+
+class BulkAnswer(BaseModel):
+    """Ids newly registered, ids already registered alike, and each refused item."""
+
+    registered: list[str]
+    unchanged: list[str]
+    refused: list[RefusalOut]
 
 
 class LandmarkBody(BaseModel):
@@ -69,6 +110,14 @@ class LandmarkBody(BaseModel):
     country: str | None = Field(None, description="ISO 3166-1 alpha-2 of the landmark's site.")
     uncertainty_km: float = Field(0.0, ge=0, lt=20000)
     public_key: str = Field(description="Base64 raw 32-byte Ed25519 public key.")
+
+
+class LandmarkBatch(BaseModel):
+    """Landmarks to register in one request."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    landmarks: list[LandmarkBody] = Field(min_length=1, max_length=intake.MAX_BATCH)
 
 
 class LandmarkOut(BaseModel):
@@ -121,12 +170,86 @@ def _landmark_out(lm: service.RegisteredLandmark) -> LandmarkOut:
     )
 
 
+AtomicQuery = Annotated[
+    bool, Query(description="All or nothing: the first refused item refuses the whole batch.")
+]
+
+
+def _refusals(refused: tuple[intake.Refusal, ...]) -> list[RefusalOut]:
+    return [RefusalOut(**r.to_json()) for r in refused]
+
+
+def _parsed_record(body: MeasurementRecordBody) -> MeasurementRecord | ChiptrailError:
+    try:
+        return record_from_json(body.model_dump())
+    except ChiptrailError as exc:
+        return exc
+
+
 @router.post("/measurements", status_code=status.HTTP_201_CREATED)
-def submit_measurements(body: MeasurementBatch, db: DatabaseDep) -> SubmitAnswer:
-    """Verify every landmark and chip signature, then store the batch whole (409 on a replay)."""
-    records = [record_from_json(r.model_dump()) for r in body.records]
-    result = service.submit_measurements(db, records, datetime.now(UTC))
-    return SubmitAnswer(stored=result.stored, measurement_ids=list(result.measurement_ids))
+def submit_measurements(
+    body: MeasurementBatch, db: DatabaseDep, atomic: AtomicQuery = False
+) -> SubmitAnswer:
+    """Verify every landmark and chip signature; store the valid records and list the refused
+    ones by index (``?atomic=true``: all or nothing). When no record is accepted, the first
+    refusal is the error (404 unknown key or landmark, 400 bad signature, 409 replay)."""
+    records = [_parsed_record(r) for r in body.records]
+    result = intake.submit_measurements(db, records, datetime.now(UTC), atomic=atomic)
+    return SubmitAnswer(
+        stored=result.stored,
+        measurement_ids=list(result.measurement_ids),
+        refused=_refusals(result.refused),
+    )
+
+
+def _bulk_answer(result: intake.BulkResult) -> BulkAnswer:
+    return BulkAnswer(
+        registered=list(result.registered),
+        unchanged=list(result.unchanged),
+        refused=_refusals(result.refused),
+    )
+
+
+def _device_key_item(item: DeviceKeyItem) -> service.RegisteredDeviceKey | ChiptrailError:
+    try:
+        key = DevicePublicKey(
+            ChipId(item.chip_id), parse_scheme(item.scheme), b64decode(item.public_key)
+        )
+    except ChiptrailError as exc:
+        return exc
+    return service.RegisteredDeviceKey(key, item.identity)
+
+
+@router.post("/chips/device-keys", status_code=status.HTTP_201_CREATED)
+def register_device_keys(
+    body: DeviceKeyBatch, db: DatabaseDep, atomic: AtomicQuery = False
+) -> BulkAnswer:
+    """Register many chips' device keys in one request (one rate-limit token for the batch)."""
+    keys = [_device_key_item(item) for item in body.device_keys]
+    return _bulk_answer(intake.register_device_keys(db, keys, datetime.now(UTC), atomic=atomic))
+
+
+def _landmark_item(body: LandmarkBody) -> service.RegisteredLandmark | ChiptrailError:
+    try:
+        return service.RegisteredLandmark(
+            landmark_id=LandmarkId(body.landmark_id),
+            lat=body.lat,
+            lon=body.lon,
+            public_key=b64decode(body.public_key, "public_key"),
+            country=Country(body.country) if body.country else None,
+            uncertainty_km=body.uncertainty_km,
+        )
+    except ChiptrailError as exc:
+        return exc
+
+
+@router.post("/landmarks/batch", status_code=status.HTTP_201_CREATED)
+def register_landmarks(
+    body: LandmarkBatch, db: DatabaseDep, atomic: AtomicQuery = False
+) -> BulkAnswer:
+    """Register many landmarks in one request (admin)."""
+    items = [_landmark_item(lm) for lm in body.landmarks]
+    return _bulk_answer(intake.register_landmarks(db, items, datetime.now(UTC), atomic=atomic))
 
 
 @router.get("/landmarks")

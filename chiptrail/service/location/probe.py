@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from chiptrail.countries import parse_country
 from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
@@ -71,14 +70,6 @@ class RegisteredDeviceKey:
     key: DevicePublicKey
     identity: Mapping[str, str] = field(default_factory=dict)
     registered_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitResult:
-    """What ``submit_measurements`` stored."""
-
-    stored: int
-    measurement_ids: tuple[int, ...]
 
 
 def _landmark_from_row(row: RowMapping) -> RegisteredLandmark:
@@ -250,95 +241,6 @@ def _verify_record(
         verify_measurement(record, landmark.public_key)
     except VerificationError as exc:
         raise VerificationError(f"record {index}: {exc.message}", {**where, **exc.details}) from exc
-
-
-def submit_measurements(
-    db: Database,
-    records: Sequence[MeasurementRecord],
-    now: datetime,
-    *,
-    unsafe_register_unknown_keys: bool = False,
-) -> SubmitResult:
-    """Verify every record, then store the whole batch in one transaction (or nothing).
-
-    Checks per record: the landmark is registered and signed it; the chip's attestation
-    verifies and is under the chip's registered device key; the nonce was never stored.
-
-    Args:
-        unsafe_register_unknown_keys: trust on first use: a chip without a registered key gets
-            the key its first verified record carries. Off by default; logs a warning.
-
-    Raises:
-        InvalidInput: empty batch.
-        NotFound: unknown landmark or chip key.
-        VerificationError: a signature fails or a key differs from the registered one.
-        Conflict: a nonce repeats (in the batch or against stored measurements).
-    """
-    if not records:
-        raise InvalidInput("no measurement records given")
-    nonces = [r.nonce for r in records]
-    if len(set(nonces)) != len(nonces):
-        raise Conflict("the batch repeats a nonce: a measurement may be submitted once")
-    try:
-        with db.unit() as conn:
-            repo = ProbeRepository(conn)
-            landmarks: dict[str, RegisteredLandmark] = {}
-            for lid in {r.landmark_id for r in records}:
-                row = repo.landmark(lid)
-                if row is not None:
-                    landmarks[lid] = _landmark_from_row(row)
-            keys: dict[str, DevicePublicKey] = {}
-            new_keys: list[DevicePublicKey] = []
-            for record in records:
-                if record.chip_id in keys:
-                    continue
-                row = repo.device_key(record.chip_id)
-                if row is not None:
-                    keys[record.chip_id] = _device_key_from_row(row).key
-                elif unsafe_register_unknown_keys:
-                    log.warning("unsafe: registering chip %s's key on first use", record.chip_id)
-                    key = DevicePublicKey(record.chip_id, record.scheme, record.device_public_key)
-                    _check_device_key(key.scheme, key.public_key)
-                    keys[record.chip_id] = key
-                    new_keys.append(key)
-            for index, record in enumerate(records):
-                _verify_record(index, record, landmarks, keys)
-            replayed = repo.existing_nonces(nonces)
-            if replayed:
-                raise Conflict(
-                    f"{len(replayed)} measurement(s) were already submitted (same nonce)",
-                    {"replayed": len(replayed)},
-                )
-            for key in new_keys:
-                repo.insert_device_key(
-                    {
-                        "chip_id": key.chip_id,
-                        "scheme": key.scheme.value,
-                        "public_key": key.public_key,
-                        "identity_json": "{}",
-                        "registered_at": now,
-                    }
-                )
-            ids = repo.insert_measurements([_measurement_row(r, now) for r in records])
-    except IntegrityError as exc:  # a concurrent submission stored the same nonce first
-        raise Conflict("a measurement in the batch was stored concurrently (same nonce)") from exc
-    return SubmitResult(len(ids), tuple(ids))
-
-
-def _measurement_row(record: MeasurementRecord, now: datetime) -> dict[str, object]:
-    return {
-        "chip_id": record.chip_id,
-        "landmark_id": record.landmark_id,
-        "nonce": record.nonce,
-        "rtt_ns": record.rtt_ns,
-        "issued_at": record.issued_at,
-        "measured_at": record.measured_at,
-        "scheme": record.scheme.value,
-        "device_public_key": record.device_public_key,
-        "chip_signature": record.chip_signature,
-        "landmark_signature": record.landmark_signature,
-        "received_at": now,
-    }
 
 
 # --- where is the chip ---------------------------------------------------------------------------
