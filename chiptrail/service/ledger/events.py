@@ -482,7 +482,7 @@ def get_chip(db: Database, epc: str) -> ChipView:
         if epc not in states:
             raise NotFound(f"{epc} is not in the registry", {"epc": epc})
         leaves = rows.history_leaves(conn, epc)
-        entries = rows.leaf_entries(conn, leaves)
+        entries = rows.leaf_bodies(conn, leaves)
         history = []
         for index in leaves:
             body = decode_entry(*entries[index]).body

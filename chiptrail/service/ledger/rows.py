@@ -334,8 +334,13 @@ def assets_of_party(conn: Connection, party_id: str) -> list[AssetState]:
     return [AssetState.from_json(json.loads(r[0])) for r in rows]
 
 
-def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, tuple[bytes, bytes | None]]:
-    """``(entry, detail)`` by leaf index."""
+def leaf_entries(conn: Connection, indexes: Sequence[int]) -> dict[int, bytes]:
+    """Public leaf bytes by index (what the tree hashes)."""
+    return {i: entry for i, (entry, _) in leaf_bodies(conn, indexes).items()}
+
+
+def leaf_bodies(conn: Connection, indexes: Sequence[int]) -> dict[int, tuple[bytes, bytes | None]]:
+    """``(entry, detail)`` by leaf index (``detail``: a v2 event's private body)."""
     t = log_leaves_table
     out: dict[int, tuple[bytes, bytes | None]] = {}
     wanted = list(indexes)
