@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from followthemoney import model as ftm_model
@@ -20,6 +21,23 @@ PARTY_SCHEMATA = frozenset(
     {"LegalEntity", "Company", "Person", "Organization", "PublicBody", "Vessel", "Airplane"}
 )
 """FtM schemata that become screenable parties (the rest are links, sanctions or ignored)."""
+
+IDENTIFIER_PROPERTIES = (
+    "registrationNumber",
+    "leiCode",
+    "uscCode",
+    "innCode",
+    "ogrnCode",
+    "taxNumber",
+    "vatCode",
+    "dunsCode",
+    "swiftBic",
+    "imoNumber",
+    "idNumber",
+)
+"""FtM properties read as identifiers (all written back as ``registrationNumber``)."""
+LISTING_DATE_PROPERTIES = ("listingDate", "createdAt", "startDate")
+"""FtM-style properties read, in this order, as the listing date."""
 
 _PCT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:-\s*(\d+(?:\.\d+)?))?\s*%?\s*$")
 
@@ -39,6 +57,9 @@ class Party:
         list_id: the screening list this entry comes from, None for ordinary parties.
         programs: sanction programmes / list sections.
         source: citation (Federal Register notice, source URL).
+        identifiers: registration numbers, LEI, USCC, INN, OGRN, IMO ... as published.
+        listed_on: the date the entry was put on its list, where the source gives one (CSL
+            ``start_date``, FtM ``createdAt``/``listingDate``, a Federal Register citation).
     """
 
     party_id: PartyId
@@ -51,6 +72,8 @@ class Party:
     list_id: str | None = None
     programs: tuple[str, ...] = ()
     source: str | None = None
+    identifiers: tuple[str, ...] = ()
+    listed_on: date | None = None
 
     @property
     def all_names(self) -> tuple[str, ...]:
@@ -101,6 +124,29 @@ def parse_percentage(raw: str) -> float:
     if not 0.0 <= value <= 100.0:
         raise InvalidInput(f"percentage {raw!r} is outside 0..100")
     return value
+
+
+def parse_listing_date(raw: str | None) -> date | None:
+    """The date at the start of an ISO date or timestamp (``2021-08-02``, ``2021-08-02T10:00``),
+    None when absent or unreadable."""
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _listing_date(data: Mapping[str, Any], props: Mapping[str, list[str]]) -> date | None:
+    raw_props = data.get("properties")
+    raw = raw_props if isinstance(raw_props, Mapping) else {}
+    for key in LISTING_DATE_PROPERTIES:
+        values = props.get(key) or raw.get(key) or []
+        if isinstance(values, list) and values:
+            found = parse_listing_date(str(values[0]))
+            if found is not None:
+                return found
+    return None
 
 
 def _first(props: Mapping[str, list[str]], key: str) -> str | None:
@@ -159,6 +205,10 @@ def from_ftm(data: Mapping[str, Any]) -> Party | Ownership | Directorship | None
         addresses=tuple(props.get("address", [])),
         programs=tuple(props.get("program", [])),
         source=_first(props, "sourceUrl"),
+        identifiers=tuple(
+            dict.fromkeys(v for k in IDENTIFIER_PROPERTIES for v in props.get(k, []))
+        ),
+        listed_on=_listing_date(data, props),
     )
 
 
@@ -182,6 +232,8 @@ def to_ftm(value: Party | Ownership | Directorship) -> dict[str, Any]:
         "address": value.addresses,
         "program": value.programs,
         "sourceUrl": (value.source,) if value.source else (),
+        "registrationNumber": value.identifiers,
+        "createdAt": (value.listed_on.isoformat(),) if value.listed_on else (),
     }
     props.update({k: list(v) for k, v in optional.items() if v})
     if value.list_id:

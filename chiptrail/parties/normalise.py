@@ -1,138 +1,61 @@
-"""Name normalisation for screening: case, accents, punctuation, legal forms, Chinese script.
+"""Name normalisation for screening: case, accents, punctuation, legal forms, numbers, Chinese.
 
-No I/O. Chinese runs are transliterated to pinyin (pypinyin); other scripts to ASCII (normality).
+No I/O beyond reading the packaged data file ``data/zh_names.json`` once. Legal forms in every
+language rigour knows are removed with ``rigour.names.remove_org_types``; ordinals and number words
+become digits through rigour's name symbols ("Seventh" = "7th" = "7"); person-name prefixes go with
+``remove_person_prefixes``. Chinese runs are transliterated to pinyin (pypinyin), with the glosses,
+places, brands and institution names that rigour lacks read from ``data/zh_names.json`` (each
+section there names its source). Other scripts become ASCII (normality).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from functools import lru_cache
+from importlib import resources
 
 from normality import ascii_text
 from pypinyin import lazy_pinyin
+from rigour.names import (
+    NameTypeTag,
+    SymbolCategory,
+    analyze_names,
+    remove_org_types,
+    remove_person_prefixes,
+)
 
-# Legal-form and generic words dropped from both sides (after lower-casing, punctuation removed).
-# "technology" words are dropped because the Chinese 科技/技术 are (see docs/screening.md).
-_LEGAL_WORDS = """
+# Generic words rigour does not count as legal forms, dropped from both sides. "technology" words
+# are dropped because the Chinese 科技/技术 are (docs/screening.md).
+_GENERIC_WORDS = """
     co company companies corp corporation inc incorporated ltd limited llc llp lp plc gmbh mbh ag kg
     sa sas sarl srl spa sl bv nv ab as oy kk pte pvt private sdn bhd berhad tbk jsc ojsc cjsc pjsc
     oao zao ooo pao ao fze fzco fzc fzllc est wll the and of technology technologies tech group
 """
-LEGAL_FORMS = frozenset(_LEGAL_WORDS.split())
+LEGAL_FORMS = frozenset(_GENERIC_WORDS.split())
+"""Words dropped after rigour's org-type removal (short forms it leaves, and generic words)."""
 
-# Chinese legal forms and generic words dropped before transliteration (longest first).
-ZH_DROP = (
-    "股份有限公司",
-    "有限责任公司",
-    "有限公司",
-    "集团",
-    "科技",
-    "技术",
-    "公司",
-    "股份",
-)
 
-# Generic Chinese words glossed in English, as the lists write them.
-ZH_GLOSS = {
-    "人工智能": "artificial intelligence",
-    "微电子": "microelectronics",
-    "半导体": "semiconductor",
-    "集成电路": "integrated circuit",
-    "研究院": "research institute",
-    "研究所": "institute",
-    "计算机": "computer",
-    "电子": "electronic",
-    "信息": "information",
-    "产业": "industry",
-    "工业": "industry",
-    "实业": "industrial",
-    "国际": "international",
-    "通信": "communication",
-    "智能": "intelligent",
-    "网络": "network",
-    "软件": "software",
-    "大学": "university",
-    "航空": "aviation",
-    "航天": "aerospace",
-    "贸易": "trading",
-    "控股": "holdings",
-    "光电": "optoelectronic",
-    "仪器": "instrument",
-    "设备": "equipment",
-    "物流": "logistics",
-    "数据": "data",
-    "中国": "china",
-    "制造": "manufacturing",
-    "数字": "digital",
-    "存储": "memory",
-    "国防": "national defense",
-    "研究": "research",
-    "工程": "engineering",
-    "科学": "science",
-    "系统": "systems",
-    "材料": "materials",
-    "机械": "machinery",
-    "重工": "heavy industry",
-    "船舶": "shipbuilding",
-    "芯片": "chip",
+def _load_zh() -> dict[str, dict[str, str]]:
+    text = resources.files("chiptrail.parties").joinpath("data", "zh_names.json").read_text("utf-8")
+    doc = json.loads(text)
+    return {k: v["words"] for k, v in doc.items() if isinstance(v, dict)}
+
+
+_ZH = _load_zh()
+ZH_DROP: tuple[str, ...] = tuple(sorted(_ZH["drop"], key=len, reverse=True))
+"""Chinese legal forms and generic words dropped before transliteration (longest first)."""
+ZH_GLOSS: dict[str, str] = dict(_ZH["gloss"])
+"""Generic Chinese words glossed in English, as the lists write them."""
+ZH_PLACES: dict[str, str] = dict(_ZH["places"])
+"""Places in pinyin; left out of the "core" form (English list names often drop the city)."""
+ZH_BRANDS: dict[str, str] = {
+    **{k: v.lower() for k, v in _ZH["brands"].items()},
+    **{k: v.lower() for k, v in _ZH["names"].items()},
 }
-
-# Places, written in pinyin (pypinyin reads 长/重/厦 wrongly without context); dropped in the
-# "core" form because English list names often leave the city out or put it in brackets.
-ZH_PLACES = {
-    "哈尔滨": "harbin",
-    "北京": "beijing",
-    "上海": "shanghai",
-    "深圳": "shenzhen",
-    "杭州": "hangzhou",
-    "广州": "guangzhou",
-    "天津": "tianjin",
-    "南京": "nanjing",
-    "武汉": "wuhan",
-    "成都": "chengdu",
-    "西安": "xian",
-    "重庆": "chongqing",
-    "苏州": "suzhou",
-    "合肥": "hefei",
-    "青岛": "qingdao",
-    "厦门": "xiamen",
-    "无锡": "wuxi",
-    "长沙": "changsha",
-    "大连": "dalian",
-    "珠海": "zhuhai",
-    "东莞": "dongguan",
-    "香港": "hong kong",
-}
-
-# Brand names that are not transliterations (浪潮 is "Inspur", not "Langchao").
-ZH_BRANDS = {
-    "中芯国际": "smic",
-    "中科曙光": "sugon",
-    "科大讯飞": "iflytek",
-    "海康威视": "hikvision",
-    "摩尔线程": "moore threads",
-    "比特大陆": "bitmain",
-    "长江存储": "yangtze memory",
-    "新华三": "h3c",
-    "寒武纪": "cambricon",
-    "浪潮": "inspur",
-    "中兴": "zte",
-    "海光": "hygon",
-    "曙光": "sugon",
-    "算能": "sophgo",
-    "壁仞": "biren",
-    "商汤": "sensetime",
-    "旷视": "megvii",
-    "云从": "cloudwalk",
-    "依图": "yitu",
-    "长鑫": "changxin",
-    "飞腾": "phytium",
-    "申威": "sunway",
-    "大疆": "dji",
-    "奇虎": "qihoo",
-    "紫光": "unisplendour",
-}
+"""Brands that are not transliterations (浪潮 is "Inspur") and full names of institutions and
+state groups (西北工业大学 is "Northwestern Polytechnical University"), as the lists write them."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _NON_WORD = re.compile(r"[^\w]+|_")
@@ -191,40 +114,77 @@ def _transliterate(text: str, mode: int) -> str:
     return text
 
 
-def _clean(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = text.replace("&", " and ")
-    text = text.replace("'", "").replace("\u2019", "").replace(".", "")
-    tokens = _NON_WORD.sub(" ", text).split()
-    kept = [t for t in tokens if t not in LEGAL_FORMS]
-    return " ".join(kept or tokens)
-
-
-def normalise_name(name: str) -> str:
-    """The canonical screening form of ``name``: lower-case ASCII words, legal forms removed.
-
-    Chinese characters become pinyin (one word per run between dictionary words); glossed words
-    are not translated here (see ``name_forms``). Idempotent: ``normalise_name(normalise_name(x))
-    == normalise_name(x)``. When a name is nothing but legal forms, they are kept.
-    """
-    return _normalise(name, _PLAIN)
+_NUMBER_HINT = re.compile(
+    r"\d|first|second|third|th$|teen|ty$|one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand"
+)
 
 
 @lru_cache(maxsize=65536)
-def _normalise(name: str, mode: int) -> str:
+def _numbers(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Ordinals and number words as digits, by rigour's numeric name symbols ("seventh" -> "7")."""
+    if not any(_NUMBER_HINT.search(t) for t in tokens):
+        return tokens
+    names = analyze_names(
+        NameTypeTag.ORG, [" ".join(tokens)], phonetics=False, consolidate=False, rewrite=False
+    )
+    digits: dict[str, str] = {}
+    for name in names:
+        for span in name.spans:
+            if span.symbol.category == SymbolCategory.NUMERIC and len(span.parts) == 1:
+                digits[span.parts[0].form] = str(span.symbol.id)
+    return tuple(digits.get(t, t) for t in tokens)
+
+
+def _words(text: str) -> list[str]:
+    text = text.replace("&", " and ")
+    text = text.replace("'", "").replace("\u2019", "").replace(".", "")
+    return _NON_WORD.sub(" ", text).split()
+
+
+def _clean(text: str, person: bool = False) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if person:
+        text = remove_person_prefixes(text)
+    tokens = _words(text)
+    # rigour's org types (every language it knows: "obshchestvo s ogranichennoi ...", "sdn bhd")
+    # are matched on the cleaned words; repeated until nothing changes, so the result is a fixpoint.
+    stripped = " ".join(tokens)
+    for _ in range(4):
+        again = " ".join(_words(remove_org_types(stripped)))
+        if again == stripped:
+            break
+        stripped = again
+    kept = [t for t in stripped.split() if t not in LEGAL_FORMS]
+    return " ".join(_numbers(tuple(kept or tokens)))
+
+
+def normalise_name(name: str, *, person: bool = False) -> str:
+    """The canonical screening form of ``name``: lower-case ASCII words, legal forms removed.
+
+    Chinese characters become pinyin (one word per run between dictionary words); glossed words
+    are not translated here (see ``name_forms``). Ordinals and number words become digits. With
+    ``person``, titles and honorifics (Mr, Dr, Sheikh ...) are removed. Idempotent:
+    ``normalise_name(normalise_name(x)) == normalise_name(x)``. When a name is nothing but legal
+    forms, they are kept.
+    """
+    return _normalise(name, _PLAIN, person)
+
+
+@lru_cache(maxsize=65536)
+def _normalise(name: str, mode: int, person: bool = False) -> str:
     text = unicodedata.normalize("NFKC", name)
     text = _transliterate(text, mode)
-    return _clean(text)
+    return _clean(text, person)
 
 
-def name_forms(name: str) -> tuple[str, ...]:
+def name_forms(name: str, *, person: bool = False) -> tuple[str, ...]:
     """Every normalised form to match ``name`` by.
 
     A Latin-script name has one form. A Chinese name has up to four: pinyin; generic words glossed
     in English and known brands named as the lists name them (浪潮 → inspur); the core (brands and
     pinyin only, generic words left out); the core without places (北京, 上海 ...).
     """
-    plain = _normalise(name, _PLAIN)
+    plain = _normalise(name, _PLAIN, person)
     if not has_cjk(name):
         return (plain,) if plain else ()
     core_no_place = _normalise(name, _CORE_NO_PLACE)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from chiptrail.parties.model import Party
@@ -130,3 +133,112 @@ def test_blocking_finds_what_brute_force_finds(index: ScreeningIndex) -> None:
 
 def test_empty_query_returns_nothing(index: ScreeningIndex) -> None:
     assert screen_query(index, Query("q", " ,. ")) == []
+
+
+WHY = [
+    _p("plant-150", "Joint Stock Company 150 Aircraft Repair Plant", country="RU"),
+    _p("plant-558", "558 Aircraft Repair Plant", country="BY"),
+    _p("volgograd", "Gazprom Transgaz Volgograd, OOO", country="RU"),
+    _p("yugorsk", "OOO Gazprom Transgaz Yugorsk", country="RU"),
+    _p("ml", "ML Holding Group Limited", country="HK"),
+    _p("tir", "7TH OF TIR", country="IR"),
+    _p(
+        "gazprom-neft",
+        "Obshchestvo s Ogranichennoi Otvetstvennostyu Gazprom Neft Shelf",
+        country="RU",
+    ),
+    Party(PartyId("omar"), "Person", "OMAR, Mohammed", list_id="sdn"),
+    _p(
+        "huawei",
+        "Huawei Technologies Co., Ltd.",
+        "Huawei Technology",
+        "Shenzhen Huawei Technologies",
+    ),
+    _p("huawei-cloud", "Huawei Cloud Singapore", country="SG"),
+    _p("huawei-chengdu", "Chengdu Huawei Technologies Co., Ltd."),
+    _p("huawei-fcc", "Huawei Technologies Company"),
+    _p("npu", "Northwestern Polytechnical University"),
+    _p("hit", "Harbin Institute of Technology"),
+    _p("heu", "Harbin Engineering University"),
+    _p("tju", "Tianjin University"),
+]
+
+
+@pytest.fixture(scope="module")
+def why_index() -> ScreeningIndex:
+    return build_index(WHY)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "wrong"),
+    [
+        ("150 AIRCRAFT REPAIR PLANT", "plant-150", "plant-558"),
+        ("OOO 'GAZPROM TRANSGAZ VOLGOGRAD'", "volgograd", "yugorsk"),
+        ("SEVENTH OF TIR", "tir", None),
+        ("OMAROW, Mohamed", "omar", None),
+        ("OOO Gazprom Neft Shelf", "gazprom-neft", None),
+        ("西北工业大学", "npu", "tju"),
+        ("哈尔滨工业大学", "hit", "heu"),
+        ("华为", "huawei", "huawei-cloud"),
+        ("华为技术有限公司", "huawei", "huawei-chengdu"),
+    ],
+    ids=[
+        "number in the name decides",
+        "different distinctive word (Volgograd vs Yugorsk)",
+        "ordinal written out vs 7th",
+        "person name order, spelling",
+        "long Russian legal form removed by rigour",
+        "Chinese university not in the brand table before",
+        "Harbin Institute of Technology, not Harbin Engineering University",
+        "brand query: parent before affiliates",
+        "Chinese legal name: parent before city affiliates",
+    ],
+)
+def test_why_examples(
+    why_index: ScreeningIndex, query: str, expected: str, wrong: str | None
+) -> None:
+    matches = screen_query(why_index, Query("q", query), threshold=0.0)
+    assert matches[0].party_id == expected
+    assert matches[0].score >= DEFAULT_THRESHOLD
+    rest = [m for m in matches if m.party_id == wrong]
+    assert all(m.score < DEFAULT_THRESHOLD for m in rest)
+
+
+def test_no_wrong_entity_above_threshold_for_asml(why_index: ScreeningIndex) -> None:
+    for brute in (False, True):
+        assert screen_query(why_index, Query("q", "ASML Holding N.V."), brute_force=brute) == []
+
+
+def test_number_mismatch_is_explained(why_index: ScreeningIndex) -> None:
+    [m] = [
+        m
+        for m in screen_query(why_index, Query("q", "150 Aircraft Repair Plant"), threshold=0.0)
+        if m.party_id == "plant-558"
+    ]
+    assert any(f.feature == "number_mismatch" for f in m.features)
+
+
+def test_ranking_and_reported_scores_agree_with_brute_force(why_index: ScreeningIndex) -> None:
+    for name in ["华为", "Huawei Technologies", "Gazprom Transgaz", "Harbin University"]:
+        fast = screen_query(why_index, Query("q", name), threshold=0.0)
+        slow = screen_query(why_index, Query("q", name), threshold=0.0, brute_force=True)
+        common = {m.party_id: m.score for m in slow}
+        for m in fast:
+            if m.party_id in common:
+                assert m.score == common[m.party_id]  # one float precision end to end
+
+
+def test_identifier_supports_and_breaks_ties() -> None:
+    a = replace(_p("a", "Acme Trading"), identifiers=("91440300-MA5F",))
+    b = _p("b", "Acme Trading")
+    index = build_index([a, b])
+    top = screen_query(index, Query("q", "Acme Trading", identifiers=("91440300MA5F",)))
+    assert top[0].party_id == "a"
+    assert any(f.feature == "identifier" for f in top[0].features)
+    assert top[0].score >= top[1].score  # a tie at 1.0 is broken by the evidence
+
+
+def test_match_carries_listing_date() -> None:
+    listed = replace(_p("a", "Acme Trading"), listed_on=date(2020, 5, 22))
+    [m] = screen_query(build_index([listed]), Query("q", "Acme Trading"))
+    assert m.listed_on == date(2020, 5, 22)

@@ -1,58 +1,25 @@
-"""Shared parsing steps of the list formats: decoding, country names, stable ids."""
+"""Shared parsing steps of the list formats: decoding, country names, stable ids, listing dates."""
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
+import re
+from datetime import date, datetime
 from functools import lru_cache
 
-import pycountry
+from followthemoney.util import make_entity_id
+from rigour.territories import lookup_territory
 
 from chiptrail.errors import InvalidInput
 
-# Names the lists use that pycountry's lookup does not resolve.
+# Names the lists use that rigour's territory lookup does not resolve (checked on the 2026 lists).
 _COUNTRY_ALIASES = {
-    "russia": "RU",
-    "iran": "IR",
-    "syria": "SY",
-    "north korea": "KP",
-    "korea, north": "KP",
-    "south korea": "KR",
-    "korea, south": "KR",
-    "taiwan": "TW",
-    "hong kong": "HK",
-    "macau": "MO",
-    "macao": "MO",
-    "vietnam": "VN",
-    "laos": "LA",
-    "burma": "MM",
-    "turkey": "TR",
-    "türkiye": "TR",
-    "uae": "AE",
-    "bolivia": "BO",
-    "venezuela": "VE",
-    "tanzania": "TZ",
-    "moldova": "MD",
-    "czech republic": "CZ",
-    "kosovo": "XK",
-    "palestine": "PS",
-    "west bank": "PS",
-    "gaza": "PS",
-    "congo, democratic republic of the": "CD",
-    "democratic republic of the congo": "CD",
-    "ivory coast": "CI",
-    "cote d'ivoire": "CI",
-    "the netherlands": "NL",
-    "crimea region of ukraine": "UA",
-    "macedonia": "MK",
-    "peoples republic of china": "CN",
-    "people's republic of china": "CN",
-    "people\u2019s republic of china": "CN",
-    "prc": "CN",
-    "turkiye": "TR",
     "turkey (turkiye)": "TR",
-    "uk": "GB",
     "north korea (dprk)": "KP",
-    "dprk": "KP",
+    "crimea region of ukraine": "UA",
+    "crimea": "UA",
+    "prc": "CN",
+    "uk": "GB",
 }
 
 
@@ -86,19 +53,57 @@ def decode_text(data: bytes, what: str) -> tuple[str, list[str]]:
 
 @lru_cache(maxsize=4096)
 def country_code(name: str) -> str | None:
-    """ISO 3166-1 alpha-2 code for a country name or code as lists write it, None if unknown."""
+    """ISO 3166-1 alpha-2 code for a country name or code as lists write it, None if unknown.
+
+    ``rigour.territories`` resolves names in many languages and spellings ("Democratic Republic
+    of Congo", "Korea, North", "Burma", "CHN"); a region inside a country (Crimea) becomes the
+    country's code.
+    """
     key = name.strip().strip(".").lower()
     if not key:
         return None
     if key in _COUNTRY_ALIASES:
         return _COUNTRY_ALIASES[key]
-    try:
-        found = pycountry.countries.lookup(key)
-    except LookupError:
+    territory = lookup_territory(key)
+    if territory is None:
         return None
-    return str(found.alpha_2)
+    code = territory.ftm_country or territory.code
+    return code.split("-")[0].upper() if len(code.split("-")[0]) == 2 else None
 
 
 def stable_id(*parts: str) -> str:
-    """A short stable id from the given strings (for entries without an id of their own)."""
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+    """A stable id from the given strings (``followthemoney.util.make_entity_id``: SHA-1 hex)."""
+    found = make_entity_id(*parts)
+    if found is None:
+        raise InvalidInput("cannot make an id from empty strings")
+    return found
+
+
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2,4})")
+_LONG_DATE = re.compile(r"([A-Z][a-z]+\.? \d{1,2}, \d{4})")
+
+
+def parse_listing_date(raw: str | None) -> date | None:
+    """A listing date as lists write it: ISO (``2021-08-02``), US (``9/17/81``, ``12/23/2020``),
+    long (``June 21, 2022``), or the dates in a Federal Register citation (the latest wins:
+    amendments cite the newest notice last). None when nothing reads as a date."""
+    if not raw:
+        return None
+    text = raw.strip()
+    found: list[date] = []
+    with contextlib.suppress(ValueError):
+        found.append(date.fromisoformat(text[:10]))
+    for m, d, y in _US_DATE.findall(text):
+        year = int(y) + (0 if len(y) == 4 else (1900 if int(y) > 50 else 2000))
+        try:
+            found.append(date(year, int(m), int(d)))
+        except ValueError:
+            continue
+    for long in _LONG_DATE.findall(text):
+        for fmt in ("%B %d, %Y", "%b. %d, %Y", "%b %d, %Y"):
+            try:
+                found.append(datetime.strptime(long, fmt).date())
+                break
+            except ValueError:
+                continue
+    return max(found) if found else None

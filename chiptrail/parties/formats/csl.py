@@ -21,7 +21,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from chiptrail.errors import InvalidInput
-from chiptrail.parties.formats._text import country_code, decode_text, stable_id
+from chiptrail.parties.formats._text import (
+    country_code,
+    decode_text,
+    parse_listing_date,
+    stable_id,
+)
 from chiptrail.parties.model import Party, PartySet
 from chiptrail.types import PartyId
 
@@ -33,6 +38,30 @@ _SCHEMA = {
     "aircraft": "Airplane",
 }
 _NAME_LIMIT = 500
+_NOT_IDENTIFIERS = ("website", "email", "e-mail", "phone", "telephone", "fax", "url")
+
+
+def _identifiers(cell: Any) -> tuple[str, ...]:
+    """Identifier numbers from the ``ids`` cell: JSON objects with ``number``, or CSV
+    ``"type, number, country, ..."`` items joined with ``"; "``; contact details are skipped."""
+    items: list[tuple[str, str]] = []
+    if isinstance(cell, list):
+        items = [
+            (str(i.get("type") or ""), str(i.get("number") or ""))
+            for i in cell
+            if isinstance(i, Mapping)
+        ]
+    else:
+        for part in _split(cell if isinstance(cell, str) else None):
+            bits = [b.strip() for b in part.split(",")]
+            items.append((bits[0], bits[1] if len(bits) > 1 else ""))
+    return tuple(
+        dict.fromkeys(
+            num
+            for kind, num in items
+            if num and not any(w in kind.lower() for w in _NOT_IDENTIFIERS)
+        )
+    )
 
 
 def _split(cell: str | None) -> list[str]:
@@ -90,6 +119,8 @@ def _party(row: Mapping[str, Any], list_id: str, n: int, unknown: set[str]) -> P
         list_id=list_id,
         programs=tuple([source] + (programs if isinstance(programs, list) else _split(programs))),
         source=str(row.get("federal_register_notice") or row.get("source_list_url") or "") or None,
+        identifiers=_identifiers(row.get("ids")),
+        listed_on=parse_listing_date(str(row.get("start_date") or row.get("startDate") or "")),
     )
 
 

@@ -11,7 +11,12 @@ import re
 from typing import Any
 
 from chiptrail.errors import InvalidInput
-from chiptrail.parties.formats._text import country_code, decode_text, stable_id
+from chiptrail.parties.formats._text import (
+    country_code,
+    decode_text,
+    parse_listing_date,
+    stable_id,
+)
 from chiptrail.parties.model import Party, PartySet
 from chiptrail.types import PartyId
 
@@ -53,7 +58,12 @@ def parse_nsfreg(data: bytes, list_id: str | None = None) -> PartySet:
         name = " ".join(str(ent["name"]).split())
         country_raw = str(ent.get("country") or "")
         key = (name, country_raw)
-        slot = grouped.setdefault(key, {"aliases": [], "addresses": [], "sources": []})
+        slot = grouped.setdefault(key, {"aliases": [], "addresses": [], "sources": [], "dates": []})
+        listed = parse_listing_date(str(ent.get("effective_date") or "")) or parse_listing_date(
+            str(ent.get("federal_register") or "")
+        )
+        if listed is not None:
+            slot["dates"].append(listed)
         slot["aliases"] += [str(a) for a in ent.get("aliases") or [] if str(a).strip()]
         if ent.get("address"):
             slot["addresses"].append(str(ent["address"]))
@@ -78,6 +88,8 @@ def parse_nsfreg(data: bytes, list_id: str | None = None) -> PartySet:
                 addresses=tuple(dict.fromkeys(slot["addresses"])),
                 list_id=lid,
                 source="; ".join(dict.fromkeys(slot["sources"])) or None,
+                # The earliest date any of the merged rows was listed.
+                listed_on=min(slot["dates"]) if slot["dates"] else None,
             )
         )
     warnings += [f"unknown country {c!r}: entry kept without a country" for c in sorted(unknown)]
