@@ -1,7 +1,8 @@
 """Restricted-party screening: an inverted index over list names, ranked scores, explained matches.
 
 No I/O: callers pass parties (already parsed) and queries; results are frozen values. The index
-pickles (``service.parties.lists`` stores it at ``lists load``); rebuilding it is the slow part.
+serialises to bytes (``ScreeningIndex.to_bytes``) that ``service.parties.lists`` stores at
+``lists load``, so screening one name does not rebuild it.
 
 Scoring (docs/screening.md): every name is normalised (``normalise.name_forms``); the name score is
 an IDF-weighted soft Dice over tokens, order-insensitive, where two tokens pair when their rapidfuzz
@@ -16,10 +17,12 @@ the primary name before an alias, then the richer entry. Scores are float64 from
 
 from __future__ import annotations
 
+import json
 import math
+import pickle
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -28,6 +31,7 @@ from numpy.typing import NDArray
 from rapidfuzz.distance import Indel, Prefix
 from rapidfuzz.process import cdist
 
+from chiptrail.errors import InvalidInput
 from chiptrail.parties.model import Party
 from chiptrail.parties.normalise import name_forms, normalise_name
 from chiptrail.types import PartyId
@@ -162,42 +166,110 @@ def _is_person_query(query: Query) -> bool:
     return query.schema == "Person" or bool(_PERSON_SHAPE.match(query.name.strip()))
 
 
+_INDEX_FORMAT = "chiptrail-screening-index/1"
+
+
+def _party_to_json(p: Party) -> str:
+    return json.dumps(
+        [
+            p.party_id,
+            p.schema,
+            p.name,
+            p.aliases,
+            p.previous_names,
+            p.countries,
+            p.addresses,
+            p.list_id,
+            p.programs,
+            p.source,
+            p.identifiers,
+            p.listed_on.isoformat() if p.listed_on else None,
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _party_from_json(text: str) -> Party:
+    v = json.loads(text)
+    return Party(
+        party_id=PartyId(v[0]),
+        schema=v[1],
+        name=v[2],
+        aliases=tuple(v[3]),
+        previous_names=tuple(v[4]),
+        countries=tuple(v[5]),
+        addresses=tuple(v[6]),
+        list_id=v[7],
+        programs=tuple(v[8]),
+        source=v[9],
+        identifiers=tuple(v[10]),
+        listed_on=date.fromisoformat(v[11]) if v[11] else None,
+    )
+
+
+def _postings(
+    post: dict[str, list[int]], limit: int
+) -> tuple[dict[str, int], NDArray[np.int64], NDArray[np.int32]]:
+    """Posting lists in CSR form: key -> row, row offsets, concatenated entry ids."""
+    keys = [k for k, p in post.items() if len(p) <= limit]
+    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(post[k]) for k in keys])
+    ids = np.fromiter((j for k in keys for j in post[k]), dtype=np.int32, count=int(offsets[-1]))
+    return {k: i for i, k in enumerate(keys)}, offsets, ids
+
+
 class ScreeningIndex:
     """Parties with every name form indexed by token and by character trigram.
 
-    Build once (``build_index``), query many times; immutable after construction; picklable.
+    Build once (``build_index``), query many times; immutable after construction. Stored in a
+    columnar form (``to_bytes``/``from_bytes``: strings, numbers and numpy arrays, no objects), so
+    loading it takes milliseconds; parties are decoded only when they are matched.
     """
 
     __slots__ = (
         "_distinctive",
-        "_entries",
-        "_gram_post",
+        "_e_form",
+        "_e_kind",
+        "_e_name",
+        "_e_party",
+        "_gram_ids",
+        "_gram_keys",
+        "_gram_off",
         "_idf",
         "_max_idf",
-        "_token_post",
-        "parties",
+        "_parties",
+        "_party_json",
+        "_tok_ids",
+        "_tok_keys",
+        "_tok_off",
     )
 
     def __init__(self, parties: Sequence[Party]) -> None:
-        self.parties: tuple[Party, ...] = tuple(parties)
-        entries: list[_Entry] = []
-        for i, party in enumerate(self.parties):
+        e_party: list[int] = []
+        self._e_name: list[str] = []
+        self._e_kind: list[str] = []
+        self._e_form: list[str] = []
+        for i, party in enumerate(parties):
             kinds = {party.name: "name"}
             kinds.update({a: "alias" for a in party.aliases if a not in kinds})
             kinds.update({p: "previous_name" for p in party.previous_names if p not in kinds})
             person = party.schema == "Person"
             for name, kind in kinds.items():
                 for form in name_forms(name, person=person):
-                    toks = tuple(form.split())
-                    entries.append(_Entry(i, name, kind, form, toks, "".join(toks)))
+                    e_party.append(i)
+                    self._e_name.append(name)
+                    self._e_kind.append(kind)
+                    self._e_form.append(form)
+        self._e_party = np.array(e_party, dtype=np.int32)
         token_post: dict[str, list[int]] = {}
         gram_post: dict[str, list[int]] = {}
-        for j, e in enumerate(entries):
-            for t in set(e.tokens):
+        for j, form in enumerate(self._e_form):
+            toks = form.split()
+            for t in set(toks):
                 token_post.setdefault(t, []).append(j)
-            for g in _grams(e.compact):
+            for g in _grams("".join(toks)):
                 gram_post.setdefault(g, []).append(j)
-        n = max(len(entries), 1)
+        n = max(len(self._e_form), 1)
         self._idf = {t: math.log(1.0 + n / len(p)) for t, p in token_post.items()}
         self._max_idf = math.log(1.0 + n)
         self._distinctive = DISTINCTIVE_SHARE * self._max_idf
@@ -205,26 +277,81 @@ class ScreeningIndex:
             max(50, int(n * _COMMON_TOKEN_SHARE)),
             max(50, int(n * _COMMON_GRAM_SHARE)),
         )
-        self._token_post = {
-            t: np.array(p, dtype=np.int64) for t, p in token_post.items() if len(p) <= max_tok
-        }
-        weighted = []
-        for e in entries:
-            ws = tuple(self._idf[t] for t in e.tokens)
-            weighted.append(replace(e, weights=ws, weight_sum=sum(ws)))
-        self._entries: tuple[_Entry, ...] = tuple(weighted)
-        self._gram_post = {
-            g: np.array(p, dtype=np.int64) for g, p in gram_post.items() if len(p) <= max_gram
-        }
+        self._tok_keys, self._tok_off, self._tok_ids = _postings(token_post, max_tok)
+        self._gram_keys, self._gram_off, self._gram_ids = _postings(gram_post, max_gram)
+        self._party_json = [_party_to_json(p) for p in parties]
+        self._parties: dict[int, Party] = dict(enumerate(parties))
+
+    def to_bytes(self) -> bytes:
+        """The index in its stored form (a pickle of strings, numbers and numpy arrays)."""
+        state = {k: getattr(self, k) for k in self.__slots__ if k != "_parties"}
+        return pickle.dumps((_INDEX_FORMAT, state), protocol=5)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ScreeningIndex:
+        """Load an index written by ``to_bytes``.
+
+        The bytes must come from chiptrail's own store (they are unpickled).
+
+        Raises:
+            InvalidInput: not an index of this version (rebuild it with ``lists load``).
+        """
+        try:
+            fmt, state = pickle.loads(data)  # noqa: S301 (written by to_bytes, read from our store)
+        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
+            raise InvalidInput("stored screening index is unreadable; reload a list") from exc
+        if fmt != _INDEX_FORMAT:
+            raise InvalidInput(f"stored screening index has format {fmt!r}; reload a list")
+        index = cls.__new__(cls)
+        for k, v in state.items():
+            setattr(index, k, v)
+        index._parties = {}
+        return index
+
+    def party(self, i: int) -> Party:
+        """The ``i``-th indexed party (decoded on first use)."""
+        found = self._parties.get(i)
+        if found is None:
+            found = self._parties[i] = _party_from_json(self._party_json[i])
+        return found
+
+    @property
+    def parties(self) -> tuple[Party, ...]:
+        """Every indexed party (decodes them all: for tests and small lists)."""
+        return tuple(self.party(i) for i in range(len(self._party_json)))
+
+    def _entry(self, j: int) -> _Entry:
+        form = self._e_form[j]
+        toks = tuple(form.split())
+        ws = tuple(self._idf[t] for t in toks)
+        return _Entry(
+            int(self._e_party[j]),
+            self._e_name[j],
+            self._e_kind[j],
+            form,
+            toks,
+            "".join(toks),
+            ws,
+            sum(ws),
+        )
 
     @property
     def name_count(self) -> int:
         """Number of indexed (name, form) entries."""
-        return len(self._entries)
+        return len(self._e_form)
 
     def weight(self, token: str) -> float:
         """IDF weight of a token (unknown tokens weigh as the rarest)."""
         return self._idf.get(token, self._max_idf)
+
+    def _posted(self, key: str, grams: bool) -> NDArray[np.int32] | None:
+        keys, off, ids = (
+            (self._gram_keys, self._gram_off, self._gram_ids)
+            if grams
+            else (self._tok_keys, self._tok_off, self._tok_ids)
+        )
+        row = keys.get(key)
+        return None if row is None else ids[off[row] : off[row + 1]]
 
     def candidates(self, forms: Sequence[str]) -> list[int]:
         """Entry indices that share the rarest tokens or the most trigrams with any query form.
@@ -232,14 +359,14 @@ class ScreeningIndex:
         At most ``MAX_CANDIDATES`` by IDF-weighted shared tokens plus as many by shared trigrams
         (trigrams of the name with spaces removed, so "hua wei" finds "huawei").
         """
-        n = len(self._entries)
+        n = self.name_count
         by_token = np.zeros(n)
         by_gram = np.zeros(n)
         n_grams = 0
         for form in forms:
             toks = form.split()
             posts = [
-                (self._token_post[t], self._idf[t]) for t in set(toks) if t in self._token_post
+                (p, self._idf[t]) for t in set(toks) if (p := self._posted(t, False)) is not None
             ]
             if posts:
                 ids = np.concatenate([p for p, _ in posts])
@@ -247,7 +374,7 @@ class ScreeningIndex:
                 by_token += np.bincount(ids, weights=weights, minlength=n)
             qgrams = _grams("".join(toks))
             n_grams = max(n_grams, len(qgrams))
-            gram_posts = [self._gram_post[g] for g in qgrams if g in self._gram_post]
+            gram_posts = [p for g in qgrams if (p := self._posted(g, True)) is not None]
             if gram_posts:
                 by_gram += np.bincount(np.concatenate(gram_posts), minlength=n)
         floor = max(2, int(0.3 * n_grams))
@@ -256,7 +383,7 @@ class ScreeningIndex:
 
     def entry_count(self) -> int:
         """Number of entries (for the brute-force baseline)."""
-        return len(self._entries)
+        return self.name_count
 
 
 def _top(scores: NDArray[np.float64], k: int, floor: float) -> list[int]:
@@ -475,7 +602,7 @@ def _best_per_party(
     index: ScreeningIndex, forms: Sequence[str], entry_ids: Sequence[int], floor: float
 ) -> list[tuple[float, int, str]]:
     """Best raw name score per party over the given entries: (score, entry index, query form)."""
-    entries = [index._entries[j] for j in entry_ids]
+    entries = [index._entry(j) for j in entry_ids]
     if not entries:
         return []
     cand_tokens = sorted({t for e in entries for t in e.tokens})
@@ -503,8 +630,8 @@ def _explain(
     index: ScreeningIndex, query: Query, hit: tuple[float, int, str]
 ) -> tuple[Match, int, Party]:
     _, j, qform = hit
-    e = index._entries[j]
-    party = index.parties[e.party]
+    e = index._entry(j)
+    party = index.party(e.party)
     ns = score_names(index, qform.split(), e.tokens)
     detail = f"query {qform!r} ~ {e.kind} {e.name!r} ({e.form!r}) by {ns.method}"
     surface = _similarity(_surface(query.name), _surface(e.name))
@@ -548,7 +675,7 @@ def screen_query(
     forms = _query_forms(query)
     if not forms:
         return []
-    ids = range(len(index._entries)) if brute_force else index.candidates(forms)
+    ids = range(index.name_count) if brute_force else index.candidates(forms)
     hits = _best_per_party(index, forms, list(ids), threshold)
     # Supporting evidence moves a score by at most the bonuses: explain only what can make the cut.
     hits.sort(key=lambda h: -h[0])
