@@ -166,7 +166,7 @@ def _is_person_query(query: Query) -> bool:
     return query.schema == "Person" or bool(_PERSON_SHAPE.match(query.name.strip()))
 
 
-_INDEX_FORMAT = "chiptrail-screening-index/1"
+INDEX_FORMAT = "chiptrail-screening-index/1"
 
 
 def _party_to_json(p: Party) -> str:
@@ -285,7 +285,7 @@ class ScreeningIndex:
     def to_bytes(self) -> bytes:
         """The index in its stored form (a pickle of strings, numbers and numpy arrays)."""
         state = {k: getattr(self, k) for k in self.__slots__ if k != "_parties"}
-        return pickle.dumps((_INDEX_FORMAT, state), protocol=5)
+        return pickle.dumps((INDEX_FORMAT, state), protocol=5)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ScreeningIndex:
@@ -300,7 +300,7 @@ class ScreeningIndex:
             fmt, state = pickle.loads(data)  # noqa: S301 (written by to_bytes, read from our store)
         except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
             raise InvalidInput("stored screening index is unreadable; reload a list") from exc
-        if fmt != _INDEX_FORMAT:
+        if fmt != INDEX_FORMAT:
             raise InvalidInput(f"stored screening index has format {fmt!r}; reload a list")
         index = cls.__new__(cls)
         for k, v in state.items():

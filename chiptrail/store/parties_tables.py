@@ -1,11 +1,22 @@
 """Tables of the parties capability: screening lists, FtM entities, ownership links, tenancy.
 
-Registered on the shared metadata; created by migration 0003. Queries live in the service layer.
+Registered on the shared metadata; created by migration 0003 (the screening index by 0008).
+Queries live in the service layer.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+)
 
 from chiptrail.store.metadata import metadata
 
@@ -68,3 +79,14 @@ tenancy_reports = Table(
     Column("period_end_at", DateTime(timezone=True), nullable=False),
     Column("reported_at", DateTime(timezone=True), nullable=False),
 )
+
+party_screening_index = Table(
+    "party_screening_index",
+    metadata,
+    Column("index_id", String(40), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+"""The screening index over every stored list, rebuilt in the transaction of each list load
+(``service.parties.lists``); ``fingerprint`` names the lists and index format it was built from."""

@@ -159,3 +159,24 @@ def test_tenancy_csv_is_checked() -> None:
         graph_service.load_tenancy_csv("tenant_id\nx\n")
     with pytest.raises(InvalidInput, match="line 2"):
         graph_service.load_tenancy_csv(good.replace(",10,", ",ten,"))
+
+
+def test_list_load_stores_the_screening_index(database: Database, vectors: Path) -> None:
+    from chiptrail.store.parties_tables import party_screening_index
+
+    service.load_list(database, (vectors / "csl.csv").read_bytes(), now=NOW)
+    with database.unit() as conn:
+        [row] = conn.execute(party_screening_index.select()).all()
+        assert row.fingerprint == service.lists_fingerprint(conn)
+    stored = service.build_stored_index(database)
+    rebuilt = service.build_file_index((vectors / "csl.csv").read_bytes())
+    q = [Query("q", "Suanneng Technology")]
+    assert [m.matches for m in service.screen_names(stored, q)] == [
+        m.matches for m in service.screen_names(rebuilt, q)
+    ]
+    # a second load replaces the stored index in the same transaction
+    service.load_list(database, (vectors / "csl.json").read_bytes(), now=NOW + timedelta(days=1))
+    with database.unit() as conn:
+        [row] = conn.execute(party_screening_index.select()).all()
+        assert row.fingerprint == service.lists_fingerprint(conn)
+        assert row.built_at.replace(tzinfo=UTC) == NOW + timedelta(days=1)

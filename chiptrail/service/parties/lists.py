@@ -24,6 +24,7 @@ from chiptrail.parties.formats.ofac import parse_ofac_sdn
 from chiptrail.parties.model import Directorship, Ownership, Party, PartySet, from_ftm, to_ftm
 from chiptrail.parties.screening import (
     DEFAULT_THRESHOLD,
+    INDEX_FORMAT,
     Match,
     Query,
     ScreeningIndex,
@@ -31,7 +32,12 @@ from chiptrail.parties.screening import (
     screen_query,
 )
 from chiptrail.store.database import Database
-from chiptrail.store.parties_tables import party_entities, party_links, party_lists
+from chiptrail.store.parties_tables import (
+    party_entities,
+    party_links,
+    party_lists,
+    party_screening_index,
+)
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +210,7 @@ def load_list(
             )
         )
         store_party_set(conn, result, lid)
+        store_index(conn, now=now)
     for w in result.warnings:
         log.warning("%s: %s", lid, w)
     return LoadResult(
@@ -319,20 +326,76 @@ def load_listed_parties(conn: Connection) -> list[Party]:
     return out
 
 
-def build_stored_index(db: Database) -> ScreeningIndex:
-    """A screening index over every stored list.
+_INDEX_ID = "stored-lists"
+
+
+def lists_fingerprint(conn: Connection) -> str:
+    """Names the stored lists (ids, file hashes, load times) and the index format: an index
+    stored under another fingerprint is stale."""
+    rows = conn.execute(
+        select(party_lists.c.list_id, party_lists.c.sha256, party_lists.c.loaded_at).order_by(
+            party_lists.c.list_id
+        )
+    ).all()
+    text = "\n".join([INDEX_FORMAT, *(f"{r[0]} {r[1]} {r[2].isoformat()}" for r in rows)])
+    return sha256(text.encode()).hex()
+
+
+def store_index(conn: Connection, *, now: datetime) -> ScreeningIndex | None:
+    """Build the index over every stored list and store it (inside the caller's transaction).
+
+    Returns None (and stores nothing) when no list is loaded.
+    """
+    parties = load_listed_parties(conn)
+    conn.execute(delete(party_screening_index))
+    if not parties:
+        return None
+    index = build_index(parties)
+    conn.execute(
+        insert(party_screening_index).values(
+            index_id=_INDEX_ID,
+            fingerprint=lists_fingerprint(conn),
+            built_at=now,
+            data=index.to_bytes(),
+        )
+    )
+    return index
+
+
+def build_stored_index(db: Database, *, now: datetime | None = None) -> ScreeningIndex:
+    """The screening index over every stored list: the one stored at ``lists load`` when it is
+    current (milliseconds), else rebuilt and stored again (seconds).
+
+    Args:
+        db: the database.
+        now: when a rebuilt index is stamped as built (default: the lists' latest load time).
 
     Raises:
         InvalidInput: no list is loaded yet.
     """
     with db.unit() as conn:
-        parties = load_listed_parties(conn)
-    if not parties:
+        fingerprint = lists_fingerprint(conn)
+        row = conn.execute(
+            select(party_screening_index.c.fingerprint, party_screening_index.c.data).where(
+                party_screening_index.c.index_id == _INDEX_ID
+            )
+        ).first()
+        if row is not None and row.fingerprint == fingerprint:
+            try:
+                return ScreeningIndex.from_bytes(bytes(row.data))
+            except InvalidInput as exc:
+                log.warning("stored screening index unreadable (%s); rebuilding", exc.message)
+        latest = conn.execute(
+            select(party_lists.c.loaded_at).order_by(party_lists.c.loaded_at.desc())
+        ).first()
+        built_at = now or (latest[0] if latest else None)
+        index = store_index(conn, now=built_at) if built_at is not None else None
+    if index is None:
         raise InvalidInput(
             "no screening list is loaded: run `chiptrail lists update` (online) or "
             "`chiptrail lists load FILE`, or pass --list FILE"
         )
-    return build_index(parties)
+    return index
 
 
 def build_file_index(data: bytes, fmt: ListFormat | None = None) -> ScreeningIndex:
