@@ -84,10 +84,12 @@ def main() -> None:
         import_ms = _median_ms(
             lambda: subprocess.run([*py, "import chiptrail.cli.main"], check=True), args.repeat
         )
-        cli = [sys.executable, "-m", "chiptrail.cli.main", "screen", NAMES[0], "--db", str(db_path)]
+        script = "from chiptrail.cli.main import main; main()"
+        cli = [*py, script, "screen", NAMES[0], "--db", str(db_path), "--json"]
         cli_ms = _median_ms(
             lambda: subprocess.run(cli, check=True, capture_output=True), args.repeat
         )
+        shown = subprocess.run(cli, check=True, capture_output=True, text=True).stdout
     print(f"{len(files)} lists loaded (index built and stored at load) in {load_s:.1f} s")
     print(f"rebuild index + screen one name (old path): {rebuild_ms:8.1f} ms")
     print(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from chiptrail.errors import InvalidInput
+from chiptrail.parties.formats._text import country_code, parse_listing_date
 from chiptrail.parties.formats.csl import parse_csl_csv, parse_csl_json
 from chiptrail.parties.formats.detect import ListFormat, detect_format, parse_list
+from chiptrail.parties.formats.dpl import parse_dpl
 from chiptrail.parties.formats.ftm import parse_ftm_lines
 from chiptrail.parties.formats.nsfreg import parse_nsfreg
 from chiptrail.parties.formats.ofac import parse_ofac_sdn
+from chiptrail.parties.formats.unsc import parse_unsc_xml
 from chiptrail.parties.model import Ownership, Party, from_ftm, parse_percentage, to_ftm
+from chiptrail.types import PartyId
 
 
 def test_csl_csv_reads_names_aliases_countries(vectors: Path) -> None:
@@ -217,3 +222,90 @@ def test_bare_csl_json_array_and_duplicate_ids() -> None:
     result = parse_csl_json(doc)
     assert [p.name for p in result.parties] == ["B Co"]
     assert result.warnings == ("duplicate entry id us-csl.1: later row kept",)
+
+
+def test_bis_dpl_text_groups_rows_and_keeps_listing_dates(vectors: Path) -> None:
+    data = (vectors / "dpl.txt").read_bytes()
+    assert detect_format(data) is ListFormat.BIS_DPL
+    result = parse_list(data)
+    by_name = {p.name: p for p in result.parties}
+    trading = by_name["EXAMPLE AVIONICS TRADING LLC"]
+    assert trading.countries == ("AE", "HK")
+    assert len(trading.addresses) == 2
+    assert trading.listed_on == date(2024, 3, 1)
+    assert trading.list_id == "us-bis-dpl"
+    assert by_name["DOE, JOHN Q."].listed_on == date(2019, 7, 15)
+
+
+def test_bis_dpl_without_its_header_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="Effective_Date"):
+        parse_dpl(b"Name\tCity\nX\tY\n")
+
+
+def test_un_consolidated_xml_reads_people_and_entities(vectors: Path) -> None:
+    data = (vectors / "unsc.xml").read_bytes()
+    assert detect_format(data) is ListFormat.UN_SC_XML
+    result = parse_list(data)
+    person, entity = result.parties
+    assert (person.schema, person.name) == ("Person", "EXAMPLE PERSON ONE")
+    assert person.aliases == ("Ex Am Pul", "예시 인물")
+    assert person.countries == ("KP",)
+    assert person.identifiers == ("PD9000001",)
+    assert person.listed_on == date(2016, 3, 2)
+    assert (entity.party_id, entity.countries) == ("un-sc.9000002", ("KP", "CN"))
+    assert entity.programs == ("DPRK",)
+    assert entity.listed_on == date(2009, 4, 24)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<CONSOLIDATED_LIST><INDIVIDUALS>",
+        b'<!DOCTYPE x [<!ENTITY a "b">]><CONSOLIDATED_LIST/>',
+        b"<CONSOLIDATED_LIST><ENTITIES><ENTITY><FIRST_NAME>X</FIRST_NAME></ENTITY></ENTITIES>"
+        b"</CONSOLIDATED_LIST>",
+    ],
+    ids=["truncated XML", "entity declarations", "entry without DATAID"],
+)
+def test_bad_un_xml_is_refused(data: bytes) -> None:
+    with pytest.raises(InvalidInput):
+        parse_unsc_xml(data)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2021-08-02", date(2021, 8, 2)),
+        ("June 21, 2022", date(2022, 6, 21)),
+        ("46 F.R. 46154 9/17/81 and 46 F.R. 19290 3/30/81", date(1981, 9, 17)),
+        ("90 FR 4622, 1/16/25", date(2025, 1, 16)),
+        ("no date here", None),
+    ],
+    ids=["ISO", "long US", "two FR citations (latest)", "FR citation, 2-digit year", "none"],
+)
+def test_listing_dates_as_lists_write_them(raw: str, expected: date | None) -> None:
+    assert parse_listing_date(raw) == expected
+
+
+def test_countries_by_rigour_territories() -> None:
+    assert country_code("Democratic Republic of Congo") == "CD"
+    assert country_code("Korea, North") == "KP"
+    assert country_code("Crimea Region of Ukraine") == "UA"
+    assert country_code("Atlantis") is None
+
+
+def test_listing_date_survives_the_ftm_round_trip() -> None:
+    party = Party(
+        PartyId("l.1"), "Company", "Acme", listed_on=date(2020, 1, 2), identifiers=("X1",)
+    )
+    back = from_ftm(to_ftm(party))
+    assert isinstance(back, Party)
+    assert (back.listed_on, back.identifiers) == (date(2020, 1, 2), ("X1",))
+    ftm = {
+        "id": "e1",
+        "schema": "Company",
+        "properties": {"name": ["A"], "listingDate": ["2019-05-16"]},
+    }
+    parsed = from_ftm(ftm)
+    assert isinstance(parsed, Party)
+    assert parsed.listed_on == date(2019, 5, 16)
