@@ -37,6 +37,12 @@ NAMES = [
 ]
 
 
+def _run(cmd: list[str]) -> str:
+    """Run this Python with fixed arguments; its stdout."""
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
+    return done.stdout
+
+
 def _median_ms(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -80,16 +86,12 @@ def main() -> None:
         stored_ms = _median_ms(stored, args.repeat)
         warm_ms = _median_ms(warm, args.repeat) / len(NAMES)
         py = [sys.executable, "-c"]
-        bare_ms = _median_ms(lambda: subprocess.run([*py, "pass"], check=True), args.repeat)
-        import_ms = _median_ms(
-            lambda: subprocess.run([*py, "import chiptrail.cli.main"], check=True), args.repeat
-        )
+        bare_ms = _median_ms(lambda: _run([*py, "pass"]), args.repeat)
+        import_ms = _median_ms(lambda: _run([*py, "import chiptrail.cli.main"]), args.repeat)
         script = "from chiptrail.cli.main import main; main()"
         cli = [*py, script, "screen", NAMES[0], "--db", str(db_path), "--json"]
-        cli_ms = _median_ms(
-            lambda: subprocess.run(cli, check=True, capture_output=True), args.repeat
-        )
-        shown = subprocess.run(cli, check=True, capture_output=True, text=True).stdout
+        cli_ms = _median_ms(lambda: _run(cli), args.repeat)
+        shown = _run(cli)
     print(f"{len(files)} lists loaded (index built and stored at load) in {load_s:.1f} s")
     print(f"rebuild index + screen one name (old path): {rebuild_ms:8.1f} ms")
     print(
@@ -98,6 +100,8 @@ def main() -> None:
     )
     print(f"screen one name, index in memory (API warm): {warm_ms:8.1f} ms")
     print(f"CLI `chiptrail screen NAME` end to end:      {cli_ms:8.1f} ms")
+    first = shown.splitlines()[0][:100] if shown else "(no output)"
+    print(f"  its output starts: {first}")
     print(
         f"  of which python start-up {bare_ms:.0f} ms, import chiptrail.cli.main {import_ms:.0f} ms"
     )

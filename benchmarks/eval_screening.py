@@ -296,7 +296,8 @@ def main() -> None:
         print()
         return
     print(
-        f"{report['entries']} entries, {report['positives']} positive queries, {report['seconds']} s"
+        f"{report['entries']} entries, {report['positives']} positive queries, "
+        f"{report['seconds']} s"
     )
     for key in (
         "chiptrail_at_default",

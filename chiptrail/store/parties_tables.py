@@ -1,6 +1,6 @@
 """Tables of the parties capability: screening lists, FtM entities, ownership links, tenancy.
 
-Registered on the shared metadata; created by migration 0003 (the screening index by 0008).
+Registered on the shared metadata; created by migration 0003 (the screening index by 0009).
 Queries live in the service layer.
 """
 

@@ -5,9 +5,9 @@ Layout (scsanctions.un.org ``resources/xml/en/consolidated.xml``): ``CONSOLIDATE
 ``UN_LIST_TYPE`` (the sanctions regime), ``LISTED_ON`` (ISO date) and, for individuals, the name in
 ``FIRST_NAME`` .. ``FOURTH_NAME`` (entities: ``FIRST_NAME`` only), ``NAME_ORIGINAL_SCRIPT``,
 ``NATIONALITY/VALUE``, ``INDIVIDUAL_ALIAS``/``ENTITY_ALIAS`` (``QUALITY``, ``ALIAS_NAME``),
-``INDIVIDUAL_ADDRESS``/``ENTITY_ADDRESS`` (``STREET``, ``CITY``, ``STATE_PROVINCE``, ``COUNTRY``) and
-``INDIVIDUAL_DOCUMENT`` (``TYPE_OF_DOCUMENT``, ``NUMBER``). A file with a DTD or entity
-declarations is refused (no entity expansion).
+``INDIVIDUAL_ADDRESS``/``ENTITY_ADDRESS`` (``STREET``, ``CITY``, ``STATE_PROVINCE``,
+``COUNTRY``) and ``INDIVIDUAL_DOCUMENT`` (``TYPE_OF_DOCUMENT``, ``NUMBER``). A file with a DTD
+or entity declarations is refused (no entity expansion).
 """
 
 from __future__ import annotations
