@@ -87,7 +87,7 @@ async def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     """An ``application/problem+json`` error response; audits refusals."""
-    if status in REFUSAL_STATUSES:
+    if status in REFUSAL_STATUSES and not getattr(request.state, "skip_audit", False):
         await run_in_threadpool(audit_refusal, request, status, code, message)
     return JSONResponse(
         problem_body(status, code, message, details),

@@ -28,6 +28,15 @@ class TokenBuckets:
     _updated_s: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def peek(self, key: str) -> float:
+        """0.0 when ``key``'s bucket holds a token (none is spent), else seconds until one does."""
+        now_s = self.clock_s()
+        with self._lock:
+            last_s = self._updated_s.get(key, now_s)
+            tokens = self._tokens.get(key, float(self.limit.burst))
+            tokens = min(float(self.limit.burst), tokens + (now_s - last_s) * self.limit.rate_per_s)
+            return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.limit.rate_per_s
+
     def take(self, key: str) -> float:
         """Spend one token of ``key``'s bucket; 0.0 if allowed, else seconds until one is free."""
         now_s = self.clock_s()

@@ -10,6 +10,7 @@ import pytest
 from fastapi import APIRouter, Depends
 from fastapi.testclient import TestClient
 
+from chiptrail.api.access import PARTY_ROLES, ROUTES, Access, Scope
 from chiptrail.api.auth import (
     ADMIN_ONLY,
     PUBLIC,
@@ -131,23 +132,25 @@ def test_role_policy_on_service_routes(
     ("method", "template", "allowed"),
     [
         ("GET", "/v1/log/checkpoint", PUBLIC),
-        ("GET", "/v1/log/tile/{level}/{index}", PUBLIC),
-        ("POST", "/v1/log/checkpoint", frozenset({Role.ANALYST, Role.ADMIN})),
+        ("GET", "/v1/log/tile/{path:path}", PUBLIC),
+        ("POST", "/v1/log/checkpoint", ADMIN_ONLY),
         ("POST", "/v1/events", frozenset({Role.VENDOR, Role.OPERATOR, Role.ADMIN})),
         ("POST", "/v1/measurements", frozenset({Role.LANDMARK, Role.ADMIN})),
         ("GET", "/v1/keys", ADMIN_ONLY),
-        ("GET", "/v1/chips/{chip_id}", frozenset(Role) - {Role.AUDITOR, Role.LANDMARK}),
-        ("GET", "/v1/something-new", frozenset(Role) - {Role.AUDITOR}),
+        ("GET", "/v1/chips/{epc:path}", frozenset(Role) - {Role.AUDITOR, Role.LANDMARK}),
+        ("POST", "/v1/ledger/parties/{party_id}/keys", ADMIN_ONLY),
+        ("GET", "/v1/something-new", ADMIN_ONLY),
     ],
     ids=[
         "checkpoint is public",
         "tiles are public",
-        "nobody but staff writes under /v1/log",
+        "an unlisted write under /v1/log is admin only",
         "vendors and operators submit events",
         "landmarks submit measurements",
         "keys are admin only",
         "chips are read by parties and staff",
-        "auditors read nothing but the log",
+        "ledger signing keys are registered by admins only",
+        "an unclassified route is admin only",
     ],
 )
 def test_policy_table(method: str, template: str, allowed: frozenset[Role]) -> None:
@@ -174,7 +177,9 @@ def _party_router() -> APIRouter:
     return router
 
 
-def test_path_party_id_is_scoped_centrally(tmp_path: Path) -> None:
+def test_path_party_id_is_scoped_centrally(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    route = ("GET", "/v1/parties/{party_id}/things")
+    monkeypatch.setitem(ROUTES, route, Access(PARTY_ROLES, Scope.PARTY))
     db_url = f"sqlite:///{tmp_path / 'scoped.db'}"
     app = build_app(db_url, tmp_path)
     app.include_router(_party_router(), dependencies=[Depends(enforce_policy)])

@@ -35,7 +35,8 @@ def _summary(exc: BaseException) -> str:
 
 
 def test_whole_api_matches_its_openapi(tmp_path: Path) -> None:
-    auth = AuthConfig(rate_limit=RateLimit(rate_per_s=1e6, burst=1_000_000))
+    unlimited = RateLimit(rate_per_s=1e6, burst=1_000_000)
+    auth = AuthConfig(rate_limit=unlimited, failed_auth_limit=unlimited)
     app = build_app(f"sqlite:///{tmp_path / 'fuzz.db'}", tmp_path, auth)
     with TestClient(app):
         headers = make_keys(app.state.database).headers("admin")

@@ -23,7 +23,7 @@ from chiptrail.service.alerts.triage import Resolution, TriageAction, triage_cas
 router = APIRouter(prefix="/v1", tags=["rules"])
 
 Limit = Annotated[int, Query(ge=1, le=service.MAX_PAGE, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=service.MAX_OFFSET, description="Items to skip.")]
 
 
 @router.get("/rules")
@@ -53,6 +53,7 @@ def run_rules(
 @router.get("/findings")
 def list_findings(
     db: DatabaseDep,
+    caller: CallerDep,
     rule: Annotated[str | None, Query(description="Only this rule id.")] = None,
     channel: Annotated[str | None, Query(description="Only this channel id.")] = None,
     severity: Annotated[str | None, Query(description="At least this severity.")] = None,
@@ -71,14 +72,17 @@ def list_findings(
         case_id=case_id,
         limit=limit,
         offset=offset,
+        viewer=caller,
     )
     return {"items": page.items, "total": page.total, "limit": page.limit, "offset": page.offset}
 
 
 @router.get("/findings/{finding_id}")
-def get_finding(db: DatabaseDep, finding_id: str) -> dict[str, Any]:
+def get_finding(
+    db: DatabaseDep, caller: CallerDep, finding_id: Annotated[str, Path(max_length=64)]
+) -> dict[str, Any]:
     """One finding with its evidence (ledger leaves, measurements, ownership paths)."""
-    return service.get_finding(db, finding_id)
+    return service.get_finding(db, finding_id, viewer=caller)
 
 
 @router.get("/cases")

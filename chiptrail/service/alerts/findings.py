@@ -19,6 +19,7 @@ from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.rules import RULES, Finding, SubjectKind, WorldView, group_cases, run_rules
 from chiptrail.rules.registry import CHANNELS
 from chiptrail.rules.view import view_from_json
+from chiptrail.service.access.scope import findings_clause
 from chiptrail.service.alerts.cases import (
     CaseFilter,
     case_rows,
@@ -28,12 +29,16 @@ from chiptrail.service.alerts.cases import (
     query_cases,
     upsert_cases,
 )
+from chiptrail.service.auth import Caller
 from chiptrail.service.parties.status import ListMatch, record_list_matches
 from chiptrail.store.database import Database
 from chiptrail.store.findings_tables import case_comments, cases, findings, rule_runs
 from chiptrail.types import Severity
 
 MAX_PAGE = 1000
+MAX_OFFSET = 1_000_000_000
+"""Deeper pages are refused: an offset past every stored row is a mistake, and one past 2**63
+overflows the database's integers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +157,8 @@ def _utc(value: datetime) -> datetime:
 def _check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}", {"field": "limit"})
-    if offset < 0:
-        raise InvalidInput("offset must be 0 or more", {"field": "offset"})
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET}", {"field": "offset"})
 
 
 def list_findings(
@@ -166,14 +171,18 @@ def list_findings(
     case_id: str | None = None,
     limit: int = 100,
     offset: int = 0,
+    viewer: Caller | None = None,
 ) -> Page:
     """Stored findings, most severe first, filtered and paginated.
+
+    ``viewer`` limits them to the findings its party reaches (``service.access.scope``);
+    ``None`` (the CLI) sees all.
 
     Raises:
         InvalidInput: unknown rule, channel or severity, or a bad page.
     """
     _check_page(limit, offset)
-    conds = []
+    conds = [findings_clause(viewer)]
     if rule is not None:
         if rule not in {r.rule_id for r in RULES}:
             raise InvalidInput(f"unknown rule {rule!r}", {"field": "rule"})
@@ -203,14 +212,15 @@ def list_findings(
     return Page([_finding_dict(r) for r in rows], int(total), limit, offset)
 
 
-def get_finding(db: Database, finding_id: str) -> dict[str, Any]:
-    """One stored finding with its evidence.
+def get_finding(db: Database, finding_id: str, *, viewer: Caller | None = None) -> dict[str, Any]:
+    """One stored finding with its evidence (``viewer``: only one its party reaches).
 
     Raises:
-        NotFound: no finding with that id.
+        NotFound: no finding with that id (or none the viewer reaches).
     """
+    query = select(findings).where(findings.c.finding_id == finding_id)
     with db.unit() as conn:
-        row = conn.execute(select(findings).where(findings.c.finding_id == finding_id)).first()
+        row = conn.execute(query.where(findings_clause(viewer))).first()
     if row is None:
         raise NotFound(f"no finding {finding_id!r}", {"finding_id": finding_id})
     return _finding_dict(row)
