@@ -102,6 +102,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     # parties, screening, tenancy
     ("POST", "/v1/screen"): _a(PARTY_ROLES, Scope.OPEN),
     ("GET", "/v1/lists"): _a(READERS, Scope.OPEN),
+    ("GET", "/v1/parties"): _a(STAFF, Scope.STAFF),  # every party's buyers and status
     ("POST", "/v1/parties"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/parties/{party_id}"): _a(PARTY_ROLES, Scope.PARTY),
     ("GET", "/v1/parties/{party_id}/aggregate"): _a(PARTY_ROLES, Scope.PARTY),
@@ -117,6 +118,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/findings/{finding_id}/triage"): _a(PARTY_ROLES, Scope.FINDING),
     ("POST", "/v1/findings/{finding_id}/triage"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/cases"): _a(STAFF, Scope.STAFF),
+    ("GET", "/v1/cases/{case_id}"): _a(STAFF, Scope.STAFF),
+    ("GET", "/v1/cases/{case_id}/file"): _a(STAFF, Scope.STAFF),
+    ("GET", "/v1/cases/{case_id}/proofs"): _a(STAFF, Scope.STAFF),
+    ("POST", "/v1/cases/{case_id}/triage"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/reports/findings"): _a(STAFF, Scope.STAFF),
     # the custody ledger
     ("POST", "/v1/events"): _a(SUBMITTERS, Scope.BODY, "party_id"),

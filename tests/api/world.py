@@ -23,7 +23,7 @@ from tests.api.load import epcis_document
 SIGNERS = {PARTY_A: Ed25519Signer(bytes([31]) * 32), PARTY_B: Ed25519Signer(bytes([32]) * 32)}
 CHIPS = {
     PARTY_A: "urn:epc:id:sgtin:0614141.107346.1001",
-    PARTY_B: "urn:epc:id:sgtin:0614141.107346.2002",
+    PARTY_B: "urn:epc:id:sgtin:0614142.107346.2002",
 }
 FINDINGS = {PARTY_A: "f-about-a", PARTY_B: "f-about-b"}
 
