@@ -32,6 +32,8 @@ class Scope(StrEnum):
     """The ``{finding_id}`` must be about the caller's party or an asset it reaches."""
     BODY = "body"
     """Every party named in the body at ``body_party`` must be the caller's party."""
+    BODY_ASSETS = "body-assets"
+    """Every asset named in the body at ``body_party`` must be one the caller's party reaches."""
     FILTERED = "filtered"
     """A list the service filters to what the caller's party reaches."""
 
@@ -52,7 +54,8 @@ class Access:
     Attributes:
         roles: roles allowed (empty: public, no key).
         scope: how the data is limited to the caller's party.
-        body_party: for ``Scope.BODY``, the keys leading to the party id in the JSON body; a list
+        body_party: for ``Scope.BODY`` (``BODY_ASSETS``), the keys leading to the party id (asset
+            id) in the JSON body; a list
             met on the way is walked element by element (``("party_id",)`` covers one envelope or
             an array of them).
     """
@@ -91,6 +94,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/measurements"): _a(frozenset({Role.LANDMARK, Role.ADMIN}), Scope.OPEN),
     ("GET", "/v1/landmarks"): _a(READERS, Scope.OPEN),
     ("POST", "/v1/landmarks"): _a(ADMIN_ONLY, Scope.STAFF),
+    ("POST", "/v1/landmarks/batch"): _a(ADMIN_ONLY, Scope.STAFF),
+    ("POST", "/v1/chips/device-keys"): _a(
+        frozenset({Role.VENDOR, Role.ADMIN}), Scope.BODY_ASSETS, "device_keys", "chip_id"
+    ),
     ("POST", "/v1/chips/{chip_id}/device-key"): _a(
         frozenset({Role.VENDOR, Role.ADMIN}), Scope.ASSET
     ),

@@ -202,6 +202,9 @@ async def _check_scope(request: Request, caller: Caller, access: Access) -> None
         claimed = _body_parties(await request.body(), access.body_party)
         for party in claimed or ():
             caller.require_party(party)
+    elif access.scope is Scope.BODY_ASSETS:
+        epcs = _body_parties(await request.body(), access.body_party) or []
+        await run_in_threadpool(scope.require_assets, db, caller, epcs)
 
 
 async def enforce_policy(

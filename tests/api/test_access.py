@@ -30,7 +30,7 @@ CALLERS: dict[str, tuple[Role | None, str | None]] = {
 }
 """Callers: the key name in ``Keys`` (``anonymous`` sends none), its role and party."""
 
-SCOPED = {Scope.PARTY, Scope.ASSET, Scope.FINDING, Scope.BODY}
+SCOPED = {Scope.PARTY, Scope.ASSET, Scope.FINDING, Scope.BODY, Scope.BODY_ASSETS}
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +81,12 @@ def _concrete(path: str, world: World) -> str:
     return path
 
 
-def _body(method: str, path: str) -> object:
+def _body(method: str, path: str, world: World) -> object:
     access = access_for(method, path)
-    if access.scope is Scope.BODY:
-        # a body naming party A at the table's path (otherwise invalid: own party gets 4xx)
-        doc: object = PARTY_A
+    if access.scope in (Scope.BODY, Scope.BODY_ASSETS):
+        # a body naming party A (its chip) at the table's path (otherwise invalid: own party gets
+        # a 4xx that is not a refusal)
+        doc: object = PARTY_A if access.scope is Scope.BODY else world.chips[PARTY_A]
         for key in reversed(access.body_party):
             doc = [{key: doc}] if key == access.body_party[-1] else {key: doc}
         return doc
@@ -119,7 +120,7 @@ def test_every_route_against_every_role(
         if method == "DELETE" and caller == "admin":
             continue  # would revoke; covered by the keys tests
         url = _concrete(template, world)
-        answer = client.request(method, url, headers=headers, json=_body(method, template))
+        answer = client.request(method, url, headers=headers, json=_body(method, template, world))
         expected = _expected_refusal(method, template, caller)
         status = answer.status_code
         if expected is None and status in (401, 403):

@@ -15,6 +15,7 @@ reveal that another party's chip exists.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, exists, or_, select, true, union
@@ -89,6 +90,20 @@ def require_asset(db: Database, caller: Caller, epc: str) -> None:
     with db.unit() as conn:
         if not party_reaches_asset(conn, caller.party_id, epc):
             raise _chip_denied(epc, caller)
+
+
+def require_assets(db: Database, caller: Caller, epcs: Sequence[str]) -> None:
+    """``require_asset`` for every one of ``epcs`` in one transaction (bulk registrations).
+
+    Raises:
+        PermissionDenied: names the first asset the caller's party does not reach.
+    """
+    if caller.sees_all_parties:
+        return
+    with db.unit() as conn:
+        for epc in dict.fromkeys(epcs):
+            if caller.party_id is None or not party_reaches_asset(conn, caller.party_id, epc):
+                raise _chip_denied(epc, caller)
 
 
 def party_assets(party_id: str) -> Select[Any]:
