@@ -134,6 +134,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/events"): _a(SUBMITTERS, Scope.BODY, "party_id"),
     ("GET", "/v1/chips/{epc}"): _a(PARTY_ROLES, Scope.ASSET),
     ("GET", "/v1/ledger/anomalies"): _a(STAFF, Scope.STAFF),
+    # signed envelopes behind event leaves: the route filters to the caller's party (auditor,
+    # analyst, admin: all parties), for ``chiptrail audit verify --envelopes``
+    ("GET", "/v1/ledger/envelopes"): _a(PARTY_ROLES | {Role.AUDITOR}, Scope.FILTERED),
     ("POST", "/v1/ledger/parties"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/ledger/parties/{party_id}/keys"): _a(PARTY_ROLES, Scope.PARTY),
     # a new signing key only by an admin; a party rotates or revokes its own key by proving

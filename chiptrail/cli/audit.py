@@ -17,6 +17,7 @@ from chiptrail.crypto import b64decode, b64encode
 from chiptrail.errors import InvalidInput, VerificationError
 from chiptrail.ledger.audit import audit_export
 from chiptrail.ledger.checkpoint import verify_checkpoint
+from chiptrail.ledger.envelope_audit import parse_envelope_records
 from chiptrail.ledger.merkle import hash_leaf
 from chiptrail.ledger.proof import verify_consistency, verify_inclusion
 
@@ -107,6 +108,21 @@ def verify_cmd(
             "export (repeatable).",
         ),
     ] = None,
+    envelopes: Annotated[
+        str | None,
+        typer.Option(
+            "--envelopes",
+            help="JSON-lines file of signed envelopes behind event leaves "
+            "(chiptrail log envelopes, GET /v1/ledger/envelopes): each must prove the party "
+            "signed its event.",
+        ),
+    ] = None,
+    all_envelopes: Annotated[
+        bool,
+        typer.Option(
+            "--all-envelopes", help="Fail unless every event leaf has an envelope (full audit)."
+        ),
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Replay a log export: recompute every leaf, node and tile and check the signed checkpoint.
@@ -115,13 +131,25 @@ def verify_cmd(
     (hash tiles and entry bundles); see docs/transparency-log.md. With --previous, earlier
     checkpoints you kept must be prefixes of this log (no rewritten history, no split view).
 
+    With --envelopes, every event leaf given an envelope must carry the signature of a party
+    key the log registered before it (a fabricated event fails); --all-envelopes requires one
+    for every event leaf.
+
     Example: chiptrail audit verify ./export --key "custody.example+1a2b3c4d+AX..."
     """
     vkey = _read_key(key, key_file)
     if not export_dir.is_dir():
         raise InvalidInput(f"{export_dir}: not a directory", {"field": "export_dir"})
     earlier = [read_input(path) for path in previous or []]
-    report = audit_export(DirectoryFiles(export_dir), vkey, origin=origin, previous=earlier)
+    records = parse_envelope_records(read_input(envelopes)) if envelopes is not None else None
+    report = audit_export(
+        DirectoryFiles(export_dir),
+        vkey,
+        origin=origin,
+        previous=earlier,
+        envelopes=records,
+        require_envelopes=all_envelopes,
+    )
     cp = report.checkpoint
     payload: dict[str, object] = {
         "origin": cp.origin if cp else None,
@@ -130,6 +158,9 @@ def verify_cmd(
         "entries_checked": report.entries_checked,
         "tiles_checked": report.tiles_checked,
         "previous_checked": report.previous_checked,
+        "envelopes_checked": report.envelopes_checked,
+        "events_unchecked": report.events_unchecked,
+        "legacy_events": report.legacy_events,
         "problems": [{"path": p.path, "message": p.message} for p in report.problems],
     }
     if not json_out and not report.is_valid:
@@ -143,6 +174,11 @@ def verify_cmd(
     )
     if report.previous_checked:
         summary += f"; {report.previous_checked} earlier checkpoint(s) are prefixes"
+    if records is not None:
+        summary += (
+            f"; {report.envelopes_checked} event signature(s) verified, "
+            f"{report.events_unchecked} event(s) without envelope"
+        )
     if report.problems:
         summary += f"; {len(report.problems)} problem(s)"
     _report(report.is_valid, json_out, payload, summary)

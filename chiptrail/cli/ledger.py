@@ -29,6 +29,7 @@ from chiptrail.crypto import Ed25519Signer, b64decode, generate_seed
 from chiptrail.errors import InvalidInput
 from chiptrail.ledger.keys import KeyRecord
 from chiptrail.ledger.submission import sign_submission
+from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
 
@@ -373,6 +374,40 @@ def log_export(
     else:
         _say(f"exported {summary.size} entries ({summary.files} files) to {directory}")
         _say(f"verifier key: {summary.verifier_key}")
+
+
+@log_app.command("envelopes")
+def log_envelopes(
+    out: Annotated[
+        str, typer.Option("--out", help="JSON-lines file to write ('-' = stdout).")
+    ] = "-",
+    party: Annotated[
+        str | None, typer.Option("--party", help="Only this party's events (default: all).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write the signed envelopes behind the log's event leaves, one JSON record per line.
+
+    Each line is {"leaf_index", "detail_b64", "envelope"}: what `chiptrail audit verify
+    EXPORT --envelopes FILE` needs to check that the party signed each event. Reading the
+    database directly is an operator action; parties use GET /v1/ledger/envelopes.
+
+    Example: chiptrail log envelopes --out envelopes.jsonl && chiptrail audit verify ./export
+    --key-file log.vkey --envelopes envelopes.jsonl --all-envelopes
+    """
+    database = open_db(db)
+    lines: list[str] = []
+    start: int | None = 0
+    while start is not None:
+        page = svc_env.list_envelope_records(database, party_id=party, start=start)
+        lines += [json.dumps(r.to_json(), sort_keys=True) for r in page.records]
+        start = page.next_start
+    text = "".join(line + "\n" for line in lines)
+    if out == "-":
+        typer.echo(text, nl=False)
+    else:
+        Path(out).write_text(text, encoding="utf-8")
+        _say(f"wrote {len(lines)} envelope records to {out}")
 
 
 @log_app.command("rebuild")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from chiptrail.errors import ChiptrailError, VerificationError
 from chiptrail.ledger.checkpoint import Checkpoint, verify_checkpoint
+from chiptrail.ledger.envelope_audit import EntryChecker, EnvelopeRecord
 from chiptrail.ledger.merkle import EMPTY_ROOT, NodeStore, hash_children, hash_leaf
 from chiptrail.ledger.tiles import (
     TILE_HEIGHT,
@@ -62,6 +63,9 @@ class AuditReport:
         tiles_checked: hash tiles compared byte for byte with the recomputed nodes.
         problems: every failure found (capped at 100); empty means the export is valid.
         previous_checked: earlier checkpoints shown to be prefixes of this log.
+        envelopes_checked: event leaves whose party signature was verified from an envelope.
+        events_unchecked: event leaves for which no envelope was given.
+        legacy_events: v1 (plain text) event leaves.
     """
 
     checkpoint: Checkpoint | None
@@ -69,6 +73,9 @@ class AuditReport:
     tiles_checked: int
     problems: tuple[AuditProblem, ...]
     previous_checked: int = 0
+    envelopes_checked: int = 0
+    events_unchecked: int = 0
+    legacy_events: int = 0
 
     @property
     def is_valid(self) -> bool:
@@ -101,8 +108,9 @@ def export_log(
 class _Audit:
     """Mutable scratch state of one audit run (kept private; the result is ``AuditReport``)."""
 
-    def __init__(self, files: Mapping[str, bytes]) -> None:
+    def __init__(self, files: Mapping[str, bytes], checker: EntryChecker) -> None:
         self.files = files
+        self.checker = checker
         self.problems: list[AuditProblem] = []
         self.tiles_checked = 0
         self.entries_checked = 0
@@ -149,6 +157,10 @@ class _Audit:
             self.fail(bundle.path, f"holds {len(entries)} entries, expected {bundle.width}")
             return None
         self.entries_checked += len(entries)
+        first = bundle.index * TILE_WIDTH
+        for offset, entry in enumerate(entries):
+            for problem in self.checker.check(first + offset, entry):
+                self.fail(bundle.path, problem)
         return [hash_leaf(e) for e in entries]
 
     def check_tile(self, tile: TileId, hashes: Sequence[bytes]) -> None:
@@ -286,6 +298,8 @@ def audit_export(
     *,
     origin: str | None = None,
     previous: Sequence[str | bytes] = (),
+    envelopes: Mapping[int, EnvelopeRecord] | None = None,
+    require_envelopes: bool = False,
 ) -> AuditReport:
     """Replay an export and report every failure (see the module docstring for the layout).
 
@@ -295,6 +309,9 @@ def audit_export(
         origin: if given, the checkpoint must name this log.
         previous: earlier signed checkpoints of the same log (e.g. from an earlier audit); each
             must be a prefix of this export's log. Checked only when the export itself is valid.
+        envelopes: leaf index -> the signed envelope (and v2 detail) behind that event leaf;
+            each given one must prove the party signed the event (``envelope_audit``).
+        require_envelopes: every event leaf must come with an envelope (a full audit).
 
     Returns:
         An ``AuditReport``; bad evidence is reported in ``problems``, not raised.
@@ -302,7 +319,8 @@ def audit_export(
     Raises:
         InvalidInput: ``verifier_key`` is malformed.
     """
-    audit = _Audit(files)
+    given = envelopes or {}
+    audit = _Audit(files, EntryChecker(given, require_envelopes))
     note = audit.read(CHECKPOINT_PATH)
     if note is None:
         return AuditReport(None, 0, 0, tuple(audit.problems))
@@ -323,11 +341,22 @@ def audit_export(
     root = _replay(audit, cp.size)
     if root is not None and root != cp.root_hash:
         audit.fail(CHECKPOINT_PATH, "root recomputed from the entries differs from the checkpoint")
+    beyond = sorted(i for i in given if not 0 <= i < cp.size)
+    if beyond:
+        audit.fail("envelopes", f"records for leaves beyond the checkpoint: {beyond[:5]}")
     previous_checked = 0
     if not audit.problems:
         previous_checked = _check_previous(audit, cp, verifier_key, previous)
+    checker = audit.checker
     return AuditReport(
-        cp, audit.entries_checked, audit.tiles_checked, tuple(audit.problems), previous_checked
+        cp,
+        audit.entries_checked,
+        audit.tiles_checked,
+        tuple(audit.problems),
+        previous_checked,
+        checker.checked,
+        checker.unchecked,
+        checker.legacy,
     )
 
 
@@ -337,6 +366,8 @@ def verify_export(
     *,
     origin: str | None = None,
     previous: Sequence[str | bytes] = (),
+    envelopes: Mapping[int, EnvelopeRecord] | None = None,
+    require_envelopes: bool = False,
 ) -> AuditReport:
     """``audit_export`` that raises when anything failed.
 
@@ -344,7 +375,14 @@ def verify_export(
         InvalidInput: ``verifier_key`` is malformed.
         VerificationError: the export is not valid; ``details["problems"]`` lists every failure.
     """
-    report = audit_export(files, verifier_key, origin=origin, previous=previous)
+    report = audit_export(
+        files,
+        verifier_key,
+        origin=origin,
+        previous=previous,
+        envelopes=envelopes,
+        require_envelopes=require_envelopes,
+    )
     if not report.is_valid:
         first = report.problems[0]
         raise VerificationError(

@@ -64,3 +64,41 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     report = audit_export(files, summary["verifier_key"])
     assert report.is_valid
     assert report.entries_checked == 5
+    # an auditor with the envelopes checks that the party signed every event
+    r = runner.invoke(app, ["log", "envelopes", "--out", str(tmp_path / "env.jsonl")])
+    assert r.exit_code == 0, r.output
+    vkey = summary["verifier_key"]
+    r = runner.invoke(
+        app,
+        [
+            "audit",
+            "verify",
+            str(root),
+            "--key",
+            vkey,
+            "--all-envelopes",
+            "--json",
+            "--envelopes",
+            str(tmp_path / "env.jsonl"),
+        ],  # fmt: skip
+    )
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["envelopes_checked"], out["events_unchecked"]) == (3, 0)
+    (tmp_path / "none.jsonl").write_text("")
+    r = runner.invoke(
+        app,
+        [
+            "audit",
+            "verify",
+            str(root),
+            "--key",
+            vkey,
+            "--all-envelopes",
+            "--json",
+            "--envelopes",
+            str(tmp_path / "none.jsonl"),
+        ],  # fmt: skip
+    )
+    assert r.exit_code == 1
+    assert "no envelope" in json.loads(r.stdout)["problems"][0]["message"]

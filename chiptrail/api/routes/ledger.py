@@ -14,11 +14,14 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from chiptrail.api.auth import CallerDep
 from chiptrail.api.deps import DatabaseDep, SettingsDep
 from chiptrail.crypto import b64decode
-from chiptrail.errors import InvalidInput
+from chiptrail.errors import InvalidInput, PermissionDenied
 from chiptrail.ledger.custody import AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord
+from chiptrail.service.auth import Role
+from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
 
@@ -208,6 +211,29 @@ def get_chip(epc: str, db: DatabaseDep) -> dict[str, object]:
 def get_party_chips(party_id: str, db: DatabaseDep) -> list[dict[str, object]]:
     """Assets a party currently holds."""
     return [_state_out(s) for s in svc.list_party_chips(db, party_id)]
+
+
+@router.get("/ledger/envelopes")
+def get_envelopes(
+    db: DatabaseDep,
+    caller: CallerDep,
+    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=svc_env.MAX_PAGE)] = svc_env.MAX_PAGE,
+) -> dict[str, object]:
+    """The signed envelopes (and v2 details) behind event leaves, for `audit verify --envelopes`.
+
+    A party's key gets its own party's events; auditor, analyst and admin keys get every party's.
+    """
+    sees_all = caller.sees_all_parties or caller.role == Role.AUDITOR
+    if not sees_all and caller.party_id is None:
+        raise PermissionDenied("this key acts for no party: it has no envelopes to read")
+    page = svc_env.list_envelope_records(
+        db, party_id=None if sees_all else caller.party_id, start=start, limit=limit
+    )
+    return {
+        "records": [r.to_json() for r in page.records],
+        "next_start": page.next_start,
+    }
 
 
 @router.get("/ledger/anomalies")
