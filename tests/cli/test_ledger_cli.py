@@ -80,7 +80,7 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
             "--json",
             "--envelopes",
             str(tmp_path / "env.jsonl"),
-        ],  # fmt: skip
+        ],
     )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -98,7 +98,7 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
             "--json",
             "--envelopes",
             str(tmp_path / "none.jsonl"),
-        ],  # fmt: skip
+        ],
     )
     assert r.exit_code == 1
     assert "no envelope" in json.loads(r.stdout)["problems"][0]["message"]
