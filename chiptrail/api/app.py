@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
 from chiptrail import __version__
 from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
@@ -116,8 +116,9 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
 
 
 def _mount_docs(app: FastAPI) -> None:
-    """``/docs``: Swagger UI served from the ``swagger-ui-bundle`` package (no CDN, offline)."""
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    """``/docs``: Swagger UI 5 served from the ``fastapi-offline`` package's assets (no CDN)."""
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def _docs() -> HTMLResponse:
@@ -126,7 +127,7 @@ def _mount_docs(app: FastAPI) -> None:
             title="chiptrail API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            swagger_favicon_url="/docs-assets/favicon.png",
         )
 
 

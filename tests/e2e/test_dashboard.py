@@ -192,20 +192,23 @@ def test_every_page_renders_offline_with_key_elements(browser: object, server: L
     assert page.locator("#chip-map circle.region").count() >= 1
     _shot(page, "chip")
 
-    _visit(page, "#/findings")
-    row = page.locator("#findings-table tbody tr").first
-    assert "location-violation" in row.inner_text()
-    row.locator("input[placeholder='assignee']").fill("dana")
-    row.locator("button:has-text('Assign')").click()
-    page.wait_for_selector("#findings-table td.state:has-text('assigned')")
-    row = page.locator("#findings-table tbody tr").first
-    row.locator("input[placeholder='comment']").fill("RMA in Penang, not a diversion")
-    row.locator("button:has-text('False alarm')").click()
-    page.wait_for_selector("#findings-table td.state:has-text('false_alarm')")
+    _visit(page, "#/queue")
+    row = page.locator("#queue-table tbody tr").first
+    assert "hand_carry" in row.inner_text()
     with page.expect_download() as download:
         page.click("#export-report")
     report = Path(download.value.path()).read_text()
     assert "location-violation" in report
+    row.locator("td.title a").click()
+    page.wait_for_selector("body[data-ready='1'][data-page='case'] #case-findings")
+    assert "location-violation" in page.inner_text("#case-findings")
+    page.fill("#triage-assignee", "dana")
+    page.click("#do-assign")
+    page.wait_for_selector("#case-status:has-text('assigned')")
+    page.fill("#triage-comment", "RMA in Penang, not a diversion")
+    page.click("#do-false")
+    page.wait_for_selector("#case-status:has-text('false_alarm')")
+    assert "RMA in Penang" in page.inner_text("#case-comments")
     _shot(page, "findings")
 
     _visit(page, "#/party/vendor-a")

@@ -1,5 +1,6 @@
 // chiptrail dashboard: a client of the public /v1 API and nothing else.
-// Pages (hash routes): #/map, #/chip/ID, #/findings, #/party/ID, #/log.
+// Pages (hash routes): #/queue?filters, #/case/ID, #/finding/ID, #/map, #/chip/ID, #/party/ID,
+// #/log.
 // Data is rendered with textContent only (never innerHTML), so API strings cannot inject markup.
 "use strict";
 
@@ -240,14 +241,96 @@ async function showChip(chipId) {
   view.replaceChildren(...parts);
 }
 
-// ---- findings ---------------------------------------------------------------------------------
-async function triage(id, action, fields) {
-  const res = await api(`/v1/findings/${encodeURIComponent(id)}/triage`,
-    { method: "POST", json: { action, ...fields } });
-  const status = document.getElementById("triage-status");
-  status.textContent = res.ok ? `finding ${id}: ${action} saved` : `${res.status}: ${
-    res.body && res.body.error ? res.body.error.message : "refused"}`;
-  if (res.ok) await showFindings(true);
+// ---- the case queue ---------------------------------------------------------------------------
+const CHANNELS = ["hand_carry", "transshipment", "cloud_rental", "split_orders", "front_network",
+  "volume_gap", "repair"];
+const STATUSES = ["open", "assigned", "confirmed", "false_alarm"];
+const SEVERITIES = ["critical", "high", "medium", "low", "info"];
+const SORTS = ["rank", "priority", "score", "updated", "detected", "findings"];
+const PAGE_SIZE = 25;
+let rulesCache = null;
+
+function hashParams() {
+  const q = (location.hash.split("?")[1] || "");
+  return new URLSearchParams(q);
+}
+function when(iso) { // ISO 8601 -> "2026-10-12 11:56 UTC" (no microseconds)
+  if (!iso) return "";
+  const d = new Date(iso);
+  return isNaN(d) ? text(iso) : d.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+function select(id, label, values, current) {
+  return h("label", { class: "field" }, label,
+    h("select", { id, name: id }, h("option", { value: "" }, "any"),
+      values.map((v) => h("option", { value: v, selected: v === current ? "" : null }, v))));
+}
+function input(id, label, current, type) {
+  return h("label", { class: "field" }, label,
+    h("input", { id, name: id, type: type || "text", value: current || "" }));
+}
+function severityBadge(sev) { return h("span", { class: `badge severity-${text(sev)}` }, text(sev)); }
+async function showQueue() {
+  if (!rulesCache) {
+    const r = await api("/v1/rules");
+    rulesCache = r.ok ? items(r.body).map((x) => x.rule_id || x.id) : [];
+  }
+  const params = hashParams();
+  const offset = Number(params.get("offset") || 0);
+  const query = new URLSearchParams();
+  for (const k of ["channel", "rule", "severity", "status", "country", "owner", "q", "sort"]) {
+    if (params.get(k)) query.set(k, params.get(k));
+  }
+  for (const k of ["since", "until"]) if (params.get(k)) query.set(k, `${params.get(k)}T00:00:00Z`);
+  query.set("limit", PAGE_SIZE); query.set("offset", offset);
+  const res = await api(`/v1/cases?${query}`);
+  const form = h("form", { id: "queue-filters", class: "filters", onsubmit: (e) => {
+    e.preventDefault();
+    const next = new URLSearchParams();
+    for (const el of e.target.querySelectorAll("select, input")) if (el.value) next.set(el.name, el.value);
+    location.hash = `#/queue?${next}`;
+  } },
+  input("q", "search", params.get("q")),
+  select("channel", "channel", CHANNELS, params.get("channel")),
+  select("rule", "rule", rulesCache, params.get("rule")),
+  select("severity", "at least", SEVERITIES, params.get("severity")),
+  select("status", "status", STATUSES, params.get("status")),
+  input("country", "country", params.get("country")),
+  input("owner", "owner", params.get("owner")),
+  input("since", "since", params.get("since"), "date"),
+  input("until", "until", params.get("until"), "date"),
+  select("sort", "sort", SORTS, params.get("sort")),
+  h("button", { type: "submit" }, "Apply"));
+  if (!res.ok) { view.replaceChildren(h("h2", {}, "Case queue"), form, problem(res)); return; }
+  const list = items(res.body);
+  const rows = list.map((c) => h("tr", { "data-case": c.id, tabindex: "-1" },
+    h("td", { "data-label": "#" }, text(c.rank)),
+    h("td", { "data-label": "priority" }, text(c.priority)),
+    h("td", { "data-label": "severity" }, severityBadge(c.severity)),
+    h("td", { "data-label": "case", class: "title" }, h("a", { href: `#/case/${c.id}` }, text(c.title))),
+    h("td", { "data-label": "channels" }, c.channels.join(", ")),
+    h("td", { "data-label": "chips" }, text(c.chip_count)),
+    h("td", { "data-label": "findings" }, text(c.finding_count)),
+    h("td", { "data-label": "status", class: "state" }, text(c.status)),
+    h("td", { "data-label": "owner" }, text(c.assignee || "")),
+    h("td", { "data-label": "detected" }, when(c.first_detected_at))));
+  const total = res.body.total;
+  const pageLink = (to, label, id) => {
+    const next = new URLSearchParams(params); next.set("offset", to);
+    return h("a", { id, href: `#/queue?${next}`, class: "button" }, label);
+  };
+  const pager = h("nav", { class: "pager", "aria-label": "pages" },
+    offset > 0 ? pageLink(Math.max(0, offset - PAGE_SIZE), "← previous", "page-prev") : null,
+    h("span", { id: "queue-count" }, total ? `${offset + 1}–${offset + list.length} of ${total} cases` : "no cases"),
+    offset + list.length < total ? pageLink(offset + PAGE_SIZE, "next →", "page-next") : null);
+  view.replaceChildren(h("h2", {}, "Case queue"), form,
+    h("p", { class: "hint" }, "Keys: j / k move, Enter opens, / searches. ",
+      h("button", { id: "export-report", class: "secondary", onclick: () => exportReport() },
+        "Export all findings (CSV)"), " ", h("span", { id: "triage-status", role: "status" })),
+    h("div", { class: "scroll" }, h("table", { id: "queue-table", class: "cards" },
+      h("thead", {}, h("tr", {}, ["#", "priority", "severity", "case", "channels", "chips",
+        "findings", "status", "owner", "first detected"].map((c) => h("th", {}, c)))),
+      h("tbody", {}, rows))), pager);
+  selectRow(0);
 }
 async function exportReport() {
   const res = await fetch("/v1/reports/findings?format=csv",
@@ -255,38 +338,141 @@ async function exportReport() {
   const status = document.getElementById("triage-status");
   if (!res.ok) { status.textContent = `export refused (${res.status})`; return; }
   const blob = await res.blob();
-  const a = h("a", { href: URL.createObjectURL(blob), download: "chiptrail-findings.csv", id: "report-link" });
+  const a = h("a", { href: URL.createObjectURL(blob), download: "chiptrail-findings.csv" });
   document.body.append(a); a.click(); a.remove();
   status.textContent = `report exported (${blob.size} bytes)`;
 }
-async function showFindings(keepStatus) {
-  const [res, casesRes] = await Promise.all([api("/v1/findings?limit=200"), api("/v1/cases?limit=500")]);
-  const list = res.ok ? items(res.body) : [];
-  const caseOf = Object.fromEntries((casesRes.ok ? items(casesRes.body) : []).map((c) => [c.id, c]));
-  const rows = list.map((f) => {
-    const kase = caseOf[f.case_id] || {};
-    const id = f.finding_id ?? f.id;
-    const who = h("input", { placeholder: "assignee", "aria-label": `assignee of ${id}` });
-    const note = h("input", { placeholder: "comment", "aria-label": `comment on ${id}` });
-    return h("tr", { "data-finding": id },
-      h("td", {}, text(id)), h("td", {}, text(f.rule)),
-      h("td", {}, h("span", { class: `badge severity-${text(f.severity)}` }, text(f.severity))),
-      h("td", {}, f.subject_kind === "chip" ? h("a", { href: `#/chip/${f.subject}` }, text(f.subject))
-        : f.subject_kind === "party" ? h("a", { href: `#/party/${f.subject}` }, text(f.subject)) : text(f.subject)),
-      h("td", { class: "state" }, text(kase.status || f.status || "open")),
-      h("td", { class: "assignee" }, text(kase.assignee || f.assignee || "")),
-      h("td", { class: "actions" }, who, h("button", { onclick: () => triage(id, "assign", { assignee: who.value }) }, "Assign"),
-        note, h("button", { onclick: () => triage(id, "comment", { comment: note.value }) }, "Comment"),
-        h("button", { onclick: () => triage(id, "close", { resolution: "confirmed", comment: note.value }) }, "Confirm"),
-        h("button", { onclick: () => triage(id, "close", { resolution: "false_alarm", comment: note.value }) }, "False alarm")));
-  });
-  const tableEl = h("table", { id: "findings-table" },
-    h("thead", {}, h("tr", {}, ["id", "rule", "severity", "subject", "status", "assignee", "triage"]
-      .map((c) => h("th", {}, c)))), h("tbody", {}, rows));
-  view.replaceChildren(h("h2", {}, "Findings queue"),
-    h("button", { id: "export-report", onclick: () => exportReport() }, "Export report (CSV)"),
-    h("p", { id: "triage-status", role: "status" }, keepStatus ? document.getElementById("triage-status")?.textContent || "" : ""),
-    res.ok ? tableEl : problem(res));
+let selected = 0;
+function selectRow(i) {
+  const rows = [...document.querySelectorAll("#queue-table tbody tr")];
+  if (!rows.length) return;
+  selected = Math.max(0, Math.min(rows.length - 1, i));
+  rows.forEach((r, n) => r.classList.toggle("selected", n === selected));
+}
+document.addEventListener("keydown", (e) => {
+  if (document.body.dataset.page !== "queue") return;
+  if (["INPUT", "SELECT", "TEXTAREA"].includes(e.target.tagName)) return;
+  if (e.key === "j") selectRow(selected + 1);
+  else if (e.key === "k") selectRow(selected - 1);
+  else if (e.key === "/") { e.preventDefault(); document.getElementById("q").focus(); }
+  else if (e.key === "Enter") {
+    const row = document.querySelectorAll("#queue-table tbody tr")[selected];
+    if (row) location.hash = `#/case/${row.dataset.case}`;
+  }
+});
+
+// ---- one case ---------------------------------------------------------------------------------
+const b64bytes = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+function concat(...xs) {
+  const out = new Uint8Array(xs.reduce((n, x) => n + x.length, 0));
+  let i = 0; for (const x of xs) { out.set(x, i); i += x.length; } return out;
+}
+async function sha256(bytes) { return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)); }
+async function verifyInclusion(p, size, root) { // RFC 9162 section 2.1.3.2
+  let r = await sha256(concat(new Uint8Array([0]), b64bytes(p.entry)));
+  let fn = p.index, sn = size - 1;
+  for (const hash of p.hashes.map(b64bytes)) {
+    if (sn === 0) return false;
+    if ((fn & 1) || fn === sn) {
+      r = await sha256(concat(new Uint8Array([1]), hash, r));
+      while (!(fn & 1) && fn !== 0) { fn >>= 1; sn >>= 1; }
+    } else r = await sha256(concat(new Uint8Array([1]), r, hash));
+    fn >>= 1; sn >>= 1;
+  }
+  return sn === 0 && r.length === root.length && r.every((v, i) => v === root[i]);
+}
+async function proveLeaves(caseId) { // checkpoint -> proofs at its size -> verified here
+  const cp = await api("/v1/log/checkpoint");
+  if (!cp.ok) return {};
+  const lines = String(cp.body).split("\n");
+  const size = Number(lines[1]), root = b64bytes(lines[2]);
+  const res = await api(`/v1/cases/${encodeURIComponent(caseId)}/proofs?size=${size}`);
+  const out = {};
+  for (const p of res.ok ? res.body.proofs : []) {
+    out[p.index] = await verifyInclusion(p, size, root).catch(() => false);
+  }
+  return out;
+}
+async function triageCase(id, action, fields) {
+  const res = await api(`/v1/cases/${encodeURIComponent(id)}/triage`,
+    { method: "POST", json: { action, ...fields } });
+  if (res.ok) await showCase(id);
+  document.getElementById("triage-status").textContent = res.ok ? `${action} saved`
+    : `${res.status}: ${res.body && res.body.error ? res.body.error.message : "refused"}`;
+}
+async function exportCaseFile(id) {
+  const res = await fetch(`/v1/cases/${encodeURIComponent(id)}/file`,
+    { headers: apiKey() ? { Authorization: `Bearer ${apiKey()}` } : {} });
+  const status = document.getElementById("triage-status");
+  if (!res.ok) { status.textContent = `export refused (${res.status})`; return; }
+  const blob = await res.blob();
+  const a = h("a", { href: URL.createObjectURL(blob), download: `chiptrail-case-${id}.html` });
+  document.body.append(a); a.click(); a.remove();
+  status.textContent = `case file exported (${blob.size} bytes)`;
+}
+function subjectLink(kind, subject, names) {
+  if (kind === "chip") return h("a", { href: `#/chip/${subject}` }, subject);
+  if (kind === "party") return h("a", { href: `#/party/${subject}` }, names[subject] || subject);
+  return text(subject);
+}
+async function showCase(caseId) {
+  const res = await api(`/v1/cases/${encodeURIComponent(caseId)}`);
+  if (!res.ok) { view.replaceChildren(h("h2", {}, "Case"), problem(res)); return; }
+  const c = res.body, names = c.party_names || {};
+  const proofs = await proveLeaves(caseId);
+  const who = h("input", { id: "triage-assignee", placeholder: "assignee", "aria-label": "assignee" });
+  const note = h("input", { id: "triage-comment", placeholder: "comment", "aria-label": "comment" });
+  const prio = h("select", { id: "triage-priority", "aria-label": "priority" },
+    ["P1", "P2", "P3", "P4"].map((p) => h("option", { value: p, selected: p === c.priority ? "" : null }, p)));
+  const closed = c.status === "confirmed" || c.status === "false_alarm";
+  const actions = h("div", { id: "triage", class: "actions" },
+    who, h("button", { id: "do-assign", onclick: () => triageCase(c.id, "assign", { assignee: who.value, comment: note.value || null }) }, "Assign"),
+    prio, h("button", { id: "do-priority", onclick: () => triageCase(c.id, "prioritise", { priority: prio.value }) }, "Set priority"),
+    note, h("button", { id: "do-comment", onclick: () => triageCase(c.id, "comment", { comment: note.value }) }, "Comment"),
+    closed ? h("button", { id: "do-reopen", onclick: () => triageCase(c.id, "reopen", { comment: note.value || null }) }, "Reopen")
+      : [h("button", { id: "do-confirm", onclick: () => triageCase(c.id, "close", { resolution: "confirmed", comment: note.value || null }) }, "Confirm diversion"),
+        h("button", { id: "do-false", onclick: () => triageCase(c.id, "close", { resolution: "false_alarm", comment: note.value || null }) }, "False alarm")],
+    h("button", { id: "export-case", class: "secondary", onclick: () => exportCaseFile(c.id) }, "Export case file"));
+  const evidence = h("ol", { id: "case-evidence", class: "timeline" }, c.evidence.map((e) => {
+    const proof = e.leaf_index === null || e.leaf_index === undefined ? null
+      : proofs[e.leaf_index] === true ? h("span", { class: "badge proof-ok" }, "inclusion proof verified")
+        : h("span", { class: "badge proof-bad" }, "inclusion proof not verified");
+    return h("li", { "data-ref": e.ref }, h("time", {}, when(e.at)), " ",
+      h("strong", {}, text(e.kind)), " ", h("code", {}, text(e.ref)), " ", text(e.detail), " ", proof);
+  }));
+  view.replaceChildren(
+    h("h2", { id: "case-title" }, text(c.title)),
+    h("p", { id: "case-meta" }, severityBadge(c.severity), ` priority ${c.priority} · status `,
+      h("strong", { id: "case-status" }, c.status), ` · owner ${c.assignee || "nobody"} · `,
+      `channels ${c.channels.join(", ")} · rules ${c.rules.join(", ")}`),
+    actions, h("p", { id: "triage-status", role: "status" }),
+    h("section", {}, h("h3", {}, `Chips (${c.chips.length})`),
+      h("ul", { id: "case-chips", class: "chips" }, c.chips.map((id) => h("li", {}, h("a", { href: `#/chip/${id}` }, id))))),
+    h("section", {}, h("h3", {}, "Parties"),
+      h("ul", { id: "case-parties" }, c.parties.map((id) => h("li", {}, h("a", { href: `#/party/${id}` }, names[id] || id), ` (${id})`)))),
+    h("section", {}, h("h3", {}, `Findings (${c.findings.length})`),
+      h("ul", { id: "case-findings" }, c.findings.map((f) => h("li", { "data-finding": f.id },
+        severityBadge(f.severity), " ", h("a", { href: `#/finding/${f.id}` }, f.rule), " on ",
+        subjectLink(f.subject_kind, f.subject, names), ` (${when(f.detected_at)}): `, text(f.explanation))))),
+    h("section", {}, h("h3", {}, "Evidence in time order"), evidence),
+    h("section", {}, h("h3", {}, "Comments"),
+      c.comments.length ? h("ul", { id: "case-comments" }, c.comments.map((m) =>
+        h("li", {}, h("time", {}, when(m.created_at)), ` ${m.author}: `, text(m.body))))
+        : h("p", { class: "empty", id: "case-comments" }, "no comments yet")),
+    h("section", {}, h("h3", {}, "History"),
+      h("ol", { id: "case-history" }, c.history.map((e) =>
+        h("li", {}, h("time", {}, when(e.at)), ` ${e.actor} ${e.action}: `, text(e.detail))))));
+}
+async function showFinding(id) {
+  const res = await api(`/v1/findings/${encodeURIComponent(id)}`);
+  if (!res.ok) { view.replaceChildren(h("h2", {}, "Finding"), problem(res)); return; }
+  const f = res.body;
+  view.replaceChildren(h("h2", {}, `${f.rule} on ${f.subject}`),
+    h("p", {}, severityBadge(f.severity), ` ${f.channel}, detected ${when(f.detected_at)} · `,
+      h("a", { id: "finding-case", href: `#/case/${f.case_id}` }, "open its case")),
+    h("p", { id: "finding-explanation" }, text(f.explanation)),
+    h("ul", { id: "finding-evidence" }, f.evidence.map((e) => h("li", {},
+      h("strong", {}, e.kind), " ", h("code", {}, e.ref), " ", text(e.detail)))));
 }
 
 // ---- parties ----------------------------------------------------------------------------------
@@ -343,16 +529,34 @@ async function showParty(partyId) {
     if (res.ok) {
       const p = res.body.party || res.body;
       const summary = { party_id: p.party_id, name: p.name, schema: p.schema,
-        countries: (p.countries || []).join(" "), restricted: text(res.body.is_restricted),
+        countries: (p.countries || []).join(" "),
+        status: res.body.is_restricted ? "restricted" : "not restricted",
         ultimate_parents: ((res.body.ultimate_parents || {}).parents || []).join(" ") };
       const own = h("div", { id: "party-hits" });
       parts.push(h("section", { id: "party-summary" }, table([summary])),
         h("section", {}, h("h3", {}, "Ownership graph"), ownershipGraph(res.body)),
         h("section", {}, h("h3", {}, "Restrictions"),
-          table((res.body.restrictions || []).map((r) => ({ restriction: text(r) })), null, "restrictions")),
+          table((res.body.restrictions || []).map((r) => ({ why: r.explanation || text(r) })), null, "restrictions"),
+          table((res.body.list_matches || []).map((m) => ({ party: m.party_id, list: m.list_id,
+            entry: m.entry_name, score: Number(m.score).toFixed(2), list_version: m.list_sha256.slice(0, 16),
+            list_date: when(m.list_loaded_at) })), null, "list-matches")),
         h("section", {}, h("h3", {}, `Screening hits for “${p.name}”`), own));
       await screenName(p.name, own);
     } else parts.push(problem(res));
+  }
+  if (!partyId) {
+    const list = await api("/v1/parties?limit=500");
+    parts.push(h("section", {}, h("h3", {}, "Stored parties"), list.ok
+      ? h("div", { class: "scroll" }, h("table", { id: "party-list", class: "cards" },
+        h("thead", {}, h("tr", {}, ["name", "id", "countries", "status", "why"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, items(list.body).map((x) => h("tr", { "data-party": x.party_id },
+          h("td", { "data-label": "name" }, h("a", { href: `#/party/${x.party_id}` }, x.name)),
+          h("td", { "data-label": "id" }, x.party_id),
+          h("td", { "data-label": "countries" }, x.countries.join(" ")),
+          h("td", { "data-label": "status", class: x.is_restricted ? "restricted" : "" },
+            x.is_restricted ? "restricted" : "not restricted"),
+          h("td", { "data-label": "why" }, text(x.restriction || "")))))))
+      : problem(list)));
   }
   parts.push(h("section", {}, h("h3", {}, "Screen a name"), screen, hits));
   view.replaceChildren(...parts);
@@ -389,12 +593,15 @@ async function showLog() {
 
 // ---- router -----------------------------------------------------------------------------------
 async function route() {
-  const [, page, ...rest] = (location.hash || "#/map").split("/");
+  const [, rawPage, ...rest] = (location.hash || "#/queue").split("/");
+  const page = rawPage.split("?")[0];
   const arg = decodeURIComponent(rest.join("/"));
   document.querySelectorAll("nav a").forEach((a) => a.classList.toggle("active", a.id === `nav-${page}`));
   view.replaceChildren(h("p", { class: "loading" }, "loading…"));
   if (page === "chip" && arg) await showChip(arg);
-  else if (page === "findings") await showFindings(false);
+  else if (page === "queue" || page === "findings") await showQueue();
+  else if (page === "case" && arg) await showCase(arg.split("?")[0]);
+  else if (page === "finding" && arg) await showFinding(arg);
   else if (page === "party") await showParty(arg);
   else if (page === "log") await showLog();
   else await showMap();
