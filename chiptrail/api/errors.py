@@ -89,6 +89,9 @@ async def problem_response(
     """An ``application/problem+json`` error response; audits refusals."""
     if status in REFUSAL_STATUSES and not getattr(request.state, "skip_audit", False):
         await run_in_threadpool(audit_refusal, request, status, code, message)
+    if status >= 500:
+        # the connection may be in any state after a server error: the client reconnects
+        headers = {**(headers or {}), "Connection": "close"}
     return JSONResponse(
         problem_body(status, code, message, details),
         status,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError, OperationalError
 
 from chiptrail.errors import InvalidInput, Unavailable
 
@@ -75,12 +75,23 @@ class Database:
 
     @contextmanager
     def unit(self) -> Iterator[Connection]:
-        """One unit of work: commits when the block ends normally, rolls back on any error."""
+        """One unit of work: commits when the block ends normally, rolls back on any error.
+
+        Raises:
+            Unavailable: the database failed (connection, lock timeout).
+            InvalidInput: the database refused a value (a NUL byte in text on PostgreSQL, an
+                integer out of range on either engine); nothing was stored.
+        """
         try:
             with self.engine.begin() as conn:
                 yield conn
         except OperationalError as exc:
             raise Unavailable(f"database {self.url} failed: {exc.orig}") from exc
+        except DataError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "bad value"
+            raise InvalidInput(f"the database refused a value: {reason}") from exc
+        except OverflowError as exc:  # SQLite: an integer beyond 64 bits
+            raise InvalidInput(f"a number is out of range: {exc}") from exc
 
     def dispose(self) -> None:
         """Close pooled connections."""

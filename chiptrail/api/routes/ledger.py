@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from chiptrail.api.auth import CallerDep
 from chiptrail.api.deps import DatabaseDep, SettingsDep
@@ -24,6 +25,7 @@ from chiptrail.service.auth import Role
 from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
+from chiptrail.store.database import Database
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -168,11 +170,18 @@ _ENVELOPE_SCHEMA: dict[str, object] = {
 )
 async def post_events(request: Request, db: DatabaseDep) -> dict[str, object]:
     """Submit one signed envelope or a JSON array of them; the batch lands whole or not at all."""
+    body = await request.body()
+    # parsing, signature checks and the database work run in a worker thread: the event loop
+    # keeps answering other requests (``/healthz``) while a large batch is stored
+    return await run_in_threadpool(_submit_events, db, body)
+
+
+def _submit_events(db: Database, body: bytes) -> dict[str, object]:
     try:
-        body = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput("body must be a JSON envelope or array of envelopes") from exc
-    envelopes = body if isinstance(body, list) else [body]
+    envelopes = doc if isinstance(doc, list) else [doc]
     result = svc.submit_envelopes(db, envelopes, now=_now())
     return {
         "size": result.size,

@@ -6,12 +6,15 @@ checkpoint, tiles, audit), the SQL is ``service.ledger_store``.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from chiptrail.crypto import Ed25519Signer, b64encode, generate_seed
 from chiptrail.errors import InvalidInput, NotFound
@@ -45,12 +48,25 @@ def load_log_signer(settings: Settings) -> Ed25519Signer:
     """The log's signing key; created with mode 0600 on first use."""
     path = log_key_path(settings)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(generate_seed().hex() + "\n")
+        _create_seed_file(path)
     seed = bytes.fromhex(path.read_text().strip())
     return Ed25519Signer(seed)
+
+
+def _create_seed_file(path: Path) -> None:
+    """Write a new seed next to ``path`` and hard-link it into place: concurrent first uses
+    never see a half-written file, and the first link wins (the others keep the winner's key)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".seed-")
+    try:
+        with os.fdopen(fd, "w") as out:  # mkstemp creates it with mode 0600
+            out.write(generate_seed().hex() + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def log_verifier_key(settings: Settings) -> str:
@@ -64,16 +80,25 @@ def log_verifier_key(settings: Settings) -> str:
 def sign_log_checkpoint(db: Database, settings: Settings, *, now: datetime) -> str:
     """A signed C2SP checkpoint of the current log (stored once per size)."""
     signer = load_log_signer(settings)
+    t = checkpoints_table
     with db.unit() as conn:
         size = rows.log_size(conn)
-        t = checkpoints_table
         stored = conn.execute(select(t.c.note).where(t.c.size == size)).scalar_one_or_none()
         if stored is not None:
             return str(stored)
         root = merkle.root_at(rows.SqlNodeStore(conn), size)
-        note = sign_checkpoint(Checkpoint(LOG_ORIGIN, size, root), LOG_ORIGIN, signer)
-        conn.execute(insert(t).values(size=size, root_hash=root, note=note, signed_at=now))
-        return note
+    note = sign_checkpoint(Checkpoint(LOG_ORIGIN, size, root), LOG_ORIGIN, signer)
+    # Stored in its own transaction, which starts by writing: concurrent readers of the same
+    # size race here, and the loser reads the winner's note (the same bytes: the checkpoint
+    # text has no time in it and Ed25519 signatures are deterministic).
+    try:
+        with db.unit() as conn:
+            conn.execute(insert(t).values(size=size, root_hash=root, note=note, signed_at=now))
+    except IntegrityError:
+        with db.unit() as conn:
+            stored = conn.execute(select(t.c.note).where(t.c.size == size)).scalar_one()
+        return str(stored)
+    return note
 
 
 @dataclass(frozen=True, slots=True)
