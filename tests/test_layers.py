@@ -11,7 +11,7 @@ import chiptrail
 
 PKG = Path(chiptrail.__file__).parent
 BASE = {"errors", "types", "crypto", "countries"}
-CORE = {"hardware", "ledger", "geoloc", "parties", "probe"}
+CORE = {"hardware", "ledger", "geoloc", "parties", "probe", "records"}
 CONSUMERS = {"rules", "sim"}
 EDGE_LIBS = {
     "sqlalchemy",

@@ -117,6 +117,10 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("POST", "/v1/tenancy"): _a(
         frozenset({Role.OPERATOR, Role.ANALYST, Role.ADMIN}), Scope.BODY, "reports", "operator_id"
     ),
+    # trade records: the service keeps a party-bound key to records naming its party (writes
+    # refused otherwise, lists filtered), since each kind names its parties in other fields
+    ("POST", "/v1/records/{kind}"): _a(PARTY_ROLES, Scope.FILTERED),
+    ("GET", "/v1/records"): _a(PARTY_ROLES, Scope.FILTERED),
     # rules, findings, cases, reports
     ("GET", "/v1/rules"): _a(READERS, Scope.OPEN),
     ("POST", "/v1/rules/run"): _a(STAFF, Scope.STAFF),

@@ -25,7 +25,17 @@ from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
 from chiptrail.api.errors import PROBLEM_JSON, install_error_handlers
 from chiptrail.api.middleware import BodySizeLimit, LogETags
 from chiptrail.api.ratelimit import RateLimit
-from chiptrail.api.routes import geoloc, hardware, health, ledger, parties, probe, rules, service
+from chiptrail.api.routes import (
+    geoloc,
+    hardware,
+    health,
+    ledger,
+    parties,
+    probe,
+    records,
+    rules,
+    service,
+)
 from chiptrail.errors import InvalidInput
 from chiptrail.service.settings import Settings
 from chiptrail.store.migrate import open_database
@@ -99,7 +109,7 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
     policy = [Depends(enforce_policy)]
     # ledger last: its ``{epc:path}`` and ``{path:path}`` routes would shadow more specific ones
     # (``/v1/chips/{chip_id}/location``).
-    for module in (hardware, probe, geoloc, parties, rules, service, ledger):
+    for module in (hardware, probe, geoloc, parties, records, rules, service, ledger):
         app.include_router(module.router, dependencies=policy)
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="dashboard")
 

@@ -45,6 +45,7 @@ COMMAND_MODULES: dict[str, str] = {
     "screen": "parties",
     "lists": "parties",
     "parties": "parties",
+    "records": "records",
     "demo": "rules",
     "evaluate": "rules",
     "redteam": "rules",

@@ -12,6 +12,7 @@ from chiptrail.store import (  # noqa: F401  (each import registers its tables)
     geoloc_tables,
     ledger_tables,
     parties_tables,
+    records_tables,
 )
 from chiptrail.store.metadata import metadata
 
