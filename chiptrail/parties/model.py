@@ -60,6 +60,9 @@ class Party:
         identifiers: registration numbers, LEI, USCC, INN, OGRN, IMO ... as published.
         listed_on: the date the entry was put on its list, where the source gives one (CSL
             ``start_date``, FtM ``createdAt``/``listingDate``, a Federal Register citation).
+        incorporation_date: FtM ``incorporationDate`` as given (``YYYY``, ``YYYY-MM``,
+            ``YYYY-MM-DD`` or a full ISO time), None when unknown.
+        sectors: FtM ``sector`` values.
     """
 
     party_id: PartyId
@@ -74,6 +77,8 @@ class Party:
     source: str | None = None
     identifiers: tuple[str, ...] = ()
     listed_on: date | None = None
+    incorporation_date: str | None = None
+    sectors: tuple[str, ...] = ()
 
     @property
     def all_names(self) -> tuple[str, ...]:
@@ -209,6 +214,8 @@ def from_ftm(data: Mapping[str, Any]) -> Party | Ownership | Directorship | None
             dict.fromkeys(v for k in IDENTIFIER_PROPERTIES for v in props.get(k, []))
         ),
         listed_on=_listing_date(data, props),
+        incorporation_date=_first(props, "incorporationDate"),
+        sectors=tuple(props.get("sector", [])),
     )
 
 
@@ -234,6 +241,8 @@ def to_ftm(value: Party | Ownership | Directorship) -> dict[str, Any]:
         "sourceUrl": (value.source,) if value.source else (),
         "registrationNumber": value.identifiers,
         "createdAt": (value.listed_on.isoformat(),) if value.listed_on else (),
+        "incorporationDate": (value.incorporation_date,) if value.incorporation_date else (),
+        "sector": value.sectors,
     }
     props.update({k: list(v) for k, v in optional.items() if v})
     if value.list_id:

@@ -81,7 +81,10 @@ class ScreeningHit:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A declared data-center (or repair) site at WGS84 ``lat``/``lon`` degrees."""
+    """A declared data-center (or repair) site at WGS84 ``lat``/``lon`` degrees.
+
+    ``radius_km``: how far from the point the site's halls may lie (0: a point).
+    """
 
     site_id: str
     operator: PartyId
@@ -89,17 +92,29 @@ class Site:
     lat: float
     lon: float
     capacity_chips: int
+    radius_km: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class Licence:
-    """An export licence: end user, country and the sites it covers."""
+    """An export licence (or a claimed licence exception): end user, country, sites it covers.
+
+    ``kind`` is ``licence`` or ``exception`` (``exception_code``: NAC, ACA ...); ``consignees``
+    are the parties it lets receive the chips on the way (empty: the end user only); it is valid
+    from ``valid_from`` to ``valid_until`` (None: unbounded).
+    """
 
     licence_id: str
     end_user: PartyId
     country: Country
     site_ids: tuple[str, ...]
     quantity: int
+    kind: str = "licence"
+    exception_code: str | None = None
+    consignees: tuple[PartyId, ...] = ()
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    holder: PartyId | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Tables of the records capability: trade records (orders, licences, declarations ...) and the
 parties each record names (for party-scoped reads).
 
-Registered on the shared metadata; created by migration 0007. Queries live in
+Registered on the shared metadata; created by migration 0009. Queries live in
 ``service/records/``. A record is stored whole as JSON (``chiptrail.records.record_to_json``);
 ``kind``, ``record_key`` and ``at`` are copied out for lookups and the rules' "as of" filter.
 """
@@ -51,3 +51,13 @@ trade_record_parties = Table(
     ),
     Column("party_id", String(300), primary_key=True, index=True),
 )
+
+rule_configs = Table(
+    "rule_configs",
+    metadata,
+    Column("config_id", Integer, primary_key=True, autoincrement=True),
+    Column("set_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("data", Text, nullable=False),
+)
+"""The rules' thresholds as a deployment set them (``RuleConfig`` as JSON); the latest set at or
+before a run's ``now`` applies, none: the defaults."""

@@ -58,6 +58,20 @@ def test_demo_json_contract_at_small_size(tmp_path: Path, monkeypatch: pytest.Mo
         assert prove_inclusion(database, leaf).index == leaf
         if subject.startswith("urn:epc:"):
             assert get_chip(database, subject).state is not None
+    # One world: the rules over the stored database at the demo's time find exactly what the
+    # demo reported (same rule and subject, same evidence).
+    demo_found = {
+        (f["rule"], f["subject"]): sorted(e["ref"] for e in f["evidence"])
+        for f in list_findings(database, limit=1000).items
+    }
+    run = CliRunner().invoke(app, ["rules", "run", "--db", str(db), "--now", doc["now"], "--json"])
+    assert run.exit_code == 0, run.output
+    stored_found = {
+        (f["rule"], f["subject"]): sorted(e["ref"] for e in f["evidence"])
+        for f in json.loads(run.stdout)["findings"]
+    }
+    assert stored_found == demo_found
+    assert {ch for ch, row in doc["channels"].items() if row["caught"]} == set(CHANNELS)
     database.dispose()
     again = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out2")])
     assert again.exit_code == 0, again.output

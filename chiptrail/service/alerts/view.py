@@ -20,7 +20,10 @@ Inputs and where they come from (docs/rules.md, "Running the rules over the stor
 - chips: every chip the log names, with its model when a logged event or its registered device
   key says (``ct:chipModel``), resolved in ``chiptrail.hardware``.
 
-Orders and licences are not stored by any capability yet, so those inputs stay empty.
+- orders, licences, declared sites (position, radius, capacity) and address kinds: the stored
+  trade records (``service/records``) dated by ``now`` (``service.alerts.records_view``); a chip's
+  order is the purchase order or invoice that a logged event's ``bizTransactionList`` names.
+- party incorporation date and sector: the stored FtM ``incorporationDate`` and ``sector``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,10 +46,12 @@ from chiptrail.parties.model import Party as ListedParty
 from chiptrail.parties.screening import Query, build_index
 from chiptrail.rules import Case, Finding, group_cases, run_rules
 from chiptrail.rules.view import (
+    AddressKind,
     Chip,
     CustodyContradiction,
     CustodyEvent,
     LocationFix,
+    Order,
     OwnershipEdge,
     Party,
     Role,
@@ -57,6 +62,8 @@ from chiptrail.rules.view import (
     WorldView,
 )
 from chiptrail.service.alerts.findings import store_findings
+from chiptrail.service.alerts.records_view import load_trade_inputs, parse_incorporation
+from chiptrail.service.alerts.rule_config import load_rule_config
 from chiptrail.service.ledger.rows import load_anomalies
 from chiptrail.service.parties.lists import load_listed_parties, party_from_row, screen_names
 from chiptrail.store.database import Database
@@ -89,6 +96,7 @@ class LoggedEvent:
     parts_replaced: tuple[str, ...]
     chip_model: str | None
     licence_id: str | None = None
+    orders: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -115,6 +123,38 @@ def _time(event: Mapping[str, object], fallback: datetime) -> datetime:
             return fallback
         return at if at.tzinfo else at.replace(tzinfo=UTC)
     return fallback
+
+
+_ORDER_TYPES = frozenset(
+    {
+        "po",
+        "inv",
+        "urn:epcglobal:cbv:btt:po",
+        "urn:epcglobal:cbv:btt:inv",
+        "https://ref.gs1.org/cbv/BTT-po",
+        "https://ref.gs1.org/cbv/BTT-inv",
+    }
+)
+"""EPCIS ``bizTransactionList`` types that name a purchase order or an invoice (CBV 2.0 BTT)."""
+
+
+def order_refs(event: Mapping[str, object]) -> tuple[str, ...]:
+    """The purchase-order and invoice ids an EPCIS event's ``bizTransactionList`` names.
+
+    Each ``bizTransaction`` value is kept as written, plus its last ``:``-separated segment when
+    it is a URI (``urn:epcglobal:cbv:bt:0614141000005:PO-1`` also matches order ``PO-1``).
+    """
+    out: list[str] = []
+    items = event.get("bizTransactionList")
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, Mapping):
+            continue
+        kind, value = item.get("type"), item.get("bizTransaction")
+        if isinstance(value, str) and value and (kind is None or kind in _ORDER_TYPES):
+            out.append(value)
+            if ":" in value:
+                out.append(value.rsplit(":", 1)[1])
+    return tuple(dict.fromkeys(out))
 
 
 def _leaf_chips(epcs: Sequence[str], children: Mapping[str, list[str]]) -> tuple[str, ...]:
@@ -175,6 +215,7 @@ def _parse_event(
         parts_replaced=tuple(str(p) for p in parts) if isinstance(parts, list) else (),
         chip_model=str(model) if isinstance(model, str) else None,
         licence_id=str(licence) if isinstance(licence, str) else None,
+        orders=order_refs(event),
     )
 
 
@@ -247,6 +288,8 @@ class _PartyRow:
     party_id: str
     name: str
     country: str
+    incorporation_date: str | None = None
+    sectors: tuple[str, ...] = ()
 
 
 def _parties(conn: Connection) -> dict[str, _PartyRow]:
@@ -256,12 +299,18 @@ def _parties(conn: Connection) -> dict[str, _PartyRow]:
         value = party_from_row(str(data), None)
         if isinstance(value, ListedParty):
             country = value.countries[0] if value.countries else ""
-            out[value.party_id] = _PartyRow(value.party_id, value.name, country)
+            out[value.party_id] = _PartyRow(
+                value.party_id, value.name, country, value.incorporation_date, value.sectors
+            )
     p = parties_table
     for pid, name, country in conn.execute(select(p.c.party_id, p.c.name, p.c.country)):
         known = out.get(str(pid))
         out[str(pid)] = _PartyRow(
-            str(pid), str(name), str(country or (known.country if known else "")).upper()
+            str(pid),
+            str(name),
+            str(country or (known.country if known else "")).upper(),
+            known.incorporation_date if known else None,
+            known.sectors if known else (),
         )
     return out
 
@@ -375,7 +424,7 @@ def _fixes(
             LocationFix(
                 fix_id=f"verdict-{r.verdict_id}",
                 chip_id=ChipId(str(r.chip_id)),
-                at=as_utc(r.computed_at),
+                at=_measured_at(ev, as_utc(r.computed_at)),
                 verdict=Verdict(r.verdict),
                 site_id=_site_of(str(r.chip_id), sites_by_epc, parents),
                 lat=float(lat),
@@ -387,6 +436,37 @@ def _fixes(
                 explanation=str(ev.get("reason") or ""),
             )
         )
+    return tuple(out)
+
+
+def _measured_at(evidence: Mapping[str, Any], computed_at: datetime) -> datetime:
+    """When the chip was measured: the latest ``last_measured_at`` of the verdict's measurements,
+    else the verdict's computation time (a verdict is judged as of what it measured, so a run
+    "as of" a past date sees a late-computed verdict on old measurements)."""
+    times = []
+    for m in evidence.get("measurements") or ():
+        text = m.get("last_measured_at") if isinstance(m, Mapping) else None
+        if isinstance(text, str):
+            try:
+                at = datetime.fromisoformat(text)
+            except ValueError:
+                continue
+            times.append(at if at.tzinfo else at.replace(tzinfo=UTC))
+    return max(times) if times else computed_at
+
+
+def clip_usage(usage: Sequence[TenancyUsage], now: datetime) -> tuple[TenancyUsage, ...]:
+    """Tenancy known by ``now``: periods that start later are left out, periods that end later
+    are cut at ``now`` with their chip-hours scaled to the part that had elapsed."""
+    out = []
+    for u in usage:
+        if u.start_at > now:
+            continue
+        if u.end_at > now:
+            span = (u.end_at - u.start_at).total_seconds()
+            share = (now - u.start_at).total_seconds() / span if span > 0 else 1.0
+            u = replace(u, chip_hours=u.chip_hours * share, end_at=now)
+        out.append(u)
     return tuple(out)
 
 
@@ -431,7 +511,7 @@ def build_view_from_store(
         rows = _parties(conn)
         ownership = _ownership(conn)
         listed = load_listed_parties(conn)
-        usage = tuple(u for u in _usage(conn) if u.start_at <= now)
+        usage = clip_usage(_usage(conn), now)
         parents = {
             str(epc): str(parent)
             for epc, parent in conn.execute(
@@ -464,15 +544,22 @@ def build_view_from_store(
                 for chip in e.chip_ids:
                     sites_by_epc[chip] = e.facility
         fixes = tuple(f for f in _fixes(conn, sites_by_epc, parents) if f.at <= now)
+        trade = load_trade_inputs(conn, now, {p.party_id: p.country for p in rows.values()})
+        config = config or load_rule_config(conn, now)
+    sites.update(trade.sites)  # a declared site (position, radius, capacity) beats the events'
     roles = _roles(logged, usage)
     for edge in ownership:
         roles.setdefault(edge.owner, Role.HOLDING)
+    for order in trade.orders:
+        roles.setdefault(order.buyer, Role.DISTRIBUTOR)
     parties = {
         PartyId(p.party_id): Party(
             PartyId(p.party_id),
             p.name,
             Country(p.country),
             roles.get(p.party_id, Role.DISTRIBUTOR),
+            incorporated_at=parse_incorporation(p.incorporation_date),
+            address_kind=trade.address_kinds.get(PartyId(p.party_id), AddressKind.OFFICE),
         )
         for p in rows.values()
     }
@@ -500,13 +587,25 @@ def build_view_from_store(
         if e.chip_ids
     )
     chip_ids = sorted({c for e in events for c in e.chip_ids})
-    chips = {c: Chip(c, models.get(c, "unknown")) for c in chip_ids}
+    order_of = _chip_orders(logged, trade.orders)
+    licence_of = {o.order_id: o.licence_id for o in trade.orders}
+    chips = {
+        c: Chip(
+            c,
+            models.get(c, "unknown"),
+            order_of.get(c),
+            licence_of.get(order_of.get(c) or ""),
+        )
+        for c in chip_ids
+    }
     return WorldView(
         now=now,
         parties=parties,
         ownership=ownership,
         screening_hits=_screening_hits(listed, rows, ownership),
         sites=sites,
+        licences=trade.licences,
+        orders=trade.orders,
         chips=chips,
         events=events,
         fixes=fixes,
@@ -514,6 +613,20 @@ def build_view_from_store(
         config=config or RuleConfig(),
         custody_anomalies=anomalies,
     )
+
+
+def _chip_orders(logged: Sequence[LoggedEvent], orders: Sequence[Order]) -> dict[ChipId, str]:
+    """Each chip's order: the first stored order that a logged event's bizTransactionList names
+    for it (commissioning or shipping, in log order)."""
+    known = {o.order_id for o in orders}
+    out: dict[ChipId, str] = {}
+    for ev in logged:
+        ref = next((r for r in ev.orders if r in known), None)
+        if ref is None:
+            continue
+        for chip in ev.chip_ids:
+            out.setdefault(ChipId(chip), ref)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +658,8 @@ def run_rules_on_store(
         "sites": len(view.sites),
         "fixes": len(view.fixes),
         "usage": len(view.usage),
+        "orders": len(view.orders),
+        "licences": len(view.licences),
         "custody_anomalies": len(view.custody_anomalies),
     }
     run_id = None

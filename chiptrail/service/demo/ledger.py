@@ -8,7 +8,7 @@ leaf indexes replace the simulator's, so findings point at real log entries.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from datetime import timedelta
@@ -38,7 +38,7 @@ def _signer(world: World, party_id: str) -> Ed25519Signer:
     return Ed25519Signer(sha256(f"chiptrail-demo/{world.seed}/{party_id}".encode()))
 
 
-def _epcis(world: World, ev: CustodyEvent) -> bytes:
+def _epcis(world: World, ev: CustodyEvent, order_of: Mapping[str, str]) -> bytes:
     body: dict[str, object] = {
         "type": "ObjectEvent",
         "eventTime": ev.at.isoformat(),
@@ -58,6 +58,15 @@ def _epcis(world: World, ev: CustodyEvent) -> bytes:
         body["ct:siteLon"], body["ct:facility"] = round(site.lon, 5), site.site_id
     if ev.parts_replaced:
         body["ct:partsReplaced"] = list(ev.parts_replaced)
+    if ev.licence_id:
+        body["ct:licenceId"] = ev.licence_id
+    if ev.biz_step in ("commissioning", "shipping"):
+        # The purchase order each lot was sold in (EPCIS 2.0 bizTransactionList, CBV type po).
+        orders = sorted({order_of[c] for c in ev.chip_ids if c in order_of})
+        if orders:
+            body["bizTransactionList"] = [
+                {"type": "po", "bizTransaction": f"urn:chiptrail:po:{o}"} for o in orders
+            ]
     doc = {
         "@context": [EPCIS_CONTEXT, {"ct": CHIPTRAIL_NS}],
         "type": "EPCISDocument",
@@ -97,6 +106,7 @@ def ingest_world(
     """
     events = world.events
     _register(db, world, {e.party_id for e in events})
+    order_of = {str(c): o for c, o in zip(world.chip_ids, world.chip_order, strict=True)}
     out: list[CustodyEvent] = []
     start = 0
     while start < len(events):
@@ -111,7 +121,7 @@ def ingest_world(
         envelopes: list[bytes | dict[str, object]] = [
             _wire(
                 sign_submission(
-                    _epcis(world, ev),
+                    _epcis(world, ev, order_of),
                     party_id=ev.party_id,
                     signer=_signer(world, ev.party_id),
                     nonce=uuid4().hex,

@@ -7,6 +7,7 @@ rules), and ``service.rules.store_findings`` writes the findings in one transact
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +22,15 @@ from chiptrail.rules.engine import Case
 from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
 from chiptrail.service.alerts.findings import store_findings
 from chiptrail.service.alerts.report import write_report
+from chiptrail.service.alerts.rule_config import set_rule_config
+from chiptrail.service.alerts.view import build_view_from_store
 from chiptrail.service.demo.ledger import ingest_world
 from chiptrail.service.demo.store import (
     SIM_LIST_ID,
     listed_parties,
     store_parties,
     store_restricted_list,
+    store_trade_records,
     store_verdicts,
 )
 from chiptrail.service.parties.status import ListMatch, record_list_matches
@@ -35,6 +39,7 @@ from chiptrail.sim.metrics import Detection, score_detection
 from chiptrail.sim.scenarios import build_world
 from chiptrail.sim.world import World, to_view
 from chiptrail.store.database import Database
+from chiptrail.store.migrate import open_database
 from chiptrail.types import PartyId
 
 log = logging.getLogger(__name__)
@@ -66,6 +71,7 @@ class DemoResult:
             "false_alarm_rate": round(d.false_alarm_rate, 6),
             "chips": len(self.world.chip_ids),
             "seed": self.world.seed,
+            "now": self.world.now.isoformat(),
             "legit_chips": d.legit_chips,
             "legit_chips_flagged": d.legit_chips_flagged,
             "findings": len(self.findings),
@@ -138,6 +144,34 @@ def analyse_world(
     return Analysis(fixes, hits, run_rules(view), view)
 
 
+def store_world(db: Database, world: World, fixes: tuple[LocationFix, ...]) -> None:
+    """Write everything the simulator made through the product's ingestion paths: verdicts,
+    parties (FtM, with incorporation date and sector), tenancy, trade records (orders, payments,
+    licences, sites, addresses), the restricted list and the rule thresholds. The custody events
+    go in first, through ``ingest_world``."""
+    store_verdicts(db, world, fixes)
+    store_parties(db, world, world.now)
+    store_trade_records(db, world, world.now)
+    store_restricted_list(db, world, world.now)
+    set_rule_config(db, world.config, now=world.now)
+
+
+def analyse_stored_world(db: Database, world: World, progress: Progress | None = None) -> Analysis:
+    """Judge the probe rounds, store the world, and run every rule over what is stored.
+
+    The custody events must be in the ledger already (``ingest_world``). The view is built from
+    the database alone (``build_view_from_store``), as ``chiptrail rules run --db`` builds it.
+    """
+    say = progress or (lambda _msg: None)
+    say(f"judging {len(world.rounds)} probe rounds against declared sites")
+    fixes = judge_rounds_geoloc(world)
+    say("storing verdicts, parties, tenancy, trade records and the restricted list")
+    store_world(db, world, fixes)
+    view = build_view_from_store(db, world.now)
+    say(f"running rules over {len(view.events)} stored custody events and {len(view.fixes)} fixes")
+    return Analysis(fixes, view.screening_hits, run_rules(view), view)
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelEvaluation:
     """Precision, recall and time-to-detection of one channel over several seeds."""
@@ -163,6 +197,17 @@ class ChannelEvaluation:
         }
 
 
+def _judge_through_store(world: World) -> list[Finding]:
+    """Write ``world`` into a fresh SQLite database and run the rules over what is stored."""
+    with tempfile.TemporaryDirectory(prefix="chiptrail-evaluate-") as tmp:
+        db = open_database(f"sqlite:///{Path(tmp) / 'world.db'}")
+        try:
+            ingest_world(db, world)
+            return analyse_stored_world(db, world).findings
+        finally:
+            db.dispose()
+
+
 def evaluate_scenarios(
     chips: int,
     seeds: int,
@@ -171,6 +216,9 @@ def evaluate_scenarios(
     adversary: str = "naive",
 ) -> dict[str, Any]:
     """Run ``seeds`` worlds of ``chips`` chips and pool precision/recall/TTD per channel.
+
+    Each world is written into its own temporary database through the ingestion paths and
+    judged from what is stored, as ``chiptrail demo`` is.
 
     Raises:
         InvalidInput: ``seeds`` outside 1..100 or ``chips`` out of range.
@@ -184,7 +232,7 @@ def evaluate_scenarios(
     for seed in range(first_seed, first_seed + seeds):
         say(f"seed {seed}: simulating {chips} chips")
         world = build_world(chips, seed, adversary=adversary)
-        detection = score_detection(world, analyse_world(world).findings)
+        detection = score_detection(world, _judge_through_store(world))
         fa_rates.append(detection.false_alarm_rate)
         for k, v in detection.channels.items():
             pooled.setdefault(k, []).append(v)
@@ -238,17 +286,12 @@ def run_demo(
     world = build_world(chips, seed)
     lap("simulate")
     say(f"signing {len(world.events)} custody events (EPCIS 2.0) into the ledger's Merkle log")
-    logged = ingest_world(db, world)
+    ingest_world(db, world)
     lap("ledger")
-    analysis = analyse_world(world, say, logged)
+    analysis = analyse_stored_world(db, world, say)
     fixes, found = analysis.fixes, analysis.findings
     cases = group_cases(found, analysis.view)
     lap("analyse")
-    say("storing verdicts, parties, tenancy and the restricted list for the dashboard")
-    store_verdicts(db, world, fixes)
-    store_parties(db, world, world.now)
-    store_restricted_list(db, world, world.now)
-    lap("store world")
     detection = score_detection(world, found)
     say(f"storing {len(found)} findings in {len(cases)} cases")
     summary = {"chips": chips, "seed": seed, "false_alarm_rate": detection.false_alarm_rate}

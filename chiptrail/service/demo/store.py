@@ -12,28 +12,38 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from chiptrail.errors import Conflict
 from chiptrail.parties.aggregate import TenancyRecord
 from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.model import Party as ListedParty
 from chiptrail.parties.model import PartySet, to_ftm
-from chiptrail.rules.view import LocationFix
+from chiptrail.records import AddressKind as RecordAddressKind
+from chiptrail.records import (
+    AddressRecord,
+    LicenceKind,
+    LicenceRecord,
+    OrderRecord,
+    PaymentRecord,
+    Record,
+    RecordKind,
+    SiteRecord,
+)
+from chiptrail.rules.view import AddressKind, LocationFix
 from chiptrail.service.parties import graph as parties_graph
 from chiptrail.service.parties import lists as parties
+from chiptrail.service.records.ingest import add_records
 from chiptrail.sim.world import World
 from chiptrail.store.database import Database
-from chiptrail.store.geoloc_tables import ProbeRepository, location_verdicts_table
+from chiptrail.store.geoloc_tables import location_verdicts_table
 from chiptrail.store.parties_tables import party_entities
 from chiptrail.types import PartyId
 
 SIM_LIST_ID = "sim-entity-list"
 """List id of the simulated restricted list (in memory and in the store)."""
-HISTORY = 2
-"""Stored verdicts per chip (its latest regions over time)."""
 
 
 def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
@@ -78,12 +88,9 @@ def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
 
 
 def store_verdicts(db: Database, world: World, fixes: Sequence[LocationFix]) -> int:
-    """Store each chip's latest ``HISTORY`` verdicts (skipped when this world's are stored)."""
-    by_chip: dict[str, list[LocationFix]] = defaultdict(list)
-    for fix in fixes:
-        by_chip[fix.chip_id].append(fix)
-    chosen = [f for fs in by_chip.values() for f in sorted(fs, key=lambda f: f.at)[-HISTORY:]]
-    chosen.sort(key=lambda f: (f.at, f.chip_id))
+    """Store every verdict, stamped with its measurement time (skipped when this world's are
+    stored): the rules judge only what is stored, so every fix they read must be there."""
+    chosen = sorted(fixes, key=lambda f: (f.at, f.chip_id, f.fix_id))
     with db.unit() as conn:
         t = location_verdicts_table
         if (
@@ -93,9 +100,9 @@ def store_verdicts(db: Database, world: World, fixes: Sequence[LocationFix]) -> 
             ).first()
         ):
             return 0
-        repo = ProbeRepository(conn)
-        for fix in chosen:
-            repo.insert_verdict(_verdict_row(world, fix))
+        rows = [_verdict_row(world, fix) for fix in chosen]
+        for start in range(0, len(rows), 5000):  # one multi-row statement per chunk
+            conn.execute(insert(location_verdicts_table), rows[start : start + 5000])
     return len(chosen)
 
 
@@ -104,7 +111,16 @@ def _ftm(world: World) -> list[dict[str, object]]:
         {
             "id": p.party_id,
             "schema": "Company",
-            "properties": {"name": [p.name], "country": [p.country.lower()]},
+            "properties": {
+                "name": [p.name],
+                "country": [p.country.lower()],
+                "sector": [p.role.value],
+                **(
+                    {"incorporationDate": [p.incorporated_at.isoformat()]}
+                    if p.incorporated_at
+                    else {}
+                ),
+            },
         }
         for p in world.parties.values()
     ]
@@ -141,6 +157,87 @@ def store_parties(db: Database, world: World, now: datetime) -> int:
     if records:
         parties_graph.report_tenancy(db, records, now=now)
     return added.parties
+
+
+def trade_records(world: World) -> dict[RecordKind, list[Record]]:
+    """The world's orders (with a payment each), licences, declared sites and the addresses that
+    are not offices, as the trade records an ERP export and the registry would hold."""
+    out: dict[RecordKind, list[Record]] = defaultdict(list)
+    model_of = dict(zip(world.chip_order, world.chip_model, strict=True))
+    first_event = min((e.at for e in world.events), default=world.now)
+    for o in world.orders:
+        out[RecordKind.ORDER].append(
+            OrderRecord(
+                o.order_id,
+                o.buyer,
+                o.seller,
+                o.quantity,
+                o.ordered_at,
+                chip_model=model_of.get(o.order_id),
+                licence_id=o.licence_id,
+                site_id=o.site_id,
+                ship_via=o.ship_via,
+            )
+        )
+        if o.payment_country:
+            out[RecordKind.PAYMENT].append(
+                PaymentRecord(
+                    f"pay-{o.order_id}",
+                    o.buyer,
+                    o.seller,
+                    o.ordered_at,
+                    payer_country=o.payment_country,
+                    order_id=o.order_id,
+                )
+            )
+    for lic in world.licences.values():
+        out[RecordKind.LICENCE].append(
+            LicenceRecord(
+                lic.licence_id,
+                holder=lic.holder or lic.end_user,
+                end_user=lic.end_user,
+                country=lic.country,
+                quantity=lic.quantity,
+                valid_from=lic.valid_from or first_event - timedelta(days=365),
+                valid_until=lic.valid_until,
+                site_ids=lic.site_ids,
+                consignees=lic.consignees,
+                kind=LicenceKind(lic.kind),
+                exception_code=lic.exception_code,
+            )
+        )
+    for site in world.site_list:
+        out[RecordKind.SITE].append(
+            SiteRecord(
+                site.site_id,
+                site.operator,
+                site.country,
+                site.lat,
+                site.lon,
+                first_event - timedelta(days=365),
+                radius_km=site.radius_km,
+                capacity_chips=site.capacity_chips,
+            )
+        )
+    for p in world.parties.values():
+        if p.address_kind is not AddressKind.OFFICE:
+            at = p.incorporated_at or first_event
+            out[RecordKind.ADDRESS].append(
+                AddressRecord(p.party_id, RecordAddressKind(p.address_kind.value), at)
+            )
+    return out
+
+
+def store_trade_records(db: Database, world: World, now: datetime) -> dict[str, int]:
+    """Store the world's trade records through the records service (idempotent on a re-run).
+
+    Returns the number of records of each kind (stored now or found stored).
+    """
+    counts = {}
+    for kind, records in trade_records(world).items():
+        if records:
+            counts[kind.value] = len(add_records(db, kind, records, now=now).record_keys)
+    return counts
 
 
 def listed_parties(world: World) -> list[ListedParty]:

@@ -11,8 +11,8 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, func, insert, or_, select
 
@@ -45,8 +45,10 @@ from chiptrail.parties.model import (
     collect_party_set,
     from_ftm,
 )
+from chiptrail.records import PaymentRecord, RecordKind, validate_records
 from chiptrail.service.parties.lists import party_from_row, store_party_set
 from chiptrail.service.parties.status import provenance_rows, screened_lists
+from chiptrail.service.records.ingest import store_records
 from chiptrail.store.database import Database
 from chiptrail.store.parties_tables import party_entities, party_links, tenancy_reports
 from chiptrail.types import PartyId
@@ -64,6 +66,7 @@ class AddResult:
     ownerships: int
     directorships: int
     warnings: tuple[str, ...]
+    payments: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +102,46 @@ class AggregateView:
     structuring: tuple[StructuringFinding, ...]
 
 
-def add_parties(db: Database, entities: Sequence[Mapping[str, object]]) -> AddResult:
-    """Validate and store FtM entities (parties, Ownership, Directorship) in one transaction.
+def _ftm_payment(entity: Mapping[str, object], n: int) -> PaymentRecord:
+    """An FtM ``Payment`` as a trade record: payer, beneficiary, date (or startDate), amount,
+    currency; ``transactionNumber`` names the order it pays. The payer's country comes from the
+    payer's registered country when the rules read it."""
+    raw = entity.get("properties")
+    props: Mapping[str, object] = raw if isinstance(raw, Mapping) else {}
+
+    def first(key: str) -> object:
+        values = props.get(key)
+        return values[0] if isinstance(values, list) and values else None
+
+    date = first("date") or first("startDate")
+    when = f"{date}T00:00:00+00:00" if isinstance(date, str) and len(date) == 10 else date
+    row = {
+        "payment_id": entity.get("id"),
+        "payer": first("payer"),
+        "beneficiary": first("beneficiary"),
+        "paid_at": when,
+        "amount": first("amount"),
+        "currency": first("currency"),
+        "order_id": first("transactionNumber"),
+    }
+    try:
+        return cast(
+            PaymentRecord,
+            validate_records(RecordKind.PAYMENT, [{k: v for k, v in row.items() if v}])[0],
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"entity #{n} (FtM Payment): {exc.message.removeprefix('payment row 0: ')}",
+            {"index": n},
+        ) from exc
+
+
+def add_parties(
+    db: Database, entities: Sequence[Mapping[str, object]], *, now: datetime | None = None
+) -> AddResult:
+    """Validate and store FtM entities in one transaction: parties, Ownership, Directorship, and
+    Payment (stored as a ``payment`` trade record). Other schemata are skipped with a warning,
+    never silently.
 
     Raises:
         InvalidInput: an entity is malformed (nothing is stored). Conflict: an id is taken.
@@ -108,16 +149,33 @@ def add_parties(db: Database, entities: Sequence[Mapping[str, object]]) -> AddRe
     if not entities:
         raise InvalidInput("no entities given")
     values = []
+    payments: list[PaymentRecord] = []
+    skipped: list[str] = []
     for n, e in enumerate(entities):
+        if e.get("schema") == "Payment":
+            payments.append(_ftm_payment(e, n))
+            continue
         try:
-            values.append(from_ftm(e))
+            value = from_ftm(e)
         except InvalidInput as exc:
             raise InvalidInput(f"entity #{n}: {exc.message}", {"index": n}) from exc
+        if value is None:
+            skipped.append(
+                f"entity #{n} {e.get('id')} (FtM {e.get('schema')}): not a party, "
+                "link or payment; not stored"
+            )
+        values.append(value)
     parsed = collect_party_set(values)
     with db.unit() as conn:
         store_party_set(conn, parsed, None)
+        if payments:
+            store_records(conn, payments, now=now or datetime.now(UTC))
     return AddResult(
-        len(parsed.parties), len(parsed.ownerships), len(parsed.directorships), parsed.warnings
+        len(parsed.parties),
+        len(parsed.ownerships),
+        len(parsed.directorships),
+        parsed.warnings + tuple(skipped),
+        len(payments),
     )
 
 

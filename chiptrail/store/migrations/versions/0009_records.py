@@ -1,15 +1,15 @@
 """Records: trade records (orders, licences, declarations, certificates, sites, payments,
-addresses) and the parties each names (owned by the records work).
+addresses), the parties each names, and the rules' thresholds (owned by the records work).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -45,9 +45,19 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_trade_record_parties_party_id"), "trade_record_parties", ["party_id"]
     )
+    op.create_table(
+        "rule_configs",
+        sa.Column("config_id", sa.Integer(), nullable=False, autoincrement=True),
+        sa.Column("set_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("config_id", name=op.f("pk_rule_configs")),
+    )
+    op.create_index(op.f("ix_rule_configs_set_at"), "rule_configs", ["set_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_rule_configs_set_at"), table_name="rule_configs")
+    op.drop_table("rule_configs")
     op.drop_index(op.f("ix_trade_record_parties_party_id"), table_name="trade_record_parties")
     op.drop_table("trade_record_parties")
     op.drop_index(op.f("ix_trade_records_at"), table_name="trade_records")
