@@ -1,7 +1,7 @@
 """Tables of the records capability: trade records (orders, licences, declarations ...) and the
 parties each record names (for party-scoped reads).
 
-Registered on the shared metadata; created by migration 0009. Queries live in
+Registered on the shared metadata; created by migration 0010. Queries live in
 ``service/records/``. A record is stored whole as JSON (``chiptrail.records.record_to_json``);
 ``kind``, ``record_key`` and ``at`` are copied out for lookups and the rules' "as of" filter.
 """

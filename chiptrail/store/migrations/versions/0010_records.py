@@ -1,15 +1,15 @@
 """Records: trade records (orders, licences, declarations, certificates, sites, payments,
 addresses), the parties each names, and the rules' thresholds (owned by the records work).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
