@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,8 @@ from chiptrail.api.routes import (
     service,
 )
 from chiptrail.errors import InvalidInput
-from chiptrail.service.settings import Settings
+from chiptrail.service.ledger.sequencer import Sequencer
+from chiptrail.service.settings import Settings, load_settings
 from chiptrail.store.migrate import open_database
 
 log = logging.getLogger(__name__)
@@ -81,6 +84,18 @@ def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
     return AuthConfig(unsafe_no_auth=unsafe, rate_limit=RateLimit(rate, burst))
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.sequencer.close()  # appends what has queued, then stops the thread
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of ``load_settings(os.environ)``: the factory each ``serve --workers`` process
+    calls (``chiptrail serve`` passes ``--db`` down as ``CHIPTRAIL_DB``)."""
+    return create_app(load_settings(os.environ))
+
+
 def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI:
     """Build the app; opens (and migrates) the database named in ``settings``.
 
@@ -100,10 +115,12 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
         "Errors are `application/problem+json`.",
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.auth = auth
     app.state.database = open_database(settings.database_url)
+    app.state.sequencer = Sequencer(app.state.database, clock=lambda: datetime.now(UTC))
     install_error_handlers(app)
     app.include_router(health.router)
     policy = [Depends(enforce_policy)]

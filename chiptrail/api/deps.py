@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from chiptrail.service.ledger.sequencer import Sequencer
 from chiptrail.service.settings import Settings
 from chiptrail.store.database import Database
 
@@ -24,3 +25,9 @@ def get_database(request: Request) -> Database:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_sequencer(request: Request) -> Sequencer:
+    """The app's group-commit sequencer for the custody log (one per process)."""
+    sequencer: Sequencer = request.app.state.sequencer
+    return sequencer

@@ -12,17 +12,43 @@ from chiptrail.cli.context import DbOption, err_console, get_settings
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes (signature checks and JSON use every core; each process "
+            "group-commits its custody events, and the log lock makes their batches take turns).",
+        ),
+    ] = 1,
     db: DbOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /openapi.json) and the dashboard.
 
-    Example: chiptrail serve --port 8000
+    Example: chiptrail serve --port 8000 --workers 2
     """
+    import os
+
     import uvicorn
 
     from chiptrail.api.app import create_app
+    from chiptrail.store.migrate import open_database
 
     settings = get_settings(db)
+    if workers > 1:
+        open_database(settings.database_url).dispose()  # migrate once, before the workers
+        os.environ["CHIPTRAIL_DB"] = settings.database_url
+        os.environ["CHIPTRAIL_DATA_DIR"] = str(settings.data_dir)
+        err_console.print(f"chiptrail serving on http://{host}:{port}/ with {workers} workers")
+        uvicorn.run(
+            "chiptrail.api.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
     application = create_app(settings)
     err_console.print(
         f"chiptrail serving on http://{host}:{port}/ (database {settings.database_url})\n"

@@ -5,6 +5,7 @@ Each route calls one function of ``chiptrail.service.ledger.events``.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from chiptrail.api.auth import CallerDep
-from chiptrail.api.deps import DatabaseDep, SettingsDep
+from chiptrail.api.deps import DatabaseDep, SettingsDep, get_sequencer
 from chiptrail.crypto import b64decode
 from chiptrail.errors import InvalidInput, PermissionDenied
 from chiptrail.ledger.custody import AssetState, CustodyAnomaly
@@ -25,7 +26,7 @@ from chiptrail.service.auth import Role
 from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
-from chiptrail.store.database import Database
+from chiptrail.service.ledger.sequencer import PreparedSubmission, Sequencer
 
 router = APIRouter(prefix="/v1", tags=["ledger"])
 
@@ -168,21 +169,17 @@ _ENVELOPE_SCHEMA: dict[str, object] = {
         }
     },
 )
-async def post_events(request: Request, db: DatabaseDep) -> dict[str, object]:
-    """Submit one signed envelope or a JSON array of them; the batch lands whole or not at all."""
+async def post_events(request: Request) -> dict[str, object]:
+    """Submit one signed envelope or a JSON array of them; the batch lands whole or not at all.
+
+    Parsing and signature checks run in a worker thread with no lock held (the event loop keeps
+    answering other requests); the log's sequencer then appends the request with whatever else
+    has queued and answers once that batch committed (group commit).
+    """
     body = await request.body()
-    # parsing, signature checks and the database work run in a worker thread: the event loop
-    # keeps answering other requests (``/healthz``) while a large batch is stored
-    return await run_in_threadpool(_submit_events, db, body)
-
-
-def _submit_events(db: Database, body: bytes) -> dict[str, object]:
-    try:
-        doc = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise InvalidInput("body must be a JSON envelope or array of envelopes") from exc
-    envelopes = doc if isinstance(doc, list) else [doc]
-    result = svc.submit_envelopes(db, envelopes, now=_now())
+    log_sequencer = get_sequencer(request)
+    prepared = await run_in_threadpool(_prepare_events, log_sequencer, body)
+    result = await asyncio.wrap_future(log_sequencer.submit(prepared))
     return {
         "size": result.size,
         "appended": result.appended,
@@ -192,6 +189,15 @@ def _submit_events(db: Database, body: bytes) -> dict[str, object]:
         ],
         "anomalies": [_anomaly_out(a) for a in result.anomalies],
     }
+
+
+def _prepare_events(log_sequencer: Sequencer, body: bytes) -> PreparedSubmission:
+    try:
+        doc = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise InvalidInput("body must be a JSON envelope or array of envelopes") from exc
+    envelopes = doc if isinstance(doc, list) else [doc]
+    return log_sequencer.prepare(envelopes, now=_now())
 
 
 @router.get("/chips/{epc:path}")

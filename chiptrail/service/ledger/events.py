@@ -267,6 +267,17 @@ def _check_envelopes(
     conn: Connection, envelopes: Sequence[Envelope], now: datetime
 ) -> list[_Checked]:
     keys = rows.get_keys(conn, [e.key_id for e in envelopes])
+    checked = _verify_envelopes(envelopes, keys, now)
+    _check_replays(conn, checked)
+    return checked
+
+
+def _verify_envelopes(
+    envelopes: Sequence[Envelope], keys: Mapping[str, KeyRecord], now: datetime
+) -> list[_Checked]:
+    """Signatures, key status, freshness, nonces within the batch, EPCIS schema and event ids:
+    the CPU-bound checks, with no database access (the group-commit sequencer runs them before
+    it takes the log lock)."""
     seen_nonces: set[tuple[str, str]] = set()
     checked = []
     for position, env in enumerate(envelopes):
@@ -295,7 +306,6 @@ def _check_envelopes(
                     raise
                 events.append((event_hash(event, batch.context), event, batch.prefixes))
         checked.append(_Checked(env, envelope_digest(message, env.signature), events))
-    _check_replays(conn, checked)
     return checked
 
 

@@ -1,0 +1,134 @@
+"""Group commit on every engine: many requests appended as one batch, each answered on its own."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from chiptrail.errors import PermissionDenied, VerificationError
+from chiptrail.service.ledger import events as svc
+from chiptrail.service.ledger import log as svc_log
+from chiptrail.service.ledger.sequencer import (
+    PreparedSubmission,
+    Sequencer,
+    append_group,
+    prepare_submission,
+)
+from chiptrail.store.database import Database
+from chiptrail.store.ledger_tables import log_leaves_table
+from chiptrail.store.migrate import open_database
+from tests.ledger.helpers import NOW, chip, document, envelope, event
+from tests.store.test_ledger_store import _setup
+
+
+def _size(db: Database) -> int:
+    with db.unit() as conn:
+        return int(conn.execute(select(func.count()).select_from(log_leaves_table)).scalar_one())
+
+
+def _prepared(
+    db: Database, party: str, key: int, nonce: str, *events: dict[str, object]
+) -> PreparedSubmission:
+    env = envelope(party, key, document(*events), nonce)
+    return prepare_submission(db, [env.to_bytes()], now=NOW)
+
+
+def _requests(db: Database) -> list[PreparedSubmission]:
+    return [
+        _prepared(db, "vendor", 1, "n-000001", event("commissioning", [chip(1), chip(2)])),
+        _prepared(db, "vendor", 1, "n-000002", event("commissioning", [chip(3)])),
+        _prepared(db, "vendor", 1, "n-000003", event("commissioning", [chip(4)])),
+    ]
+
+
+def test_a_group_appends_like_its_requests_one_by_one(database: Database, tmp_path: Path) -> None:
+    _setup(database)
+    outcomes = append_group(database, _requests(database), now=NOW)
+    assert all(isinstance(o, svc.SubmissionResult) for o in outcomes)
+    leaves = [[r.leaf_index for r in o.receipts] for o in outcomes]  # type: ignore[union-attr]
+    first = leaves[0][0]
+    assert leaves == [[first], [first + 1], [first + 2]]  # one event each, in request order
+    # the same requests appended one at a time give the same tree
+    other = open_database(f"sqlite:///{tmp_path / 'alone.db'}")
+    _setup(other)
+    for request in _requests(other):
+        append_group(other, [request], now=NOW)
+    grouped = svc_log.prove_inclusion(database, 0)
+    alone = svc_log.prove_inclusion(other, 0)
+    other.dispose()
+    assert (grouped.size, grouped.root_hash) == (alone.size, alone.root_hash)
+
+
+def test_a_refused_request_fails_alone(database: Database) -> None:
+    _setup(database)
+    svc.submit_envelopes(
+        database,
+        [envelope("vendor", 1, document(event("commissioning", [chip(1)])), "n-000001").to_bytes()],
+        now=NOW,
+    )
+    size = _size(database)
+    group = [
+        _prepared(database, "vendor", 1, "n-000002", event("commissioning", [chip(3)])),
+        # replays the nonce the vendor used above (its signature is fine)
+        _prepared(database, "vendor", 1, "n-000001", event("commissioning", [chip(5)])),
+        # ships a chip the party does not hold: the custody chain refuses it under the lock
+        _prepared(
+            database,
+            "other",
+            4,
+            "n-000003",
+            event("shipping", [chip(1)], minute=7, destination="other"),
+        ),
+        _prepared(database, "vendor", 1, "n-000004", event("commissioning", [chip(6)])),
+        # the same nonce as the request before it, within this group
+        _prepared(database, "vendor", 1, "n-000004", event("commissioning", [chip(7)])),
+    ]
+    outcomes = append_group(database, group, now=NOW)
+    assert isinstance(outcomes[0], svc.SubmissionResult)
+    assert isinstance(outcomes[1], VerificationError)
+    assert "replayed nonce" in outcomes[1].message
+    assert isinstance(outcomes[2], PermissionDenied)
+    assert outcomes[2].details["envelope"] == 0
+    assert isinstance(outcomes[3], svc.SubmissionResult)
+    assert isinstance(outcomes[4], VerificationError)
+    assert _size(database) == size + 2
+    assert [r.leaf_index for r in outcomes[3].receipts] == [size + 1]
+
+
+def test_a_key_revoked_after_verification_is_refused_under_the_lock(database: Database) -> None:
+    _setup(database)
+    request = _prepared(database, "vendor", 1, "n-000001", event("commissioning", [chip(1)]))
+    key_id = svc.list_party_keys(database, "vendor")[0].key_id
+    svc.revoke_party_key(database, party_id="vendor", key_id=key_id, now=NOW)
+    size = _size(database)
+    (outcome,) = append_group(database, [request], now=NOW)
+    assert isinstance(outcome, VerificationError)
+    assert _size(database) == size
+
+
+def test_the_sequencer_answers_every_concurrent_request(sqlite_database: Database) -> None:
+    db = sqlite_database
+    _setup(db)
+    sequencer = Sequencer(db, clock=lambda: NOW)
+    envelopes = [
+        envelope("vendor", 1, document(event("commissioning", [chip(100 + i)])), f"n-{i:06d}")
+        for i in range(40)
+    ]
+
+    def submit(i: int) -> svc.SubmissionResult:
+        prepared = prepare_submission(db, [envelopes[i].to_bytes()], now=NOW)
+        return sequencer.submit(prepared).result(timeout=60)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(submit, range(40)))
+    replay = prepare_submission(db, [envelopes[0].to_bytes()], now=NOW)
+    with pytest.raises(VerificationError):
+        sequencer.submit(replay).result(timeout=60)
+    sequencer.close()
+    leaves = sorted(r.receipts[0].leaf_index for r in results)
+    assert leaves == list(range(leaves[0], leaves[0] + 40))  # every request, each once
+    assert 1 <= sequencer.batches <= 41
+    assert sequencer.requests == 41
