@@ -607,6 +607,10 @@ def run_case(args: argparse.Namespace, label: str, tree: Path, engine: str, kind
             if spy is not None:
                 spy.wait(timeout=args.duration + 60)
                 result["profile"] = profile_shares(prof)
+                if args.profile_out:
+                    keep = Path(args.profile_out) / f"profile-{label}-{engine}-{kind}.txt"
+                    keep.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(prof, keep)
             print(json.dumps(result), flush=True)
         finally:
             server.stop()
@@ -628,7 +632,8 @@ def main() -> None:
     parser.add_argument(
         "--serve-arg", action="append", default=[], help="extra `chiptrail serve` option"
     )
-    parser.add_argument("--profile", action="store_true", help="py-spy the server (new path)")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server")
+    parser.add_argument("--profile-out", default="", help="keep py-spy's raw stacks here")
     args = parser.parse_args()
     for engine in args.engines.split(","):
         for kind in args.kinds.split(","):
