@@ -132,3 +132,23 @@ def test_the_sequencer_answers_every_concurrent_request(sqlite_database: Databas
     assert leaves == list(range(leaves[0], leaves[0] + 40))  # every request, each once
     assert 1 <= sequencer.batches <= 41
     assert sequencer.requests == 41
+
+
+def test_a_cached_key_revoked_since_is_refused_and_forgotten(database: Database) -> None:
+    _setup(database)
+    sequencer = Sequencer(database, clock=lambda: NOW)
+
+    def wire(nonce: str, n: int) -> list[bytes | dict[str, object]]:
+        env = envelope("vendor", 1, document(event("commissioning", [chip(n)])), nonce)
+        return [env.to_json()]
+
+    first = sequencer.prepare(wire("n-000001", 1), now=NOW)
+    assert sequencer.submit(first).result(timeout=60).appended == 1
+    key_id = svc.list_party_keys(database, "vendor")[0].key_id
+    svc.revoke_party_key(database, party_id="vendor", key_id=key_id, now=NOW)
+    cached = sequencer.prepare(wire("n-000002", 2), now=NOW)  # the cache still says active
+    with pytest.raises(VerificationError, match="revoked"):
+        sequencer.submit(cached).result(timeout=60)
+    with pytest.raises(VerificationError, match="revoked"):  # read again, refused up front
+        sequencer.prepare(wire("n-000003", 3), now=NOW)
+    sequencer.close()

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from chiptrail.errors import ChiptrailError, Conflict, InvalidInput, Unavailable, VerificationError
-from chiptrail.ledger.keys import check_signing_key
+from chiptrail.ledger.keys import KeyRecord, check_signing_key
 from chiptrail.ledger.submission import parse_envelope
 from chiptrail.service.ledger import rows
 from chiptrail.service.ledger.events import (
@@ -43,6 +43,9 @@ from chiptrail.store.ledger_tables import submissions_table
 
 log = logging.getLogger(__name__)
 
+KEY_CACHE_SIZE = 100_000
+"""Key records a sequencer keeps between requests (cleared when full)."""
+
 MAX_GROUP_ENVELOPES = 2_000
 """A batch takes queued requests until it holds this many envelopes (one request may exceed it)."""
 
@@ -52,7 +55,7 @@ class PreparedSubmission:
     """One request's envelopes, parsed and verified, with the public key each was checked with."""
 
     checked: tuple[_Checked, ...]
-    public_keys: Mapping[str, bytes]
+    keys: Mapping[str, KeyRecord]
 
     @property
     def events(self) -> int:
@@ -61,9 +64,18 @@ class PreparedSubmission:
 
 
 def prepare_submission(
-    db: Database, envelopes: Sequence[bytes | dict[str, object]], *, now: datetime
+    db: Database,
+    envelopes: Sequence[bytes | dict[str, object]],
+    *,
+    now: datetime,
+    known_keys: Mapping[str, KeyRecord] | None = None,
 ) -> PreparedSubmission:
-    """Parse and verify a request's envelopes outside the log lock (one read of the keys).
+    """Parse and verify a request's envelopes outside the log lock.
+
+    Args:
+        known_keys: key records already read (the sequencer's cache); only the others are read
+            from the database. A stale record is harmless: the key's status and bytes are
+            checked again under the lock before anything is appended.
 
     Raises:
         InvalidInput: no envelopes, too many, malformed, schema-invalid EPCIS.
@@ -74,11 +86,14 @@ def prepare_submission(
     if len(envelopes) > MAX_ENVELOPES:
         raise InvalidInput(f"at most {MAX_ENVELOPES} envelopes per batch")
     parsed = [parse_envelope(e) for e in envelopes]
-    with db.unit() as conn:
-        keys = rows.get_keys(conn, [e.key_id for e in parsed])
+    keys = dict(known_keys or {})
+    missing = sorted({e.key_id for e in parsed} - set(keys))
+    if missing:
+        with db.unit() as conn:
+            keys.update(rows.get_keys(conn, missing))
     checked = _verify_envelopes(parsed, keys, now)
-    public_keys = {c.envelope.key_id: keys[c.envelope.key_id].public_key for c in checked}
-    return PreparedSubmission(tuple(checked), public_keys)
+    used = {c.envelope.key_id: keys[c.envelope.key_id] for c in checked}
+    return PreparedSubmission(tuple(checked), used)
 
 
 Outcome = SubmissionResult | ChiptrailError
@@ -168,7 +183,7 @@ def _refuse_under_lock(
                 env = c.envelope
                 try:
                     record = check_signing_key(keys.get(env.key_id), env.party_id, env.key_id)
-                    if record.public_key != group[i].public_keys[env.key_id]:
+                    if record.public_key != group[i].keys[env.key_id].public_key:
                         raise VerificationError("the key was replaced", {"field": "key_id"})
                     if c.digest in used_digests:
                         raise VerificationError(
@@ -267,8 +282,28 @@ class Sequencer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._keys: dict[str, KeyRecord] = {}
         self.batches = 0
         self.requests = 0
+
+    def prepare(
+        self, envelopes: Sequence[bytes | dict[str, object]], *, now: datetime
+    ) -> PreparedSubmission:
+        """``prepare_submission`` with this process's cache of key records (keys are checked
+        again under the lock, so a record revoked since is refused there)."""
+        ids = set()
+        for e in envelopes:
+            key_id = e.get("key_id") if isinstance(e, dict) else None
+            if isinstance(key_id, str):
+                ids.add(key_id)
+        with self._lock:
+            known = {k: self._keys[k] for k in ids if k in self._keys}
+        prepared = prepare_submission(self._db, envelopes, now=now, known_keys=known)
+        with self._lock:
+            if len(self._keys) > KEY_CACHE_SIZE:
+                self._keys.clear()
+            self._keys.update(prepared.keys)
+        return prepared
 
     def submit(self, prepared: PreparedSubmission) -> Future[SubmissionResult]:
         """Queue a verified request; the future answers once its batch is durable.
@@ -287,6 +322,11 @@ class Sequencer:
                 self._thread.start()
             self._queue.put(job)
         return job.future
+
+    def _forget(self, keys: Mapping[str, KeyRecord]) -> None:
+        with self._lock:
+            for key_id in keys:
+                self._keys.pop(key_id, None)
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Append what has queued, then stop the thread."""
@@ -328,6 +368,7 @@ class Sequencer:
                 self.requests += len(jobs)
                 for job, outcome in zip(jobs, outcomes, strict=True):
                     if isinstance(outcome, ChiptrailError):
+                        self._forget(job.prepared.keys)  # maybe revoked: read them again
                         job.future.set_exception(outcome)
                     else:
                         job.future.set_result(outcome)
