@@ -49,6 +49,7 @@ WEB_DIR = Path(__file__).parent / "web"
 UNSAFE_NO_AUTH_ENV = "CHIPTRAIL_UNSAFE_NO_AUTH"
 RATE_LIMIT_PER_S_ENV = "CHIPTRAIL_RATE_LIMIT_PER_S"
 RATE_LIMIT_BURST_ENV = "CHIPTRAIL_RATE_LIMIT_BURST"
+AUTH_CACHE_ENV = "CHIPTRAIL_AUTH_CACHE_S"
 ERROR_STATUSES = {
     "400": "Bad evidence (a signature or proof did not verify)",
     "401": "Missing or wrong credentials",
@@ -64,8 +65,10 @@ ERROR_STATUSES = {
 
 def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
     """Auth settings from ``CHIPTRAIL_UNSAFE_NO_AUTH`` (1/true: every check off; tests, demos)
-    and the per-key submission limit ``CHIPTRAIL_RATE_LIMIT_PER_S`` / ``_BURST`` (default 50/s,
-    burst 200; raise them for a landmark fleet or a load test behind few keys).
+    the per-key submission limit ``CHIPTRAIL_RATE_LIMIT_PER_S`` / ``_BURST`` (default 50/s,
+    burst 200; raise them for a landmark fleet or a load test behind few keys), and
+    ``CHIPTRAIL_AUTH_CACHE_S``, how long a bearer token stays trusted without a database read
+    (default 0; ``chiptrail serve`` sets 2).
 
     Raises:
         InvalidInput: a rate limit that is not a positive number.
@@ -81,7 +84,15 @@ def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
         ) from exc
     if not (rate > 0 and burst >= 1):
         raise InvalidInput(f"{RATE_LIMIT_PER_S_ENV} / {RATE_LIMIT_BURST_ENV} must be positive")
-    return AuthConfig(unsafe_no_auth=unsafe, rate_limit=RateLimit(rate, burst))
+    try:
+        cache_s = float(env.get(AUTH_CACHE_ENV) or 0.0)
+    except ValueError as exc:
+        raise InvalidInput(f"{AUTH_CACHE_ENV}: not a number") from exc
+    if not 0.0 <= cache_s <= 60.0:
+        raise InvalidInput(f"{AUTH_CACHE_ENV} must be between 0 and 60 seconds")
+    return AuthConfig(
+        unsafe_no_auth=unsafe, rate_limit=RateLimit(rate, burst), token_cache_s=cache_s
+    )
 
 
 @asynccontextmanager

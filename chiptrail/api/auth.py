@@ -8,6 +8,7 @@ Key hashing and signature checks live in ``service/auth.py``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -103,6 +104,8 @@ class AuthConfig:
             authentication; once empty, requests from that address with credentials are
             refused with 429 before any database access and without an audit row.
         max_body_bytes: larger request bodies are refused with 413.
+        token_cache_s: how long a process trusts a bearer token it authenticated (0: ask the
+            database every request). A revoked token keeps working for at most this long.
         clock_s: monotonic seconds for the buckets (injected in tests).
     """
 
@@ -112,13 +115,45 @@ class AuthConfig:
         default_factory=lambda: RateLimit(rate_per_s=1.0, burst=20)
     )
     max_body_bytes: int = 1 << 20
+    token_cache_s: float = 0.0
     clock_s: Callable[[], float] = field(default=time.monotonic)
     buckets: TokenBuckets = field(init=False)
     failures: TokenBuckets = field(init=False)
+    tokens: TokenCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.buckets = TokenBuckets(self.rate_limit, self.clock_s)
         self.failures = TokenBuckets(self.failed_auth_limit, self.clock_s)
+        self.tokens = TokenCache(self.token_cache_s, self.clock_s)
+
+
+@dataclass
+class TokenCache:
+    """Callers of bearer tokens authenticated in the last ``ttl_s`` seconds, by token digest
+    (saves a database transaction per request; 0 keeps nothing)."""
+
+    ttl_s: float
+    clock_s: Callable[[], float]
+    max_entries: int = 10_000
+    _entries: dict[bytes, tuple[Caller, float]] = field(default_factory=dict)
+
+    def get(self, token: str) -> Caller | None:
+        """The cached caller of ``token`` while fresh."""
+        if self.ttl_s <= 0:
+            return None
+        hit = self._entries.get(hashlib.sha256(token.encode()).digest())
+        if hit is None or hit[1] < self.clock_s():
+            return None
+        return hit[0]
+
+    def put(self, token: str, caller: Caller) -> None:
+        """Remember an authenticated caller for ``ttl_s`` seconds."""
+        if self.ttl_s <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        digest = hashlib.sha256(token.encode()).digest()
+        self._entries[digest] = (caller, self.clock_s() + self.ttl_s)
 
 
 UNSAFE_CALLER = Caller(key_id=None, role=Role.ADMIN, party_id=None)
@@ -165,7 +200,12 @@ async def _authenticate(
         )
     try:
         if bearer is not None:
-            return await run_in_threadpool(authenticate_token, db, bearer.credentials)
+            cached = config.tokens.get(bearer.credentials)
+            if cached is not None:
+                return cached
+            caller = await run_in_threadpool(authenticate_token, db, bearer.credentials)
+            config.tokens.put(bearer.credentials, caller)
+            return caller
         headers = request.headers
         query = request.scope.get("query_string", b"").decode("latin-1")
         path = request.scope["path"] + (f"?{query}" if query else "")

@@ -21,6 +21,16 @@ def serve(
             "group-commits its custody events, and the log lock makes their batches take turns).",
         ),
     ] = 1,
+    auth_cache_s: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=60.0,
+            envvar="CHIPTRAIL_AUTH_CACHE_S",
+            help="Seconds a process trusts a bearer token it checked (a revoked token works "
+            "this much longer; 0: one database read per request).",
+        ),
+    ] = 2.0,
     db: DbOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /openapi.json) and the dashboard.
@@ -35,6 +45,7 @@ def serve(
     from chiptrail.store.migrate import open_database
 
     settings = get_settings(db)
+    os.environ["CHIPTRAIL_AUTH_CACHE_S"] = str(auth_cache_s)
     if workers > 1:
         open_database(settings.database_url).dispose()  # migrate once, before the workers
         os.environ["CHIPTRAIL_DB"] = settings.database_url
