@@ -288,7 +288,7 @@ def _lot_signals(
     origin: datetime,
     interval: float,
 ) -> list[Signal]:
-    """Runs of >= 2 consecutive missed rounds shared with other chips of the site."""
+    """Runs of >= 2 consecutive missed rounds that other chips of the site missed exactly too."""
     out = []
     run: list[int] = []
     for k in (*p.slots, None):
@@ -297,6 +297,11 @@ def _lot_signals(
             continue
         if len(run) >= 2:
             sharing = set.intersection(*(site_missed[(p.site_id, j)] for j in run)) - {chip}
+            # the same run exactly: proven just before and just after it, as this chip was (a
+            # block of chips gone for good shares every run and says nothing about this one)
+            for j in (run[0] - 1, k):
+                if j is not None and j in p.slots:
+                    sharing -= site_missed[(p.site_id, j)]
             n_other = min(site_due[(p.site_id, j)] for j in run) - 1
             lam = n_other * math.prod(rate(p.site_id, j, chip) for j in run)
             tail = _poisson_tail(lam, len(sharing))

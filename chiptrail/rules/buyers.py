@@ -9,7 +9,7 @@ resolve buyers here; ``parties.resolve`` takes them as ties once orders carry th
 calendar year (the period the licence exception counts) and over rolling 365 days, whichever is
 larger; nats = ``NATS_AT_LIMIT`` x (volume / limit)^2, so 45% of the limit adds 1.8 nats and the
 limit alone alerts. Spacing orders 100 days apart or spreading them over shells that share an
-officer, an address, a site or a parent does not reset it. Cheapest evasion: stay under about 85%
+officer, an address, a site or a parent does not reset it. Cheapest evasion: stay under about 87%
 of the limit per resolved buyer per 365 days, or use shells with nothing in common.
 """
 

@@ -7,12 +7,12 @@ arithmetic is ``chiptrail.parties.control``'s; ``rules/risk.py`` combines the si
   of concern aggregation: 34/33/33 China-based parents are one China-controlled tenant), summed
   per ultimate parent over the rental window; nats = ``NATS_AT_LIMIT`` x (usage / limit)^2 x
   min(1, concern share / 50%). 45% of the limit adds 1.8 nats; the limit itself alerts.
-  Cheapest evasion: stay under about 85% of the rental limit per controlling group, or keep the
+  Cheapest evasion: stay under about 87% of the rental limit per controlling group, or keep the
   concern-held share under 50% (and then the usage limit scales up by 50% / share).
 - ``listed-stake`` (front_network): the looked-through share listed parties hold; nats =
   ``NATS_AT_LIMIT`` x share / 25% (capped at twice that). 25% is the beneficial-ownership line
   of FATF and EU AML rules; a 45% stake alerts alone. Cheapest evasion: a listed stake under
-  about 20%, which gives the listed firm no control of the buyer.
+  about 19%, which gives the listed firm no control of the buyer.
 - ``linked-to-listed`` (front_network): a shared director, address, phone, e-mail domain or bank
   account with a listed party, weighted by ``parties.control.LINK_WEIGHTS``; nats =
   ``NATS_AT_LIMIT`` x combined weight. A shared bank account or director alerts alone; a shared

@@ -92,6 +92,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+GRADED_RULE_IDS = frozenset(
+    {"location-risk", "control-risk", "concern-rental-risk", "buyer-volume-risk"}
+)
+"""The graded rules (``rules/graded.py``); ``evaluate`` also scores the rules without them."""
+
+
 def get_rule(rule_id: str) -> Rule:
     """The rule with id ``rule_id``.
 

@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
@@ -80,6 +81,27 @@ def test_evaluate_json_reports_precision_and_recall() -> None:
     doc = json.loads(result.output[result.output.index("{") :])
     assert doc["channels"]["hand_carry"]["recall"] == 1.0
     assert set(doc["channels"]["repair"]) >= {"precision", "recall", "ttd_days_median"}
+    assert "recall_without_graded" in doc["channels"]["repair"]  # before/after on the same worlds
+
+
+@pytest.mark.slow
+def test_redteam_json_reports_each_searched_channel() -> None:
+    result = runner.invoke(app, ["redteam", "--chips", "100", "--seeds", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output[result.output.index("{") :])
+    channels = {c["channel"]: c for c in doc["channels"]}
+    assert set(channels) == {
+        "hand_carry",
+        "repair",
+        "cloud_rental",
+        "split_orders",
+        "front_network",
+    }
+    assert all(len(c["recall_by_value"]) == 6 and c["escape_cost"] for c in channels.values())
+
+
+def test_redteam_rejects_bad_seeds() -> None:
+    assert runner.invoke(app, ["redteam", "--seeds", "0"]).exit_code == 2
 
 
 def test_rules_run_over_a_view_file(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from chiptrail.errors import InvalidInput
 from chiptrail.parties.screening import Query, build_index, screen_queries
 from chiptrail.rules import Finding, group_cases, run_rules
 from chiptrail.rules.engine import Case
+from chiptrail.rules.registry import GRADED_RULE_IDS, RULES
 from chiptrail.rules.view import CustodyEvent, LocationFix, ScreeningHit, WorldView, view_to_json
 from chiptrail.service.alerts.findings import store_findings
 from chiptrail.service.alerts.report import write_report
@@ -197,13 +198,13 @@ class ChannelEvaluation:
         }
 
 
-def _judge_through_store(world: World) -> list[Finding]:
+def _judge_through_store(world: World) -> Analysis:
     """Write ``world`` into a fresh SQLite database and run the rules over what is stored."""
     with tempfile.TemporaryDirectory(prefix="chiptrail-evaluate-") as tmp:
         db = open_database(f"sqlite:///{Path(tmp) / 'world.db'}")
         try:
             ingest_world(db, world)
-            return analyse_stored_world(db, world).findings
+            return analyse_stored_world(db, world)
         finally:
             db.dispose()
 
@@ -227,15 +228,25 @@ def evaluate_scenarios(
         raise InvalidInput("--seeds must be between 1 and 100", {"field": "seeds"})
     say = progress or (lambda _msg: None)
     pooled: dict[str, list[Any]] = {}
-    fa_rates = []
+    ungraded: dict[str, list[int]] = {}
+    fa_rates, fa_ungraded = [], []
+    hard_rules = [r for r in RULES if r.rule_id not in GRADED_RULE_IDS]
     started = time.perf_counter()
     for seed in range(first_seed, first_seed + seeds):
         say(f"seed {seed}: simulating {chips} chips")
         world = build_world(chips, seed, adversary=adversary)
-        detection = score_detection(world, _judge_through_store(world))
+        analysis = _judge_through_store(world)
+        detection = score_detection(world, analysis.findings)
         fa_rates.append(detection.false_alarm_rate)
         for k, v in detection.channels.items():
             pooled.setdefault(k, []).append(v)
+        # the same worlds scored by the hard-threshold rules alone (before the graded rules)
+        before = score_detection(world, run_rules(analysis.view, hard_rules))
+        fa_ungraded.append(before.false_alarm_rate)
+        for k, v in before.channels.items():
+            ungraded.setdefault(k, [0, 0])
+            ungraded[k][0] += v.caught
+            ungraded[k][1] += v.injected
     channels = {
         k: ChannelEvaluation(
             injected=sum(v.injected for v in vs),
@@ -246,6 +257,8 @@ def evaluate_scenarios(
         ).to_dict()
         for k, vs in pooled.items()
     }
+    for k, (caught, injected) in ungraded.items():
+        channels[k]["recall_without_graded"] = round(caught / injected, 4) if injected else None
     return {
         "chips": chips,
         "seeds": seeds,
@@ -253,6 +266,7 @@ def evaluate_scenarios(
         "channels": channels,
         "false_alarm_rate_mean": round(sum(fa_rates) / len(fa_rates), 6),
         "false_alarm_rate_max": round(max(fa_rates), 6),
+        "false_alarm_rate_mean_without_graded": round(sum(fa_ungraded) / len(fa_ungraded), 6),
         "elapsed_s": round(time.perf_counter() - started, 2),
     }
 
