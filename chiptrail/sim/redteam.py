@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from chiptrail.rules.view import RuleConfig
 from chiptrail.sim.evasive import Evasion
 
 
@@ -25,46 +26,72 @@ class Knob:
     what: str
 
 
+_LIMITS = RuleConfig()
+
+
 def _trip(v: float) -> str:
-    return f"{v:g}-day trip, back before the window closes: {30 / v:.1f} trips a month at most"
+    return (
+        f"away at most {v:g} days at a time, then back proving its site: borrowed use, "
+        "no permanent diversion"
+    )
+
+
+def _rental(v: float) -> str:
+    gpus = v * _LIMITS.rental_threshold_chip_hours / 720
+    return (
+        f"{v:.0%} of the rental limit per 30 days per concern-controlled group "
+        f"(about {gpus:,.0f} GPUs full-time at the {_LIMITS.rental_threshold_chip_hours:,.0f} "
+        "chip-hour limit)"
+    )
+
+
+def _orders(v: float) -> str:
+    chips = 3 * v * _LIMITS.order_threshold_chips
+    return (
+        f"{3 * v:.0%} of the limit a year per resolved buyer, nominal (about {chips:,.0f} "
+        f"H100-equivalents at the {_LIMITS.order_threshold_chips:,} limit; small worlds round "
+        "orders down to whole chips)"
+    )
+
+
+def _stake(v: float) -> str:
+    return f"a listed stake of {v:.0%} at most: no control of the buyer"
 
 
 SEARCH: tuple[Knob, ...] = (
     Knob(
         "hand_carry",
         "hand_carry_trip_days",
-        (2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+        (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
         _trip,
         "one server (8 chips) goes dark for a trip (a relay is caught at its first round)",
     ),
     Knob(
         "repair",
         "repair_trip_days",
-        (2.0, 3.0, 4.0, 6.0, 8.0, 12.0),
+        (2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
         _trip,
         "an unrecorded repair trip of one server (8 chips)",
     ),
     Knob(
         "cloud_rental",
         "rental_fraction",
-        (0.3, 0.5, 0.7, 0.8, 0.9, 1.2),
-        lambda v: f"{v:.0%} of the rental limit per 30 days per concern-controlled group",
+        (0.5, 0.7, 0.8, 0.85, 0.9, 1.2),
+        _rental,
         "a 34/33/33 China-held tenant rents a share of the limit",
     ),
     Knob(
         "split_orders",
         "order_fraction",
-        (0.1, 0.15, 0.2, 0.25, 0.3, 0.45),
-        lambda v: (
-            f"3 orders of {v:.0%} of the limit a year per resolved buyer ({3 * v:.0%} a year)"
-        ),
-        "three affiliates order, 100 days apart",
+        (0.2, 0.24, 0.28, 0.32, 0.36, 0.44),
+        _orders,
+        "three affiliates order 100 days apart (at 2,000 chips each value is whole chips)",
     ),
     Knob(
         "front_network",
         "listed_stake",
-        (0.05, 0.1, 0.15, 0.2, 0.3, 0.45),
-        lambda v: f"a listed stake of {v:.0%} (no control of the buyer)",
+        (0.05, 0.1, 0.15, 0.18, 0.2, 0.3),
+        _stake,
         "a listed firm holds a minority stake in a buyer with an unrelated name",
     ),
 )

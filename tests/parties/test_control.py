@@ -22,8 +22,10 @@ def test_three_china_parents_at_34_33_33_control_their_joint_tenant() -> None:
     stakes = [Stake("cn1", "sg", 0.34), Stake("cn2", "sg", 0.33), Stake("hk3", "sg", 0.33)]
     stakes.append(Stake("sg", "my", 1.0))
     out = concern_control(stakes, COUNTRIES, CONCERN)
-    assert out["sg"].is_controlled and out["sg"].share == pytest.approx(1.0)
-    assert out["my"].is_controlled and out["my"].holders == ("sg",)
+    assert out["sg"].is_controlled
+    assert out["sg"].share == pytest.approx(1.0)
+    assert out["my"].is_controlled
+    assert out["my"].holders == ("sg",)
 
 
 def test_concern_minority_does_not_control_and_cycles_end() -> None:
@@ -79,8 +81,10 @@ def test_buyers_resolved_by_ties_sites_and_parents() -> None:
     ties = [Tie("b1", "b2", "director", "li wei"), *site_ties([("b3", "S-1"), ("b4", "S-1")])]
     out = resolve_buyers(["b1", "b2", "b3", "b4", "b5", "b6"], ties, {"b5": ("p",), "b6": ("p",)})
     assert out["b1"].members == ("b1", "b2")
-    assert out["b3"].members == ("b3", "b4") and out["b3"].ties[0].kind == "site"
-    assert out["b5"].buyer_id == "b5" and out["b6"] is out["b5"]
+    assert out["b3"].members == ("b3", "b4")
+    assert out["b3"].ties[0].kind == "site"
+    assert out["b5"].buyer_id == "b5"
+    assert out["b6"] is out["b5"]
     assert out["b1"] is not out["b3"]
 
 

@@ -1,4 +1,4 @@
-"""The graded rules on hand-built worlds: each new signal, and legitimate look-alikes below the bar."""
+"""The graded rules on hand-built worlds: each new signal; legitimate look-alikes stay below."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def test_six_day_trip_inside_thirty_days_is_caught() -> None:
 def test_one_missed_round_adds_risk_but_does_not_alert() -> None:
     v = view(events=tuple(_installed()), fixes=_fleet(skip={"chip-5": {14.0}}))
     sig = [s for s in location_signals(RuleContext(v)) if s.subject == "chip-5"]
-    assert sig and 0 < max(s.llr for s in sig) < 6.9
+    assert sig
+    assert 0 < max(s.llr for s in sig) < 6.9
     assert _location(v) == []
 
 
@@ -124,7 +125,7 @@ def test_relocation_between_own_sites_does_not_alert() -> None:
     assert _location(view(events=events, fixes=fixes)) == []
 
 
-# --- control beyond 50% -------------------------------------------------------------------------
+# --- control beyond 50% ---
 
 LIMIT_H = 250_000.0
 
@@ -182,10 +183,12 @@ def _listed_view(share: float, identifiers=()):  # type: ignore[no-untyped-def]
 def test_minority_listed_stake_alerts_and_small_one_adds_risk() -> None:
     assert run("restricted-party", _listed_view(0.45)) == []  # under the 50% rule
     (found,) = run("control-risk", _listed_view(0.45))
-    assert found.subject == "buyer-ae" and found.detected_at == ago(50)
+    assert found.subject == "buyer-ae"
+    assert found.detected_at == ago(50)
     assert run("control-risk", _listed_view(0.10)) == []
     (sig,) = holdings_signals(RuleContext(_listed_view(0.10)))
-    assert sig.signal == "listed-stake" and sig.llr > 0
+    assert sig.signal == "listed-stake"
+    assert sig.llr > 0
 
 
 def test_shared_bank_account_with_listed_party_alerts_shared_address_does_not() -> None:
@@ -205,7 +208,7 @@ def test_shared_bank_account_with_listed_party_alerts_shared_address_does_not() 
     )
 
 
-# --- buyers resolved, volume per year --------------------------------------------------------------
+# --- buyers resolved, volume per year ---
 
 
 def _orders(buyers: list[str], days: list[float], qty: int) -> tuple[Order, ...]:
@@ -235,7 +238,8 @@ def test_shells_sharing_a_director_are_one_buyer() -> None:
     ids = tuple(PartyIdentifier(PartyId(f"shell{i}"), "director", "Ahmed  Khan") for i in range(3))
     orders = _orders(["shell0", "shell1", "shell2"], [300, 200, 100], 900)
     (found,) = run("buyer-volume-risk", view(parties=parties, orders=orders, identifiers=ids))
-    assert found.subject == "shell0" and "director" in found.explanation
+    assert found.subject == "shell0"
+    assert "director" in found.explanation
     assert run("buyer-volume-risk", view(parties=parties, orders=orders)) == []
 
 
