@@ -420,6 +420,13 @@ def _fixes(
             for e in ev.get("evidence") or ()
             if isinstance(e, Mapping) and "landmark_id" in e
         )
+        rtts = tuple(
+            (str(e["landmark_id"]), float(e["rtt_ms"]))
+            for e in ev.get("evidence") or ()
+            if isinstance(e, Mapping)
+            and "landmark_id" in e
+            and isinstance(e.get("rtt_ms"), int | float)
+        )
         out.append(
             LocationFix(
                 fix_id=f"verdict-{r.verdict_id}",
@@ -434,6 +441,7 @@ def _fixes(
                 landmark_ids=tuple(dict.fromkeys(landmarks)),
                 measurement_ids=(),
                 explanation=str(ev.get("reason") or ""),
+                rtts_ms=rtts,
             )
         )
     return tuple(out)

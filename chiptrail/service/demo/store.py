@@ -59,6 +59,9 @@ def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
             "source": "ledger",
         }
     )
+    landmarks: list[dict[str, object]] = [
+        {"landmark_id": lm, "rtt_ms": ms} for lm, ms in fix.rtts_ms
+    ] or [{"landmark_id": lm} for lm in fix.landmark_ids]
     evidence = {
         "chip_id": fix.chip_id,
         "verdict": fix.verdict.value,
@@ -67,7 +70,8 @@ def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
         "proven_countries": list(fix.proven_countries),
         "likely_countries": [],
         "region": {"lat": fix.lat, "lon": fix.lon, "proven_radius_km": fix.radius_km},
-        "evidence": [{"landmark_id": lm} for lm in fix.landmark_ids],
+        # per-landmark minimum RTTs, as geoloc's own evidence carries them (per-chip baselines)
+        "evidence": landmarks,
         "measurements": [],
         "lat": fix.lat,
         "lon": fix.lon,
