@@ -12,7 +12,13 @@ import typer
 
 from chiptrail.cli.context import DbOption, JsonOption, emit_json, err_console, open_db, out_console
 from chiptrail.crypto import b64decode
-from chiptrail.service.auth import create_api_key, list_api_keys, parse_role, revoke_api_key
+from chiptrail.service.auth import (
+    create_api_key,
+    list_api_keys,
+    parse_expiry,
+    parse_role,
+    revoke_api_key,
+)
 
 keys_app = typer.Typer(
     name="keys", help="API keys for the HTTP API and dashboard.", no_args_is_help=True
@@ -40,21 +46,30 @@ def create_key(
             help="Register an Ed25519 signing key (base64 raw public key) instead of a token.",
         ),
     ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            help="Refuse the key after 30d, 12h, 90m or an ISO 8601 time (default: never).",
+        ),
+    ] = None,
     db: DbOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Create an API key and print its token once (only its SHA-256 is stored).
 
-    Example: chiptrail keys create --role admin --label "first admin"
+    Example: chiptrail keys create --role vendor --party acme --expires 90d
     """
     public = None if public_key is None else b64decode(public_key, "public_key")
+    now = datetime.now(UTC)
     created = create_api_key(
         open_db(db),
         role=parse_role(role),
         party_id=party,
         label=label,
-        now=datetime.now(UTC),
+        now=now,
         public_key=public,
+        expires_at=None if expires is None else parse_expiry(expires, now),
     )
     if json_out:
         emit_json({"key": created.key, "token": created.token})
@@ -80,8 +95,9 @@ def list_keys(db: DbOption = None, json_out: JsonOption = False) -> None:
     if json_out:
         emit_json(keys)
         return
+    now = datetime.now(UTC)
     for k in keys:
-        state = "revoked" if k.revoked_at else "active"
+        state = k.state_at(now)
         out_console.print(
             f"{k.key_id}  {k.kind:7}  {k.role.value:8}  {k.party_id or '-':20}  {state}  {k.label}",
             highlight=False,

@@ -92,6 +92,15 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     public_key_b64: str | None = None
+    expires_at: datetime | None = None
+
+    def state_at(self, now: datetime) -> str:
+        """``active``, ``revoked`` or ``expired`` at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,7 @@ def _key_from_row(row: Row[Any]) -> ApiKey:
         created_at=created_at,
         revoked_at=_utc(row.revoked_at),
         public_key_b64=None if public is None else _b64(public),
+        expires_at=_utc(row.expires_at),
     )
 
 
@@ -154,14 +164,21 @@ def create_api_key(
     label: str,
     now: datetime,
     public_key: bytes | None = None,
+    expires_at: datetime | None = None,
 ) -> CreatedKey:
     """Create a bearer-token key, or register an Ed25519 signing key when ``public_key`` is given.
 
-    The token is ``ctk_<key_id>_<secret>``; only SHA-256(secret) is stored.
+    The token is ``ctk_<key_id>_<secret>``; only SHA-256(secret) is stored. A key with
+    ``expires_at`` is refused (401) from that time on.
 
     Raises:
-        InvalidInput: a non-admin/analyst/auditor role without a party, or a bad public key.
+        InvalidInput: a non-admin/analyst/auditor role without a party, a bad public key, or an
+            expiry that is not in the future.
     """
+    if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+        raise InvalidInput(
+            "expires_at must be a time zone-aware time in the future", {"field": "expires_at"}
+        )
     if role not in (Role.ADMIN, Role.ANALYST, Role.AUDITOR) and not party_id:
         raise InvalidInput(f"a {role.value} key must be bound to a party", {"field": "party_id"})
     if public_key is not None and len(public_key) != 32:
@@ -179,6 +196,7 @@ def create_api_key(
         "label": label,
         "created_at": now,
         "revoked_at": None,
+        "expires_at": expires_at,
     }
     with db.unit() as conn:
         auth_tables.insert_key(conn, values)
@@ -191,8 +209,38 @@ def create_api_key(
         created_at=now,
         revoked_at=None,
         public_key_b64=None if public_key is None else _b64(public_key),
+        expires_at=expires_at,
     )
     return CreatedKey(key=key, token=token)
+
+
+_EXPIRY_UNITS_S = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_expiry(text: str, now: datetime) -> datetime | None:
+    """An expiry from ``30d``, ``12h``, ``90m``, an ISO 8601 time (UTC if no offset) or ``never``.
+
+    Raises:
+        InvalidInput: none of those forms, or not in the future.
+    """
+    value = text.strip().lower()
+    if value == "never":
+        return None
+    unit = _EXPIRY_UNITS_S.get(value[-1:]) if value[:-1].isdigit() else None
+    if unit is not None:
+        at = now + timedelta(seconds=int(value[:-1]) * unit)
+    else:
+        try:
+            at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidInput(
+                f"expiry {text!r}: give 30d, 12h, 90m, an ISO 8601 time or never",
+                {"field": "expires"},
+            ) from exc
+        at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    if at <= now:
+        raise InvalidInput(f"expiry {text!r} is not in the future", {"field": "expires"})
+    return at
 
 
 def list_api_keys(db: Database, *, after: str | None = None, limit: int = 100) -> list[ApiKey]:
@@ -215,24 +263,30 @@ def revoke_api_key(db: Database, key_id: str, *, now: datetime) -> ApiKey:
     return _key_from_row(row)
 
 
-def _active_key(db: Database, key_id: str) -> Row[Any]:
+def _active_key(db: Database, key_id: str, now: datetime) -> Row[Any]:
     with db.unit() as conn:
         row = auth_tables.select_key(conn, key_id)
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("unknown or revoked API key", {"key_id": key_id})
+    expires_at = _utc(row.expires_at)
+    if expires_at is not None and expires_at <= now:
+        raise Unauthenticated(
+            "this API key has expired: ask an admin for a new one (chiptrail keys create)",
+            {"key_id": key_id},
+        )
     return row
 
 
-def authenticate_token(db: Database, token: str) -> Caller:
+def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> Caller:
     """The caller behind a bearer token (constant-time comparison of the secret's digest).
 
     Raises:
-        Unauthenticated: malformed, unknown, revoked or wrong token.
+        Unauthenticated: malformed, unknown, revoked, expired or wrong token.
     """
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
         raise Unauthenticated("malformed API key: expected ctk_<id>_<secret>")
-    row = _active_key(db, parts[1])
+    row = _active_key(db, parts[1], now or datetime.now(UTC))
     digest = hashlib.sha256(parts[2].encode("utf-8", "surrogateescape")).digest()
     if row.kind != "token" or not hmac.compare_digest(digest, row.secret_sha256 or b""):
         raise Unauthenticated("wrong API key secret", {"key_id": parts[1]})
@@ -268,7 +322,7 @@ def authenticate_signed(db: Database, request: SignedRequest, *, now: datetime) 
         Unauthenticated: unknown key, timestamp outside the allowed skew, bad signature, or a
             nonce this key already used.
     """
-    row = _active_key(db, request.key_id)
+    row = _active_key(db, request.key_id, now)
     if row.kind != "ed25519" or row.public_key is None:
         raise Unauthenticated("this key is not a signing key", {"key_id": request.key_id})
     try:

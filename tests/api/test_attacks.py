@@ -18,13 +18,14 @@ from sqlalchemy import func, select
 
 from chiptrail.api.auth import AuthConfig
 from chiptrail.crypto import Ed25519Signer, b64encode
+from chiptrail.service.access.ledger_keys import revocation_message, rotation_message
 from chiptrail.service.ledger.log import load_log_signer, sign_log_checkpoint
 from chiptrail.service.settings import load_settings
 from chiptrail.store.auth_tables import refused_requests_table
 from chiptrail.store.database import Database
 from tests.api.conftest import PARTY_A, PARTY_B, Keys, build_app, make_keys
 from tests.api.load import epcis_document
-from tests.api.world import World, build_world, envelope
+from tests.api.world import SIGNERS, World, build_world, envelope
 
 
 @pytest.fixture
@@ -261,3 +262,42 @@ def test_server_errors_close_the_connection(tmp_path: Path) -> None:
         assert answer.json()["error"]["code"] == "internal"
         assert "connection" not in client.get("/healthz").headers
     app.state.database.dispose()
+
+
+def test_a_party_rotates_and_revokes_its_key_only_by_proving_possession(
+    attack: tuple[TestClient, Keys, World],
+) -> None:
+    client, keys, _ = attack
+    old = SIGNERS[PARTY_A]
+    old_key_id = next(
+        k["key_id"]
+        for k in client.get(
+            f"/v1/ledger/parties/{PARTY_A}/keys", headers=keys.headers("vendor_a")
+        ).json()
+        if k["revoked_leaf"] is None
+    )
+    new = Ed25519Signer(bytes([44]) * 32)
+    body: dict[str, object] = {
+        "old_key_id": old_key_id,
+        "public_key_b64": b64encode(new.public_key),
+    }
+    url = f"/v1/ledger/parties/{PARTY_A}/keys/rotate"
+    vendor_a = keys.headers("vendor_a")
+    assert client.post(url, json=body, headers=vendor_a).status_code == 422  # no proof
+    message = rotation_message(PARTY_A, old_key_id, new.public_key)
+    forged = {**body, "proof_b64": b64encode(new.sign(message))}  # signed by the new key
+    assert client.post(url, json=forged, headers=vendor_a).status_code == 400
+    proven = {**body, "proof_b64": b64encode(old.sign(message))}
+    assert client.post(url, json=proven, headers=keys.headers("vendor_b")).status_code == 403
+    rotated = client.post(url, json=proven, headers=vendor_a)
+    assert rotated.status_code == 201, rotated.text
+    new_key_id = rotated.json()["key_id"]
+
+    revoke = f"/v1/ledger/parties/{PARTY_A}/keys/{new_key_id}/revoke"
+    assert client.post(revoke, headers=vendor_a).status_code == 422
+    stale_proof = {"proof_b64": b64encode(old.sign(revocation_message(PARTY_A, new_key_id)))}
+    assert client.post(revoke, json=stale_proof, headers=vendor_a).status_code == 400
+    proof = {"proof_b64": b64encode(new.sign(revocation_message(PARTY_A, new_key_id)))}
+    revoked = client.post(revoke, json=proof, headers=vendor_a)
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_leaf"] is not None

@@ -22,6 +22,7 @@ from chiptrail.crypto import b64decode
 from chiptrail.errors import InvalidInput, PermissionDenied
 from chiptrail.ledger.custody import AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord
+from chiptrail.service.access import ledger_keys
 from chiptrail.service.auth import Role
 from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
@@ -51,10 +52,27 @@ class KeyIn(BaseModel):
 
 
 class RotateIn(BaseModel):
-    """Replace ``old_key_id`` by a new key."""
+    """Replace ``old_key_id`` by a new key; non-admins prove they hold the old one."""
 
-    old_key_id: str
-    public_key_b64: str
+    old_key_id: str = Field(max_length=64)
+    public_key_b64: str = Field(max_length=200)
+    proof_b64: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Ed25519 signature by the old key of "
+        "chiptrail.service.access.ledger_keys.rotation_message (admins: not needed).",
+    )
+
+
+class RevokeIn(BaseModel):
+    """Revoke a key; non-admins prove they hold it."""
+
+    proof_b64: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Ed25519 signature by the key of "
+        "chiptrail.service.access.ledger_keys.revocation_message (admins: not needed).",
+    )
 
 
 def _key_out(record: KeyRecord) -> dict[str, object]:
@@ -110,19 +128,35 @@ def post_key(party_id: str, body: KeyIn, db: DatabaseDep) -> dict[str, object]:
 
 
 @router.post("/ledger/parties/{party_id}/keys/rotate", status_code=201)
-def post_rotate(party_id: str, body: RotateIn, db: DatabaseDep) -> dict[str, object]:
-    """Add a new key and revoke the old one atomically."""
+def post_rotate(
+    party_id: str, body: RotateIn, db: DatabaseDep, caller: CallerDep
+) -> dict[str, object]:
+    """Add a new key and revoke the old one atomically (a party proves it holds the old key)."""
     key = b64decode(body.public_key_b64, "public_key_b64")
-    record = svc.rotate_party_key(
-        db, party_id=party_id, old_key_id=body.old_key_id, new_public_key=key, now=_now()
+    proof = None if body.proof_b64 is None else b64decode(body.proof_b64, "proof_b64")
+    record = ledger_keys.rotate_key_with_proof(
+        db,
+        caller,
+        party_id=party_id,
+        old_key_id=body.old_key_id,
+        new_public_key=key,
+        proof=proof,
+        now=_now(),
     )
     return _key_out(record)
 
 
 @router.post("/ledger/parties/{party_id}/keys/{key_id}/revoke")
-def post_revoke(party_id: str, key_id: str, db: DatabaseDep) -> dict[str, object]:
-    """Revoke a key."""
-    return _key_out(svc.revoke_party_key(db, party_id=party_id, key_id=key_id, now=_now()))
+def post_revoke(
+    party_id: str, key_id: str, db: DatabaseDep, caller: CallerDep, body: RevokeIn | None = None
+) -> dict[str, object]:
+    """Revoke a key (a party proves it holds the key; a lost key is revoked by an admin)."""
+    given = None if body is None else body.proof_b64
+    proof = None if given is None else b64decode(given, "proof_b64")
+    record = ledger_keys.revoke_key_with_proof(
+        db, caller, party_id=party_id, key_id=key_id, proof=proof, now=_now()
+    )
+    return _key_out(record)
 
 
 _ENVELOPE_SCHEMA: dict[str, object] = {

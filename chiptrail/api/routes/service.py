@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from chiptrail.api.auth import CallerDep
 from chiptrail.api.deps import DatabaseDep
@@ -59,6 +59,9 @@ class KeyIn(BaseModel):
     party_id: str | None = Field(default=None, max_length=200)
     label: str = Field(default="", max_length=200)
     public_key: str | None = Field(default=None, description="base64 raw Ed25519 public key")
+    expires_at: AwareDatetime | None = Field(
+        default=None, description="Refused from this time on (RFC 3339 with offset)."
+    )
 
 
 class KeyOut(BaseModel):
@@ -72,6 +75,7 @@ class KeyOut(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     public_key: str | None
+    expires_at: datetime | None = None
 
 
 class CreatedKeyOut(KeyOut):
@@ -105,6 +109,7 @@ def _key_out(key: ApiKey) -> KeyOut:
         created_at=key.created_at,
         revoked_at=key.revoked_at,
         public_key=key.public_key_b64,
+        expires_at=key.expires_at,
     )
 
 
@@ -125,6 +130,7 @@ def post_key(body: KeyIn, db: DatabaseDep) -> CreatedKeyOut:
         label=body.label,
         now=datetime.now(UTC),
         public_key=public,
+        expires_at=body.expires_at,
     )
     return CreatedKeyOut(**_key_out(created.key).model_dump(), token=created.token)
 
