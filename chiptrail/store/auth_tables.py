@@ -43,7 +43,7 @@ api_keys_table = Table(
     Column("label", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),  # migration 0010
+    Column("expires_at", DateTime(timezone=True), nullable=True),  # migration 0011
 )
 
 refused_requests_table = Table(
