@@ -8,8 +8,8 @@ Two findings belong to one case when they share a *link token*:
 - the same subject (chip, party or country);
 - the same lot: chips flagged by a rule whose latest cited ledger leaf is the same entry, or whose
   latest custody entry in the view is the same (one shipment, one install, one repair);
-- the same order, the same listed entry (a screening match), or a party on the same ownership
-  path (``path:A>B>C`` evidence links A, B and C: one ownership group);
+- the same order, the same listed entry (a screening match, when the finding cites only one), or
+  a party on the same ownership path (``path:A>B>C`` evidence links A, B and C: one group);
 - a chip held by a party that has a finding of its own (the buyer's case holds its chips);
 - a country-level aggregate that cites a lot's ledger entries.
 
@@ -87,8 +87,11 @@ def _tokens(
         out.update(f"lot:{n}" for n in leaves)
     elif leaves:
         out.add(f"lot:{max(leaves)}")
+    listed = {e.ref for e in f.evidence if e.kind is EvidenceKind.SCREENING}
+    if len(listed) == 1:  # a finding weighing several listed entries does not join their cases
+        out |= listed
     for e in f.evidence:
-        if e.ref.startswith("order:") or e.kind is EvidenceKind.SCREENING:
+        if e.ref.startswith("order:"):
             out.add(e.ref)
         elif e.ref.startswith("path:"):
             out.update(f"party:{p}" for p in e.ref[5:].split(">") if p)

@@ -146,27 +146,37 @@ def _custody_html(events: Sequence[CustodyEvent]) -> str:
     )
 
 
-def _case_html(rank: int, case: Case, custody: Sequence[CustodyEvent] = ()) -> str:
+def _case_html(
+    rank: int, case: Case, names: dict[str, str], custody: Sequence[CustodyEvent] = ()
+) -> str:
     items = []
-    for f in case.findings:
+    for f in case.findings[:12]:
         ev = "".join(
             f"<li><code>{html.escape(e.ref)}</code> {html.escape(e.detail)}</li>"
-            for e in f.evidence
+            for e in f.evidence[:6]
         )
         items.append(
             f"<p><span class='{f.severity.value}'>{f.severity.value}</span> "
-            f"<b>{html.escape(f.rule)}</b> ({html.escape(f.channel)}), detected "
+            f"<b>{html.escape(f.rule)}</b> ({html.escape(f.channel)}) on "
+            f"{html.escape(names.get(f.subject, f.subject))}, detected "
             f"{f.detected_at:%Y-%m-%d %H:%M} UTC: {html.escape(f.explanation)}</p>"
             f"<ul>{ev}</ul>"
         )
-    timeline = sorted((f.detected_at, f.rule) for f in case.findings)
+    more = len(case.findings) - len(items)
+    timeline = sorted({(f.detected_at.date(), f.rule) for f in case.findings})
     tl = " → ".join(f"{t:%Y-%m-%d} {html.escape(r)}" for t, r in timeline)
+    parties = ", ".join(f"{html.escape(names.get(p, p))} ({html.escape(p)})" for p in case.parties)
+    chips = f"{len(case.chips)} chips" if case.chips else "no chips"
     return (
         f"<details{' open' if rank <= 5 else ''}><summary>#{rank} "
         f"<span class='{case.severity.value}'>{case.severity.value}</span> "
-        f"{case.subject_kind.value} <b>{html.escape(case.subject)}</b> — "
+        f"<b>{html.escape(case.title)}</b> — {html.escape(', '.join(case.channels))}: "
         f"{html.escape(', '.join(case.rules))} (score {case.score:g})</summary>"
-        f"<p>Timeline: {tl}</p>{_custody_html(custody)}{''.join(items)}</details>"
+        f"<p>Parties: {parties or 'none'}. {chips}"
+        f"{': ' + html.escape(', '.join(case.chips[:20])) if case.chips else ''}"
+        f"{' …' if len(case.chips) > 20 else ''}.</p>"
+        f"<p>Timeline: {tl}</p>{_custody_html(custody)}{''.join(items)}"
+        f"{f'<p>… and {more} more findings of this case.</p>' if more > 0 else ''}</details>"
     )
 
 
@@ -181,14 +191,17 @@ def render_report(
     """The report as one self-contained HTML page; ``events`` give chip cases their custody."""
     png = _map_png(world, fixes, found)
     shown_cases = cases[:_MAX_CASES]
-    wanted = {c.subject for c in shown_cases}
+    lead = {c.case_id: (c.chips[0] if c.chips else c.subject) for c in shown_cases}
+    wanted = set(lead.values())
     custody: dict[str, list[CustodyEvent]] = {}
     for e in sorted(events, key=lambda e: (e.at, e.leaf_index)):
         for chip in e.chip_ids:
             if chip in wanted:
                 custody.setdefault(chip, []).append(e)
+    names = {str(pid): p.name for pid, p in world.parties.items()}
     shown = "".join(
-        _case_html(i, c, custody.get(c.subject, ())) for i, c in enumerate(shown_cases, start=1)
+        _case_html(i, c, names, custody.get(lead[c.case_id], ()))
+        for i, c in enumerate(shown_cases, start=1)
     )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>chiptrail report</title>"
@@ -198,7 +211,8 @@ def render_report(
         f"{len(found)} findings in {len(cases)} cases.</p>"
         f"<h2>Detection</h2>{_detection_table(detection)}"
         f"<h2>Map</h2><img alt='map of sites and flagged fixes' src='data:image/png;base64,{png}'>"
-        f"<h2>Cases (top {min(len(cases), _MAX_CASES)}, most urgent first)</h2>{shown}"
+        f"<h2>Cases (top {min(len(cases), _MAX_CASES)}, most urgent first; one case per incident: "
+        f"findings about the same lot, order, buyer or ownership group)</h2>{shown}"
         "</body></html>"
     )
 
