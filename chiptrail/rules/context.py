@@ -22,7 +22,7 @@ from chiptrail.parties.graph import (
 )
 from chiptrail.parties.model import Ownership
 from chiptrail.rules.view import CustodyEvent, LocationFix, WorldView
-from chiptrail.types import ChipId, PartyId
+from chiptrail.types import ChipId, PartyId, Verdict
 
 if TYPE_CHECKING:
     from chiptrail.rules.risk import SubjectRisk
@@ -89,6 +89,13 @@ class RuleContext:
         for fix in sorted(self.view.fixes, key=lambda f: (f.at, f.fix_id)):
             out[fix.chip_id].append(fix)
         return dict(out)
+
+    @cached_property
+    def verified_sites(self) -> frozenset[str]:
+        """Sites with at least one VERIFIED fix of any chip (their landmarks can verify them)."""
+        return frozenset(
+            f.site_id for f in self.view.fixes if f.verdict is Verdict.VERIFIED and f.site_id
+        )
 
     @cached_property
     def graph(self) -> OwnershipGraph:

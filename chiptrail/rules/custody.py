@@ -10,8 +10,8 @@ from datetime import timedelta
 from chiptrail.rules.context import RuleContext
 from chiptrail.rules.finding import Evidence, EvidenceKind, Finding, SubjectKind
 from chiptrail.rules.location import ledger_evidence
-from chiptrail.rules.view import CustodyContradiction, CustodyEvent, Role
-from chiptrail.types import ChipId, Severity
+from chiptrail.rules.view import CustodyContradiction, CustodyEvent, Licence, Role
+from chiptrail.types import ChipId, Severity, Verdict
 
 CHANNEL = "transshipment"
 
@@ -53,11 +53,28 @@ def find_shipped_never_received(ctx: RuleContext) -> list[Finding]:
     return out
 
 
+def _verified_in_stock(ctx: RuleContext, chip: ChipId, receipt: CustodyEvent) -> bool:
+    """A reseller's stock that proves where it is: a VERIFIED fix after the receipt, within
+    ``dark_after_days``, at a declared site in the receipt's country. Stock that keeps answering
+    from the warehouse is stock, not a gap; the cheapest evasion (keep the chip answering at the
+    warehouse) leaves it where it was licensed to be."""
+    recent = ctx.view.now - timedelta(days=ctx.config.dark_after_days)
+    for f in reversed(ctx.fixes_by_chip.get(chip, [])):
+        if f.at < max(recent, receipt.at):
+            break
+        site = ctx.view.sites.get(f.site_id or "")
+        if f.verdict is Verdict.VERIFIED and site is not None and site.country == receipt.country:
+            return True
+    return False
+
+
 def find_received_never_installed(ctx: RuleContext) -> list[Finding]:
     """A distributor received chips and neither installed nor shipped them on within the deadline.
 
     Distributors resell; stock that sits past ``install_within_days`` with no further ledger step
-    is the classic transshipment gap (the lot left through an unrecorded channel).
+    is the classic transshipment gap (the lot left through an unrecorded channel). Stock that
+    keeps proving it is in the warehouse (a recent VERIFIED fix at a declared site in the receipt's
+    country) is not a gap.
     """
     limit = timedelta(days=ctx.config.install_within_days)
     out = []
@@ -67,6 +84,8 @@ def find_received_never_installed(ctx: RuleContext) -> list[Finding]:
             continue
         party = ctx.view.parties.get(last.party_id)
         if party is None or party.role is not Role.DISTRIBUTOR:
+            continue
+        if _verified_in_stock(ctx, chip, last):
             continue
         out.append(
             Finding(
@@ -133,20 +152,47 @@ def find_install_off_licence(ctx: RuleContext) -> list[Finding]:
     return out
 
 
-def _reexport_licensed(ctx: RuleContext, chip: ChipId, ev: CustodyEvent) -> bool:
-    licence_id = ev.licence_id
-    if licence_id is None:
+def licence_covers(ctx: RuleContext, licence: Licence, ev: CustodyEvent) -> bool:
+    """True when ``licence`` authorises shipment ``ev``: same destination country, valid on the
+    shipping day, the consignee among the parties it names (end user or consignees; any when it
+    names no consignees), and, for a licence exception, not to a country of concern (EAR
+    exceptions do not reach them for advanced computing items)."""
+    if licence.country != ev.destination_country:
         return False
-    licence = ctx.view.licences.get(licence_id)
-    return licence is not None and licence.country == ev.destination_country
+    if licence.valid_from is not None and ev.at < licence.valid_from:
+        return False
+    if licence.valid_until is not None and ev.at > licence.valid_until:
+        return False
+    dest = ev.destination_party
+    if (
+        licence.consignees
+        and dest is not None
+        and dest not in {licence.end_user, *licence.consignees}
+    ):
+        return False
+    return not (licence.kind == "exception" and licence.country in ctx.config.countries_of_concern)
+
+
+def _reexport_licensed(ctx: RuleContext, chip: ChipId, ev: CustodyEvent) -> bool:
+    """The shipment names a stored licence or licence exception that covers it, or the chip's
+    order's licence covers it."""
+    record = ctx.view.chips.get(chip)
+    for licence_id in (ev.licence_id, record.licence_id if record else None):
+        licence = ctx.view.licences.get(licence_id or "")
+        if licence is not None and licence_covers(ctx, licence, ev):
+            return True
+    return False
 
 
 def find_hub_reexport(ctx: RuleContext) -> list[Finding]:
     """Chips imported into a transshipment hub were shipped on to another country without a licence.
 
     Hubs (Singapore, Malaysia, Thailand, the UAE ...) are where legal imports get relabelled and
-    re-exported; any shipment out of a hub to a different country must carry a licence for that
-    destination. Critical when the destination is a country of concern.
+    re-exported; any shipment out of a hub to a different country must carry a stored licence or
+    licence exception (``ct:licenceId``, or the chip's order's licence) that covers it: the
+    destination country, the shipping day within its validity, the consignee among the parties it
+    names; an exception never covers a country of concern. Critical when the destination is a
+    country of concern.
     """
     hubs = ctx.config.hub_countries
     concern = ctx.config.countries_of_concern

@@ -19,6 +19,7 @@ class SubjectKind(StrEnum):
     CHIP = "chip"
     PARTY = "party"
     COUNTRY = "country"
+    SITE = "site"
 
 
 class EvidenceKind(StrEnum):

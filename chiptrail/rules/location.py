@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from chiptrail.rules.context import RuleContext, distance_km
 from chiptrail.rules.finding import Evidence, EvidenceKind, Finding, SubjectKind
+from chiptrail.rules.unverifiable import is_unverifiable_not_dark
 from chiptrail.rules.view import CustodyEvent, LocationFix
 from chiptrail.types import Severity, Verdict
 
@@ -135,6 +136,8 @@ def find_chips_gone_dark(ctx: RuleContext) -> list[Finding]:
         since = verified[-1].at if verified else install.at
         if now - since <= deadline:
             continue
+        if is_unverifiable_not_dark(ctx, chip, install, since):
+            continue  # present but unverifiable: rules/unverifiable.py reports the site
         later = [f for f in fixes if f.at > since]
         last = f"last verified {since:%Y-%m-%d}" if verified else "never verified since install"
         out.append(

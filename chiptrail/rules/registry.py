@@ -19,6 +19,7 @@ from chiptrail.rules import (
     location,
     repair,
     structuring,
+    unverifiable,
     volume,
 )
 from chiptrail.rules.context import RuleContext
@@ -70,6 +71,7 @@ RULES: tuple[Rule, ...] = (
     Rule("location-violation", "hand_carry", location.find_location_violations),
     Rule("location-suspect", "hand_carry", location.find_suspect_streaks),
     Rule("chip-gone-dark", "hand_carry", location.find_chips_gone_dark),
+    Rule("landmark-needed", "hand_carry", unverifiable.find_landmark_needed),
     Rule("impossible-travel", "hand_carry", location.find_impossible_travel),
     Rule("shipped-never-received", "transshipment", custody.find_shipped_never_received),
     Rule("received-never-installed", "transshipment", custody.find_received_never_installed),

@@ -234,6 +234,7 @@ class RuleConfig:
     volume_gap_min_chips: int = 10
     volume_gap_fraction: float = 0.10
     suspect_streak: int = 3
+    unverifiable_radius_km: float = 1000.0
     countries_of_concern: frozenset[str] = frozenset(
         {"CN", "HK", "MO", "RU", "BY", "IR", "KP", "SY", "CU", "VE"}
     )

@@ -1,0 +1,210 @@
+"""A legitimate world with realistic mess raises no chip finding: sites the landmarks cannot
+separate, reseller stock, licence-free re-exports under a recorded licence exception, RMA repairs.
+Each mess next to its smuggling twin, which still fires."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chiptrail.rules import run_rules
+from chiptrail.rules.finding import SubjectKind
+from chiptrail.rules.view import Chip, Licence, Site
+from chiptrail.types import ChipId, Country, PartyId, Verdict
+from tests.rules._world import PARTIES, SITES, ago, ev, fix, party, run, view
+
+SG_DC = Site("site-sg-dc", PartyId("op-sg"), Country("SG"), 1.30, 103.85, 4096, radius_km=20.0)
+SG_PARTIES = {**PARTIES, PartyId("op-sg"): party("op-sg", "SG")}
+SG_SITES = {**SITES, SG_DC.site_id: SG_DC}
+
+
+def _sg_installed(chip: str) -> list:  # type: ignore[type-arg]
+    return [
+        ev(
+            1,
+            "shipping",
+            60,
+            [chip],
+            "vendor",
+            "US",
+            destination_party=PartyId("op-sg"),
+            destination_country=Country("SG"),
+        ),
+        ev(2, "receiving", 55, [chip], "op-sg", "SG", site_id=SG_DC.site_id),
+        ev(3, "installing", 54, [chip], "op-sg", "SG", site_id=SG_DC.site_id),
+    ]
+
+
+def _unverified(chip: str, days: list[float], radius_km: float, lat: float, lon: float) -> tuple:  # type: ignore[type-arg]
+    return tuple(
+        fix(chip, d, Verdict.UNVERIFIED, lat, lon, radius_km, site=SG_DC.site_id) for d in days
+    )
+
+
+def test_unseparable_site_is_a_registry_finding_not_a_dark_chip() -> None:
+    # Honest chip: answers every 2 days, its proven disk (700 km, covering MY and ID too) holds
+    # the site, but no landmark can verify any chip at the site.
+    honest = _unverified("sg-1", [40, 30, 20, 10, 2], 700.0, 1.5, 103.5)
+    v = view(parties=SG_PARTIES, sites=SG_SITES, events=tuple(_sg_installed("sg-1")), fixes=honest)
+    found = run_rules(v)
+    assert [f for f in found if f.subject_kind is SubjectKind.CHIP] == []
+    [site] = [f for f in found if f.rule == "landmark-needed"]
+    assert (site.subject, site.subject_kind) == ("site-sg-dc", SubjectKind.SITE)
+    assert "1.30, 103.85" in site.explanation
+
+
+def test_relay_from_far_away_is_still_dark() -> None:
+    # Same site, but the chip answers through a relay from Shenzhen: delay widens the disk.
+    relayed = _unverified("sg-2", [40, 30, 20, 10, 2], 3200.0, 10.0, 108.0)
+    v = view(parties=SG_PARTIES, sites=SG_SITES, events=tuple(_sg_installed("sg-2")), fixes=relayed)
+    assert [f.subject for f in run("chip-gone-dark", v)] == ["sg-2"]
+    assert run("landmark-needed", v) == []
+    # A chip that stopped answering is dark even at an unseparable site.
+    silent = _unverified("sg-2", [40, 30, 20], 700.0, 1.5, 103.5)
+    v = replace(v, fixes=silent)
+    assert [f.subject for f in run("chip-gone-dark", v)] == ["sg-2"]
+
+
+def test_a_verifiable_site_keeps_the_dark_rule() -> None:
+    verified = fix("sg-3", 45, Verdict.VERIFIED, 1.3, 103.85, 50.0, site=SG_DC.site_id)
+    later = _unverified("sg-3", [30, 20, 10, 2], 700.0, 1.5, 103.5)
+    v = view(
+        parties=SG_PARTIES,
+        sites=SG_SITES,
+        events=tuple(_sg_installed("sg-3")),
+        fixes=(verified, *later),
+    )
+    assert [f.subject for f in run("chip-gone-dark", v)] == ["sg-3"]
+
+
+def test_reseller_stock_that_verifies_is_not_a_gap() -> None:
+    stock = [
+        ev(
+            1,
+            "shipping",
+            110,
+            ["st-1", "st-2"],
+            "vendor",
+            "US",
+            destination_party=PartyId("dist-sg"),
+            destination_country=Country("SG"),
+        ),
+        ev(2, "receiving", 105, ["st-1", "st-2"], "dist-sg", "SG", site_id="site-sg"),
+    ]
+    fixes = (fix("st-1", 3, Verdict.VERIFIED, 1.35, 103.82, 30.0, site="site-sg"),)
+    v = view(events=tuple(stock), fixes=fixes)
+    found = {f.subject for f in run("received-never-installed", v)}
+    assert found == {"st-2"}  # st-1 answers from the warehouse; st-2 has vanished
+
+
+def _reexport(licence_id: str | None) -> list:  # type: ignore[type-arg]
+    return [
+        ev(
+            1,
+            "shipping",
+            90,
+            ["rx-1"],
+            "vendor",
+            "US",
+            destination_party=PartyId("dist-sg"),
+            destination_country=Country("SG"),
+        ),
+        ev(2, "receiving", 85, ["rx-1"], "dist-sg", "SG"),
+        ev(
+            3,
+            "shipping",
+            80,
+            ["rx-1"],
+            "dist-sg",
+            "SG",
+            destination_party=PartyId("op-jp"),
+            destination_country=Country("JP"),
+            licence_id=licence_id,
+        ),
+    ]
+
+
+def test_licence_free_reexport_under_a_recorded_exception_is_not_flagged() -> None:
+    nac = Licence(
+        "EXC-NAC-1",
+        PartyId("op-jp"),
+        Country("JP"),
+        (),
+        8,
+        kind="exception",
+        exception_code="NAC",
+        valid_from=ago(365),
+        holder=PartyId("dist-sg"),
+    )
+    parties = {**PARTIES, PartyId("op-jp"): party("op-jp", "JP")}
+    covered = view(
+        parties=parties, events=tuple(_reexport("EXC-NAC-1")), licences={nac.licence_id: nac}
+    )
+    assert run("hub-reexport", covered) == []
+    # Without the record, or after it expired, or to another country: flagged.
+    assert len(run("hub-reexport", replace(covered, licences={}))) == 1
+    expired = replace(nac, valid_until=ago(100))
+    assert len(run("hub-reexport", replace(covered, licences={nac.licence_id: expired}))) == 1
+    to_cn = replace(nac, country=Country("CN"))
+    cn_events = list(_reexport("EXC-NAC-1"))
+    cn_events[2] = replace(cn_events[2], destination_country=Country("CN"))
+    cn = replace(covered, events=tuple(cn_events), licences={nac.licence_id: to_cn})
+    [critical] = run("hub-reexport", cn)  # an exception never covers a country of concern
+    assert critical.subject == "rx-1"
+
+
+def test_reexport_under_the_orders_licence_with_named_consignee() -> None:
+    lic = Licence("L-9", PartyId("op-jp"), Country("JP"), (), 8, consignees=(PartyId("op-jp"),))
+    parties = {**PARTIES, PartyId("op-jp"): party("op-jp", "JP")}
+    v = view(
+        parties=parties,
+        events=tuple(_reexport(None)),
+        licences={"L-9": lic},
+        chips={ChipId("rx-1"): Chip(ChipId("rx-1"), "h100-sxm", "PO-1", "L-9")},
+    )
+    assert run("hub-reexport", v) == []
+    other = replace(lic, end_user=PartyId("dc-jp"), consignees=(PartyId("dc-jp"),))
+    assert len(run("hub-reexport", replace(v, licences={"L-9": other}))) == 1
+
+
+def test_rma_repair_round_trip_raises_no_chip_finding() -> None:
+    rma = [
+        ev(
+            1,
+            "shipping",
+            100,
+            ["r-1"],
+            "vendor",
+            "US",
+            destination_party=PartyId("op-us"),
+            destination_country=Country("US"),
+        ),
+        ev(2, "receiving", 95, ["r-1"], "op-us", "US", site_id="site-sj"),
+        ev(3, "installing", 94, ["r-1"], "op-us", "US", site_id="site-sj"),
+        ev(
+            4,
+            "shipping",
+            60,
+            ["r-1"],
+            "op-us",
+            "US",
+            destination_party=PartyId("rma-tw"),
+            destination_country=Country("TW"),
+        ),
+        ev(5, "receiving", 55, ["r-1"], "rma-tw", "TW"),
+        ev(6, "repairing", 50, ["r-1"], "rma-tw", "TW", parts_replaced=("fan",)),
+        ev(
+            7,
+            "shipping",
+            45,
+            ["r-1"],
+            "rma-tw",
+            "TW",
+            destination_party=PartyId("op-us"),
+            destination_country=Country("US"),
+        ),
+        ev(8, "receiving", 40, ["r-1"], "op-us", "US", site_id="site-sj"),
+        ev(9, "installing", 39, ["r-1"], "op-us", "US", site_id="site-sj"),
+    ]
+    fixes = tuple(fix("r-1", d, Verdict.VERIFIED) for d in (90, 30, 10, 2))
+    found = run_rules(view(events=tuple(rma), fixes=fixes))
+    assert [(f.rule, f.subject) for f in found if f.subject_kind is SubjectKind.CHIP] == []
