@@ -6,16 +6,17 @@ files; the checking itself is ``chiptrail.ledger.audit`` and ``chiptrail.ledger.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from chiptrail.cli.context import JsonOption, emit_json, out_console, read_input
+from chiptrail.cli.context import JsonOption, emit_json, get_settings, out_console, read_input
 from chiptrail.crypto import b64decode, b64encode
 from chiptrail.errors import InvalidInput, VerificationError
-from chiptrail.ledger.audit import audit_export
+from chiptrail.ledger.audit import CHECKPOINT_PATH, audit_export, next_audit_state
 from chiptrail.ledger.checkpoint import verify_checkpoint
 from chiptrail.ledger.envelope_audit import parse_envelope_records
 from chiptrail.ledger.merkle import hash_leaf
@@ -59,6 +60,26 @@ def _read_key(key: str | None, key_file: str | None) -> str:
             raise InvalidInput("--key-file is not UTF-8 text") from exc
     assert key is not None  # noqa: S101 (narrowing; checked above)
     return key.strip()
+
+
+def _read_state(path: Path | None) -> dict[str, str]:
+    """The auditor's kept checkpoints: log verifier key -> last verified checkpoint note."""
+    if path is None or not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise InvalidInput(f"{path}: not an audit state file (JSON)") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise InvalidInput(f"{path}: not an audit state file")
+    return {str(k): v for k, v in data.items()}
+
+
+def _write_state(path: Path, state: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
 
 
 def _hash_option(value: str, field: str) -> bytes:
@@ -123,6 +144,32 @@ def verify_cmd(
             "--all-envelopes", help="Fail unless every event leaf has an envelope (full audit)."
         ),
     ] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A trusted witness's verifier key (name+hex8+base64, type 0x04; repeatable).",
+        ),
+    ] = None,
+    min_witnesses: Annotated[
+        int | None,
+        typer.Option(
+            "--min-witnesses",
+            help="How many of the --witness keys must have cosigned (default: all given).",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="File where the auditor keeps the last checkpoint it verified per log key "
+            "(default: <data dir>/audit/checkpoints.json); it must be a prefix of every later "
+            "export, so a rollback or fork fails without --previous.",
+        ),
+    ] = None,
+    no_state: Annotated[
+        bool, typer.Option("--no-state", help="Neither read nor update the state file.")
+    ] = False,
     json_out: JsonOption = False,
 ) -> None:
     """Replay a log export: recompute every leaf, node and tile and check the signed checkpoint.
@@ -133,23 +180,39 @@ def verify_cmd(
 
     With --envelopes, every event leaf given an envelope must carry the signature of a party
     key the log registered before it (a fabricated event fails); --all-envelopes requires one
-    for every event leaf.
+    for every event leaf. With --witness (repeated) the checkpoint needs --min-witnesses valid
+    cosignatures (C2SP tlog-cosignature). The last verified checkpoint of each log key is kept
+    in a state file and must be a prefix of every later export (rollback and fork fail).
 
     Example: chiptrail audit verify ./export --key "custody.example+1a2b3c4d+AX..."
+    --witness "w1.example+0a1b2c3d+BA..." --witness "w2.example+..." --min-witnesses 2
     """
     vkey = _read_key(key, key_file)
     if not export_dir.is_dir():
         raise InvalidInput(f"{export_dir}: not a directory", {"field": "export_dir"})
-    earlier = [read_input(path) for path in previous or []]
+    earlier: list[str | bytes] = [read_input(path) for path in previous or []]
     records = parse_envelope_records(read_input(envelopes)) if envelopes is not None else None
+    state_path = None if no_state else state or get_settings().data_dir / "audit/checkpoints.json"
+    kept = _read_state(state_path)
+    if vkey in kept:
+        earlier.append(kept[vkey])
+    witnesses = list(witness or [])
+    files = DirectoryFiles(export_dir)
     report = audit_export(
-        DirectoryFiles(export_dir),
+        files,
         vkey,
         origin=origin,
         previous=earlier,
         envelopes=records,
         require_envelopes=all_envelopes,
+        witness_keys=witnesses,
+        min_witnesses=len(witnesses) if min_witnesses is None else min_witnesses,
     )
+    if state_path is not None and report.is_valid:
+        note = files[CHECKPOINT_PATH].decode("utf-8")
+        new_state = next_audit_state(kept, vkey, report, note)
+        if new_state != kept:
+            _write_state(state_path, new_state)
     cp = report.checkpoint
     payload: dict[str, object] = {
         "origin": cp.origin if cp else None,
@@ -161,6 +224,8 @@ def verify_cmd(
         "envelopes_checked": report.envelopes_checked,
         "events_unchecked": report.events_unchecked,
         "legacy_events": report.legacy_events,
+        "witnesses": list(report.witnesses),
+        "state": str(state_path) if state_path is not None else None,
         "problems": [{"path": p.path, "message": p.message} for p in report.problems],
     }
     if not json_out and not report.is_valid:
@@ -174,6 +239,8 @@ def verify_cmd(
     )
     if report.previous_checked:
         summary += f"; {report.previous_checked} earlier checkpoint(s) are prefixes"
+    if witnesses:
+        summary += f"; cosigned by {len(report.witnesses)} of {len(witnesses)} witness(es)"
     if records is not None:
         summary += (
             f"; {report.envelopes_checked} event signature(s) verified, "

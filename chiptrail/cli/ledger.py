@@ -32,6 +32,7 @@ from chiptrail.ledger.submission import sign_submission
 from chiptrail.service.ledger import envelopes as svc_env
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
+from chiptrail.service.ledger import witnesses as svc_wit
 
 party_app = typer.Typer(help="Parties and their signing keys.", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -322,7 +323,7 @@ def log_checkpoint(db: DbOption = None, json_out: JsonOption = False) -> None:
     Example: chiptrail log checkpoint > checkpoint.txt
     """
     settings = get_settings(db)
-    note = svc_log.sign_log_checkpoint(open_db(db), settings, now=_now())
+    note = svc_log.witnessed_checkpoint(open_db(db), settings, now=_now())
     if json_out:
         emit_json({"checkpoint": note, "verifier_key": svc_log.log_verifier_key(settings)})
     else:
@@ -408,6 +409,69 @@ def log_envelopes(
     else:
         Path(out).write_text(text, encoding="utf-8")
         _say(f"wrote {len(lines)} envelope records to {out}")
+
+
+@log_app.command("witness-request")
+def log_witness_request(
+    old_size: Annotated[
+        int, typer.Option("--old-size", min=0, help="The size the witness last cosigned.")
+    ] = 0,
+    out: Annotated[str, typer.Option("--out", help="Request file ('-' = stdout).")] = "-",
+    db: DbOption = None,
+) -> None:
+    """Write a C2SP add-checkpoint request for the current checkpoint (for an offline witness).
+
+    Example: chiptrail log witness-request --old-size 0 --out req.txt && chiptrail witness
+    cosign req.txt --name w1.example --key w1.key --log-key VKEY --state w1.json > cosig.txt
+    """
+    settings = get_settings(db)
+    body = svc_wit.witness_request(open_db(db), settings, old_size, now=_now())
+    if out == "-":
+        typer.echo(body.decode("utf-8"), nl=False)
+    else:
+        Path(out).write_bytes(body)
+
+
+@log_app.command("witness")
+def log_witness(
+    url: Annotated[
+        list[str] | None,
+        typer.Option("--url", help="A witness's base URL (POST <url>/add-checkpoint; repeatable)."),
+    ] = None,
+    cosignature: Annotated[
+        str | None,
+        typer.Option("--cosignature", help="File of cosignature lines from an offline witness."),
+    ] = None,
+    size: Annotated[
+        int | None,
+        typer.Option("--size", min=0, help="Tree size the --cosignature lines are for."),
+    ] = None,
+    db: DbOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Collect witness cosignatures on the current checkpoint (served with it and in exports).
+
+    Example: chiptrail log witness --url http://127.0.0.1:7380 --url http://127.0.0.1:7381
+    """
+    if not url and cosignature is None:
+        raise InvalidInput("give --url (repeatable) or --cosignature FILE", {"field": "url"})
+    settings, database = get_settings(db), open_db(db)
+    answers: list[svc_wit.WitnessAnswer] = []
+    added = 0
+    if cosignature is not None:
+        text = read_input(cosignature).decode("utf-8")
+        added = svc_wit.add_cosignature_lines(database, settings, text, size=size, now=_now())
+    if url:
+        answers = svc_wit.collect_cosignatures(database, settings, list(url), now=_now())
+    if json_out:
+        emit_json({"added": added, "witnesses": answers})
+    else:
+        for a in answers:
+            _say(f"{'cosigned' if a.cosigned else 'REFUSED'} by {a.url} at size {a.size}")
+        if cosignature is not None:
+            _say(f"kept {added} new cosignature line(s)")
+    if any(not a.cosigned for a in answers):
+        raise typer.Exit(1)
 
 
 @log_app.command("rebuild")

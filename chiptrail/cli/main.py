@@ -38,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "chip": "ledger",
     "log": "ledger",
     "audit": "audit",
+    "witness": "witness",
     "geoloc": "geoloc",
     "landmark": "probe",
     "agent": "probe",

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from chiptrail.errors import ChiptrailError, VerificationError
+from chiptrail.errors import ChiptrailError, InvalidInput, VerificationError
 from chiptrail.ledger.checkpoint import Checkpoint, verify_checkpoint
 from chiptrail.ledger.envelope_audit import EntryChecker, EnvelopeRecord
 from chiptrail.ledger.merkle import EMPTY_ROOT, NodeStore, hash_children, hash_leaf
@@ -38,6 +38,7 @@ from chiptrail.ledger.tiles import (
     read_entry_bundle,
     read_tile,
 )
+from chiptrail.ledger.witness import verify_cosignatures
 
 CHECKPOINT_PATH = "checkpoint"
 """Name of the signed checkpoint file at the root of an export."""
@@ -66,6 +67,7 @@ class AuditReport:
         envelopes_checked: event leaves whose party signature was verified from an envelope.
         events_unchecked: event leaves for which no envelope was given.
         legacy_events: v1 (plain text) event leaves.
+        witnesses: names of the pinned witnesses whose cosignature on the checkpoint verified.
     """
 
     checkpoint: Checkpoint | None
@@ -76,6 +78,7 @@ class AuditReport:
     envelopes_checked: int = 0
     events_unchecked: int = 0
     legacy_events: int = 0
+    witnesses: tuple[str, ...] = ()
 
     @property
     def is_valid(self) -> bool:
@@ -292,6 +295,49 @@ def _check_previous(
     return checked
 
 
+def _check_witnesses(
+    audit: _Audit, note: bytes, witness_keys: Sequence[str], min_witnesses: int
+) -> tuple[str, ...]:
+    """Names of the pinned witnesses that cosigned; a problem when fewer than required."""
+    if not witness_keys:
+        return ()
+    try:
+        found = tuple(sorted(verify_cosignatures(note, witness_keys)))
+    except VerificationError as exc:
+        audit.fail(CHECKPOINT_PATH, exc.message)
+        return ()
+    if len(found) < min_witnesses:
+        audit.fail(
+            CHECKPOINT_PATH,
+            f"{len(found)} of the required {min_witnesses} witness cosignatures "
+            f"({len(witness_keys)} witnesses pinned): a view no witness vouches for",
+        )
+    return found
+
+
+def next_audit_state(
+    state: Mapping[str, str], log_key: str, report: AuditReport, note: str
+) -> dict[str, str]:
+    """The auditor's state after an audit: log verifier key -> largest verified checkpoint note.
+
+    Unchanged unless the audit is valid; the kept note is replaced only by a checkpoint at least
+    as large (an auditor never moves backwards). A valid audit already showed the kept note to
+    be a prefix of the export when it was passed as ``previous``.
+    """
+    out = dict(state)
+    cp = report.checkpoint
+    if report.is_valid and cp is not None:
+        kept = out.get(log_key)
+        if kept is None or _note_size(kept) <= cp.size:
+            out[log_key] = note
+    return out
+
+
+def _note_size(note: str) -> int:
+    lines = note.split("\n")
+    return int(lines[1]) if len(lines) > 1 and lines[1].isdigit() else -1
+
+
 def audit_export(
     files: Mapping[str, bytes],
     verifier_key: str,
@@ -300,6 +346,8 @@ def audit_export(
     previous: Sequence[str | bytes] = (),
     envelopes: Mapping[int, EnvelopeRecord] | None = None,
     require_envelopes: bool = False,
+    witness_keys: Sequence[str] = (),
+    min_witnesses: int = 0,
 ) -> AuditReport:
     """Replay an export and report every failure (see the module docstring for the layout).
 
@@ -312,13 +360,21 @@ def audit_export(
         envelopes: leaf index -> the signed envelope (and v2 detail) behind that event leaf;
             each given one must prove the party signed the event (``envelope_audit``).
         require_envelopes: every event leaf must come with an envelope (a full audit).
+        witness_keys: verifier keys (type 0x04) of the witnesses the auditor trusts.
+        min_witnesses: how many of them must have cosigned the checkpoint (N of M).
 
     Returns:
         An ``AuditReport``; bad evidence is reported in ``problems``, not raised.
 
     Raises:
-        InvalidInput: ``verifier_key`` is malformed.
+        InvalidInput: ``verifier_key`` or a witness key is malformed, or ``min_witnesses`` is
+            outside 0..len(witness_keys).
     """
+    if not 0 <= min_witnesses <= len(witness_keys):
+        raise InvalidInput(
+            f"--min-witnesses must be between 0 and the {len(witness_keys)} witness key(s) given",
+            {"field": "min_witnesses"},
+        )
     given = envelopes or {}
     audit = _Audit(files, EntryChecker(given, require_envelopes))
     note = audit.read(CHECKPOINT_PATH)
@@ -329,6 +385,7 @@ def audit_export(
     except VerificationError as exc:
         audit.fail(CHECKPOINT_PATH, exc.message)
         return AuditReport(None, 0, 0, tuple(audit.problems))
+    witnesses = _check_witnesses(audit, note, witness_keys, min_witnesses)
     bundles_needed = -(-cp.size // TILE_WIDTH)
     if len(files) <= bundles_needed:  # checked first so a huge claimed size cannot stall us
         audit.fail(
@@ -357,6 +414,7 @@ def audit_export(
         checker.checked,
         checker.unchecked,
         checker.legacy,
+        witnesses,
     )
 
 
@@ -368,6 +426,8 @@ def verify_export(
     previous: Sequence[str | bytes] = (),
     envelopes: Mapping[int, EnvelopeRecord] | None = None,
     require_envelopes: bool = False,
+    witness_keys: Sequence[str] = (),
+    min_witnesses: int = 0,
 ) -> AuditReport:
     """``audit_export`` that raises when anything failed.
 
@@ -382,6 +442,8 @@ def verify_export(
         previous=previous,
         envelopes=envelopes,
         require_envelopes=require_envelopes,
+        witness_keys=witness_keys,
+        min_witnesses=min_witnesses,
     )
     if not report.is_valid:
         first = report.problems[0]

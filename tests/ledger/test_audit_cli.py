@@ -25,6 +25,12 @@ from tests.ledger.test_audit import VKEY, make_export, signed_checkpoint
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`audit verify` keeps its state under the data dir: one per test, never the user's."""
+    monkeypatch.setenv("CHIPTRAIL_DATA_DIR", str(tmp_path / "data"))
+
+
 def _app() -> typer.Typer:
     """The audit sub-app under a root group that maps errors to exit codes, as cli/main.py does."""
     app = typer.Typer(cls=GuardedGroup)

@@ -302,8 +302,9 @@ def get_anomalies(db: DatabaseDep, subject: str | None = None) -> list[dict[str,
     },
 )
 def get_checkpoint(db: DatabaseDep, settings: SettingsDep) -> PlainTextResponse:
-    """The current signed checkpoint (C2SP tlog-checkpoint, text/plain)."""
-    note = svc_log.sign_log_checkpoint(db, settings, now=_now())
+    """The current signed checkpoint (C2SP tlog-checkpoint, text/plain) with the witness
+    cosignatures collected for its size."""
+    note = svc_log.witnessed_checkpoint(db, settings, now=_now())
     return PlainTextResponse(note)
 
 

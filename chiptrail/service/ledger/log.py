@@ -101,6 +101,14 @@ def sign_log_checkpoint(db: Database, settings: Settings, *, now: datetime) -> s
     return note
 
 
+def witnessed_checkpoint(db: Database, settings: Settings, *, now: datetime) -> str:
+    """The current signed checkpoint followed by the witness cosignatures kept for its size."""
+    note = sign_log_checkpoint(db, settings, now=now)
+    size = verify_checkpoint(note, log_verifier_key(settings), origin=LOG_ORIGIN).size
+    with db.unit() as conn:
+        return note + "".join(line + "\n" for line in rows.stored_cosignatures(conn, size))
+
+
 @dataclass(frozen=True, slots=True)
 class InclusionProof:
     """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
@@ -213,7 +221,7 @@ def export_log_to(
     db: Database, settings: Settings, directory: Path, *, now: datetime
 ) -> ExportSummary:
     """Write tiles, entry bundles and the signed checkpoint for ``chiptrail audit verify``."""
-    note = sign_log_checkpoint(db, settings, now=now)
+    note = witnessed_checkpoint(db, settings, now=now)
     size = verify_checkpoint(note, log_verifier_key(settings), origin=LOG_ORIGIN).size
     count = 0
     with db.unit() as conn:

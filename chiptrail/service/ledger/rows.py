@@ -27,6 +27,7 @@ from chiptrail.store.ledger_tables import (
     anomalies_table,
     asset_history_table,
     assets_table,
+    cosignatures_table,
     keys_table,
     log_head_table,
     log_leaves_table,
@@ -373,3 +374,10 @@ def save_makers(conn: Connection, makers: Mapping[str, tuple[str, int]]) -> None
             insert(makers_table),
             [{"maker_key": k, "party_id": p, "leaf_index": i} for k, (p, i) in makers.items()],
         )
+
+
+def stored_cosignatures(conn: Connection, size: int) -> list[str]:
+    """Witness cosignature lines kept for the checkpoint of ``size``, by witness name."""
+    t = cosignatures_table
+    rows = conn.execute(select(t.c.line).where(t.c.size == size).order_by(t.c.witness))
+    return [str(r[0]) for r in rows]
