@@ -18,6 +18,9 @@ from chiptrail.store.database import Database
 from chiptrail.store.migrate import open_database
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+os.environ.setdefault(
+    "CHIPTRAIL_CREATE_DB", "1"
+)  # tests name fresh --db files; see test_db_manners
 PG_ADMIN_URL = os.environ.get(
     "CHIPTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

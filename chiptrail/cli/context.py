@@ -45,9 +45,44 @@ def get_settings(db: str | None = None) -> Settings:
     return load_settings(os.environ, db)
 
 
-def open_db(db: str | None = None) -> Database:
-    """Open (and if needed migrate) the configured database."""
-    return open_database(get_settings(db).database_url)
+CREATE_ENV = "CHIPTRAIL_CREATE_DB"
+"""Set to 1 to let any command create a missing SQLite database named by --db/CHIPTRAIL_DB."""
+
+
+def require_database(settings: Settings, db: str | None, *, create: bool = False) -> None:
+    """Refuse a named SQLite file that does not exist (a mistyped ``--db`` must not silently
+    start an empty database); the default under the data dir, ``create`` and
+    ``CHIPTRAIL_CREATE_DB=1`` may create it.
+
+    Raises:
+        InvalidInput: the file is missing (exit 2), saying how to create it.
+    """
+    from chiptrail.errors import InvalidInput
+
+    named = db is not None or bool(os.environ.get("CHIPTRAIL_DB"))
+    url = settings.database_url
+    allowed = create or os.environ.get(CREATE_ENV, "").strip().lower() in ("1", "true", "yes")
+    if not named or allowed or not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    if str(path) not in ("", ":memory:") and not path.exists():
+        raise InvalidInput(
+            f"no database at {path}: create it with `chiptrail db upgrade --db {path}` (or "
+            f"`chiptrail demo --db {path}`), or set {CREATE_ENV}=1",
+            {"field": "db", "value": str(path)},
+        )
+
+
+def open_db(db: str | None = None, *, create: bool = False) -> Database:
+    """Open (and if needed migrate) the configured database; a named SQLite file must exist
+    unless ``create`` (see ``require_database``).
+
+    Raises:
+        InvalidInput: missing or not a database (exit 2). Unavailable: cannot connect (exit 69).
+    """
+    settings = get_settings(db)
+    require_database(settings, db, create=create)
+    return open_database(settings.database_url)
 
 
 def _default(obj: object) -> Any:

@@ -77,7 +77,7 @@ def demo(
     """
     settings = get_settings(db)
     out_dir = out or settings.data_dir / "reports" / f"demo-{seed}"
-    database = open_db(db)
+    database = open_db(db, create=True)
     try:
         with err_console.status("chiptrail demo", spinner="dots") as status:
             result = demo_service.run_demo(

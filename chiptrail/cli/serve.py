@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
-from chiptrail.cli.context import DbOption, err_console, get_settings
+from chiptrail.cli.context import DbOption, err_console, get_settings, require_database
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="TCP port (in use: exit 69, see docs).")
+    ] = 8000,
     workers: Annotated[
         int,
         typer.Option(
@@ -45,6 +47,8 @@ def serve(
     from chiptrail.store.migrate import open_database
 
     settings = get_settings(db)
+    require_database(settings, db)
+    _check_port_free(host, port)
     os.environ["CHIPTRAIL_AUTH_CACHE_S"] = str(auth_cache_s)
     if workers > 1:
         open_database(settings.database_url).dispose()  # migrate once, before the workers
@@ -67,6 +71,27 @@ def serve(
         "  get an admin key: chiptrail keys create --role admin" + (f" --db {db}" if db else "")
     )
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another process listens on (exit 69) before starting anything.
+
+    Raises:
+        Unavailable: the address is in use or cannot be bound.
+    """
+    import socket
+
+    from chiptrail.errors import Unavailable
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot listen on {host}:{port} ({exc.strerror}); stop the other server or "
+                "pick another --port",
+                {"field": "port", "value": port},
+            ) from exc
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
+from chiptrail.errors import InvalidInput, Unavailable
 from chiptrail.store.database import Database, make_engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -47,8 +49,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def open_database(url: str, *, auto_upgrade: bool = True) -> Database:
-    """Open the database at ``url``, upgrading it to the newest schema when needed."""
+    """Open the database at ``url``, upgrading it to the newest schema when needed.
+
+    Raises:
+        InvalidInput: the file is not a database. Unavailable: the server cannot be reached.
+    """
     engine = make_engine(url)
-    if auto_upgrade and current_revision(engine) != head_revision():
-        upgrade(engine)
+    try:
+        if auto_upgrade and current_revision(engine) != head_revision():
+            upgrade(engine)
+    except DBAPIError as exc:
+        engine.dispose()
+        shown = engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        if engine.dialect.name == "sqlite":
+            raise InvalidInput(
+                f"{shown} is not a usable SQLite database ({reason})", {"field": "db"}
+            ) from exc
+        raise Unavailable(
+            f"cannot reach the database {shown} ({reason}); is the server running?",
+            {"field": "db"},
+        ) from exc
     return Database(engine)
