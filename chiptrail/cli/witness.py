@@ -77,8 +77,9 @@ def cosign_cmd(
     """Cosign one checkpoint from an add-checkpoint request file; print the cosignature line.
 
     The request (from `chiptrail log witness-request`) holds the old size, a consistency proof
-    and the signed checkpoint. Refused (exit 1 or 2, state unchanged) unless it is consistent
-    with the last checkpoint this witness cosigned for that log.
+    and the signed checkpoint. Refused, state unchanged, unless it is consistent with the last
+    checkpoint this witness cosigned for that log: exit 1 when the proof does not verify, exit 2
+    for an unknown log, a bad log signature, a stale old size or a fork at the same size.
 
     Example: chiptrail witness cosign req.txt --name w1.example --key w1.key --log-key VKEY
     --state w1.json > cosig.txt
