@@ -208,3 +208,25 @@ def test_rma_repair_round_trip_raises_no_chip_finding() -> None:
     fixes = tuple(fix("r-1", d, Verdict.VERIFIED) for d in (90, 30, 10, 2))
     found = run_rules(view(events=tuple(rma), fixes=fixes))
     assert [(f.rule, f.subject) for f in found if f.subject_kind is SubjectKind.CHIP] == []
+
+
+def test_payment_from_a_country_of_concern_is_evidence_on_the_buyer() -> None:
+    from datetime import timedelta
+
+    from chiptrail.rules.view import Order
+
+    def order(oid: str, pay: str) -> Order:
+        return Order(
+            oid,
+            PartyId("dist-sg"),
+            PartyId("vendor"),
+            16,
+            ago(30) + timedelta(hours=1),
+            payment_country=Country(pay),
+        )
+
+    v = view(orders=(order("PO-1", "SG"), order("PO-2", "HK"), order("PO-3", "US")))
+    [found] = run("payment-from-concern", v)
+    assert (found.subject, found.subject_kind) == ("dist-sg", SubjectKind.PARTY)
+    assert [e.ref for e in found.evidence] == ["order:PO-2"]
+    assert run("payment-from-concern", view(orders=(order("PO-1", "SG"),))) == []
