@@ -208,7 +208,8 @@ def lists_load(
 ) -> None:
     """Load list files (CSL CSV/JSON, OFAC sdn.csv, FtM JSON lines, US-lists JSON).
 
-    Each file is parsed completely before the stored list of the same id is replaced.
+    Every file is parsed before any list is stored: a file that is not a list (e.g. an index
+    file) is named and nothing is stored. Progress goes to stderr.
 
     Example: chiptrail lists load sdn.csv --ofac-alt alt.csv --ofac-add add.csv
     """
@@ -229,18 +230,15 @@ def lists_load(
         )
         _report_loads([result], as_json)
         return
-    results = [
-        service.load_list(
-            database,
-            read_input(str(f)),
-            now=_now(),
-            fmt=fmt,
-            list_id=list_id,
-            title=title,
-            source=str(f),
-        )
-        for f in files
-    ]
+    results = service.load_lists(
+        database,
+        [(str(f), read_input(str(f))) for f in files],
+        now=_now(),
+        fmt=fmt,
+        list_id=list_id,
+        title=title,
+        progress=lambda msg: err_console.print(msg, highlight=False),
+    )
     _report_loads(results, as_json)
 
 

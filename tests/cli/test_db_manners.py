@@ -65,3 +65,17 @@ def test_serve_refuses_a_bad_port_and_a_port_in_use(tmp_path: Path) -> None:
         result = runner.invoke(app, ["serve", "--port", str(port), "--db", str(db)])
     assert result.exit_code == 69
     assert "pick another --port" in result.output
+
+
+def test_lists_load_names_a_file_that_is_not_a_list_and_stores_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    assert runner.invoke(app, ["db", "upgrade", "--db", str(db)]).exit_code == 0
+    good = Path(__file__).resolve().parents[1] / "vectors" / "parties" / "csl.csv"
+    index = tmp_path / "lists.json"
+    index.write_text('{"lists": ["bis_entity_list.json"]}')
+    result = runner.invoke(app, ["lists", "load", str(good), str(index), "--db", str(db)])
+    assert result.exit_code == 2
+    assert "lists.json" in result.output
+    assert "nothing was stored" in result.output
+    shown = runner.invoke(app, ["lists", "show", "--db", str(db), "--json"])
+    assert shown.stdout.strip() == "[]"

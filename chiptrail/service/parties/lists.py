@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import datetime
 
@@ -450,3 +450,53 @@ def to_wire(value: object) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return [to_wire(v) for v in value]
     return value
+
+
+def load_lists(
+    db: Database,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    now: datetime,
+    fmt: ListFormat | None = None,
+    list_id: str | None = None,
+    title: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[LoadResult]:
+    """Parse every ``(source, bytes)`` file first, then store each list (``load_list``).
+
+    A file that does not parse (an index file, an empty list) stops the load before anything is
+    stored, and the error names it.
+
+    Raises:
+        InvalidInput: a file does not parse, naming it; nothing is stored.
+    """
+    say = progress or (lambda _msg: None)
+    parsed: list[tuple[str, bytes, ListFormat, PartySet]] = []
+    for n, (source, data) in enumerate(files, start=1):
+        say(f"parsing {n}/{len(files)}: {source}")
+        try:
+            kind = fmt or detect_format(data)
+            result = parse_list(data, kind, list_id)
+            if not result.parties:
+                raise InvalidInput("the list file holds no entries")
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"{source}: {exc.message}; nothing was stored", {**exc.details, "file": source}
+            ) from exc
+        parsed.append((source, data, kind, result))
+    out = []
+    for n, (source, data, kind, result) in enumerate(parsed, start=1):
+        say(f"storing {n}/{len(parsed)}: {source} ({len(result.parties)} entries)")
+        out.append(
+            load_list(
+                db,
+                data,
+                now=now,
+                fmt=kind,
+                list_id=list_id,
+                title=title,
+                source=source,
+                parsed=result,
+            )
+        )
+    return out
