@@ -250,3 +250,44 @@ def test_demo_stores_its_restricted_list_for_rules_run(
     assert all("sim-entity-list" in f.explanation for f in restricted)
     # A second run into the same database replaces the list instead of failing.
     store_restricted_list(sqlite_database, build_world(100, 3), datetime.now(UTC))
+
+
+def test_shared_registered_address_resolves_shells_into_one_buyer(database: Database) -> None:
+    from chiptrail.records import RecordKind
+    from chiptrail.rules import run_rules
+    from chiptrail.service.records.ingest import add_records
+
+    at = "2026-01-05T00:00:00Z"
+    shells = ["shell-a", "shell-b", "shell-c"]
+    add_records(
+        database,
+        RecordKind.ADDRESS,
+        [
+            {"party_id": s, "kind": "office", "declared_at": at, "address": addr, "country": "AE"}
+            for s, addr in zip(
+                shells, ["Unit 7, Tower B", "unit 7 tower b", "UNIT 7 - TOWER B"], strict=True
+            )
+        ],
+        now=NOW,
+    )
+    add_records(
+        database,
+        RecordKind.ORDER,
+        [
+            {
+                "order_id": f"PO-{i}",
+                "buyer": s,
+                "seller": "vendor-x",
+                "quantity": 900,
+                "ordered_at": f"2026-0{i + 1}-10T00:00:00Z",
+                "chip_model": "h100-sxm",
+            }
+            for i, s in enumerate(shells)
+        ],
+        now=NOW,
+    )
+    view = build_view_from_store(database, NOW)
+    assert {(i.party_id, i.kind) for i in view.identifiers} == {(s, "address") for s in shells}
+    found = [f for f in run_rules(view) if f.rule == "buyer-volume-risk"]
+    assert [f.subject for f in found] == ["shell-a"]
+    assert "address" in found[0].explanation

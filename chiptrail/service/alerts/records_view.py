@@ -25,7 +25,7 @@ from chiptrail.records import (
     RecordKind,
     SiteRecord,
 )
-from chiptrail.rules.view import AddressKind, Licence, Order, Site
+from chiptrail.rules.view import AddressKind, Licence, Order, PartyIdentifier, Site
 from chiptrail.service.records.ingest import load_records
 from chiptrail.types import Country, PartyId
 
@@ -38,6 +38,7 @@ class TradeInputs:
     licences: dict[str, Licence]
     sites: dict[str, Site]
     address_kinds: dict[PartyId, AddressKind]
+    identifiers: tuple[PartyIdentifier, ...] = ()
 
 
 def _h100(model: str | None, quantity: int, cache: dict[str, float | None]) -> float | None:
@@ -134,10 +135,17 @@ def load_trade_inputs(
         if isinstance(r, SiteRecord)
     }
     kinds: dict[PartyId, AddressKind] = {}
+    addresses: dict[PartyId, str] = {}
     for r in load_records(conn, RecordKind.ADDRESS, now):
         if isinstance(r, AddressRecord):
             kinds[PartyId(r.party_id)] = AddressKind(r.kind.value)  # latest declaration wins
-    return TradeInputs(orders, licences, sites, kinds)
+            if r.address:
+                addresses[PartyId(r.party_id)] = f"{r.address}, {r.country or ''}"
+    # registered addresses link parties that share one (rules/holdings.py, rules/buyers.py)
+    identifiers = tuple(
+        PartyIdentifier(p, "address", text) for p, text in sorted(addresses.items())
+    )
+    return TradeInputs(orders, licences, sites, kinds, identifiers)
 
 
 def parse_incorporation(text: str | None) -> datetime | None:

@@ -620,6 +620,7 @@ def build_view_from_store(
         usage=usage,
         config=config or RuleConfig(),
         custody_anomalies=anomalies,
+        identifiers=trade.identifiers,
     )
 
 
