@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from chiptrail.countries import is_country
 from chiptrail.errors import InvalidInput
-from chiptrail.ledger.custody import _ext
+from chiptrail.ledger.custody_events import _ext
 
 _LIMITS = {"siteLat": 90.0, "siteLon": 180.0}
 
