@@ -273,8 +273,14 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     if other is not None:
         neg_theirs = [r[0][1] if r else 0.0 for r in (other(n) for n in negatives)]
         t_theirs = choose_threshold(neg_theirs)
-        sampled = {(o.kind, o.query) for o in theirs}
-        ours_sampled = [o for o in ours if (o.kind, o.query) in sampled]
+        sampled = {(o.kind, o.query, o.target) for o in theirs}
+        ours_sampled = list(
+            {
+                (o.kind, o.query, o.target): o
+                for o in ours
+                if (o.kind, o.query, o.target) in sampled
+            }.values()
+        )
         report["sampled_per_kind"] = args.logic_v2
         report["chiptrail_sampled_at_budget"] = summarise(ours_sampled, neg_top, t_ours)
         report["logic_v2_sampled_at_budget"] = summarise(theirs, neg_theirs, t_theirs)

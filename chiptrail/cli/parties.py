@@ -85,6 +85,15 @@ def screen(
     address: Annotated[
         str | None, typer.Option("--address", help="Address of the party (evidence).")
     ] = None,
+    identifier: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identifier", help="Registration number, LEI, USCC ... (evidence; repeatable)."
+        ),
+    ] = None,
+    person: Annotated[
+        bool, typer.Option("--person", help="The name is a person's (titles are dropped).")
+    ] = False,
     list_file: Annotated[
         str | None,
         typer.Option("--list", help="Screen against this list file instead of stored lists."),
@@ -114,7 +123,16 @@ def screen(
     queries = (
         _read_queries(names)
         if names
-        else [Query("1", name or "", parse_country(country) if country else None, address or None)]
+        else [
+            Query(
+                "1",
+                name or "",
+                parse_country(country) if country else None,
+                address or None,
+                tuple(identifier or ()),
+                "Person" if person else None,
+            )
+        ]
     )
     index = _index(db, list_file, fmt)
     results = service.screen_names(index, queries, threshold=threshold, limit=limit)
@@ -132,11 +150,19 @@ def _write_matches(results: list[service.ScreenResult], out: str) -> None:
     stream = open_output(out)
     try:
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(["query_id", "entity_id", "score", "list", "matched_name"])
+        writer.writerow(["query_id", "entity_id", "score", "list", "matched_name", "listed_on"])
         for r in results:
             for m in r.matches:
+                listed = m.listed_on.isoformat() if m.listed_on else ""
                 writer.writerow(
-                    [r.query.query_id, m.party_id, f"{m.score:.4f}", m.list_id, m.matched_name]
+                    [
+                        r.query.query_id,
+                        m.party_id,
+                        f"{m.score:.6f}",
+                        m.list_id,
+                        m.matched_name,
+                        listed,
+                    ]
                 )
     finally:
         if out != "-":
@@ -150,7 +176,10 @@ def _print_result(result: service.ScreenResult) -> None:
         out_console.print(f"no match for {result.query.name!r}")
         return
     for m in result.matches:
-        out_console.print(f"[bold]{m.score:.2f}[/] {m.party_id} [{m.list_id}] {m.matched_name!r}")
+        listed = f" listed {m.listed_on.isoformat()}" if m.listed_on else ""
+        out_console.print(
+            f"[bold]{m.score:.3f}[/] {m.party_id} [{m.list_id}]{listed} {m.matched_name!r}"
+        )
         out_console.print(f"      {m.explanation}", highlight=False)
 
 

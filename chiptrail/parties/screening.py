@@ -41,7 +41,7 @@ DEFAULT_THRESHOLD = 0.80
 most 1 false positive per 100 unlisted companies (docs/screening.md)."""
 
 TOKEN_MIN_SIMILARITY = 0.8
-EXTRA_QUERY_WEIGHT = 1.0
+EXTRA_QUERY_WEIGHT = 0.7
 """Share of an unpaired query word's weight that counts against the score."""
 EXTRA_CANDIDATE_WEIGHT = 0.6
 """Share of an unpaired list-name word's weight that counts against the score (list names carry
@@ -60,6 +60,10 @@ COUNTRY_MATCH_BONUS = 0.03
 COUNTRY_MISMATCH_PENALTY = 0.08
 ADDRESS_BONUS = 0.03
 IDENTIFIER_BONUS = 0.10
+FUZZY_MAX_LENGTH_GAP = 1
+"""A fuzzy (not exact, not abbreviated) token pair needs lengths within this many letters, plus one
+per ten letters of the longer: "electronc" ~ "electronic", not "microelectronics" ~ "electronics".
+"""
 ABBREVIATION_SIMILARITY = 0.85
 SOLID_SIMILARITY = 0.9
 UNANCHORED_FACTOR = 0.85
@@ -433,6 +437,8 @@ def _pair_table(query_tokens: Sequence[str], cand_tokens: Sequence[str]) -> _Pai
     clen = np.array([len(t) for t in cand_tokens])[None, :]
     shorter = np.minimum(qlen, clen)
     abbrev = (prefix == shorter) & (shorter >= 3)
+    gap = np.abs(qlen - clen) <= FUZZY_MAX_LENGTH_GAP + np.maximum(qlen, clen) // 10
+    sims = np.where(gap | (sims >= 1.0), sims, 0.0)
     best = np.where(abbrev, np.maximum(sims, ABBREVIATION_SIMILARITY), sims)
     qdig = np.array([_has_digit(t) for t in query_tokens])[:, None]
     cdig = np.array([_has_digit(t) for t in cand_tokens])[None, :]
@@ -502,7 +508,8 @@ def _score(
         solid_c = {j for _, j, sim in pairs if sim >= SOLID_SIMILARITY}
         left = "".join(t for i, t in enumerate(query_tokens) if i not in solid_q)
         right = "".join(t for j, t in enumerate(entry.tokens) if j not in solid_c)
-        if left and right and _similarity(left, right) >= COMPACT_MIN_SIMILARITY:
+        resegmented = max(len(query_tokens) - len(solid_q), len(entry.tokens) - len(solid_c)) > 1
+        if resegmented and left and right and _similarity(left, right) >= COMPACT_MIN_SIMILARITY:
             score, method = compact_sim, "compact"
             extra_q, extra_c = [], []
     penalties: list[tuple[str, float, str]] = []

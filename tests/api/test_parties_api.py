@@ -44,6 +44,13 @@ def test_screen_single_and_batch(client: TestClient) -> None:
     assert result["is_hit"]
     assert result["matches"][0]["party_id"] == "us-csl.a1b2c3"
     assert result["matches"][0]["features"][1]["feature"] == "country"
+    assert result["matches"][0]["listed_on"] == "2025-01-16"  # CSL start_date
+    r = client.post(
+        "/v1/screen",
+        json={"name": "Mr. Sophgo", "schema": "Person", "identifiers": ["91110108MA01"]},
+    )
+    assert r.status_code == 200
+    assert r.json()["results"][0]["query"]["schema"] == "Person"
     r = client.post(
         "/v1/screen",
         json={"queries": [{"query_id": "a", "name": "Aerocaribbean"}, {"name": "Bakery"}]},

@@ -36,6 +36,10 @@ def test_screen_single_name_exit_codes(db: str) -> None:
     doc = json.loads(out)
     assert doc["matches"][0]["party_id"] == "us-csl.a1b2c3"
     assert "alias 'Sophon'" in doc["matches"][0]["explanation"]
+    assert doc["matches"][0]["listed_on"] == "2025-01-16"
+    code, out = _run("screen", "Sophon", "--identifier", "X-1", "--person", "--db", db, "--json")
+    assert code == 1
+    assert json.loads(out)["query"]["identifiers"] == ["X-1"]
     code, out = _run("screen", "Acme Widgets Inc", "--db", db)
     assert code == 0
     assert "no match" in out
@@ -60,7 +64,8 @@ def test_batch_screen_writes_matches_csv(db: str, tmp_path: Path) -> None:
         rows = list(csv.DictReader(fh))
     assert [r["query_id"] for r in rows] == ["q1"]
     assert rows[0]["entity_id"] == "us-csl.a1b2c3"
-    assert set(rows[0]) == {"query_id", "entity_id", "score", "list", "matched_name"}
+    assert set(rows[0]) == {"query_id", "entity_id", "score", "list", "matched_name", "listed_on"}
+    assert rows[0]["listed_on"] == "2025-01-16"
 
 
 def test_lists_update_offline_and_from_file(db: str) -> None:

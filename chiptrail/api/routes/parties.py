@@ -6,7 +6,7 @@ Each route calls one service function (``chiptrail.service.parties.lists`` / ``p
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -37,6 +37,10 @@ class QueryBody(BaseModel):
     name: str = Field(min_length=1, max_length=500)
     country: str | None = Field(None, description="ISO 3166-1 alpha-2.")
     address: str | None = Field(None, max_length=1000)
+    identifiers: list[str] = Field(default_factory=list, max_length=20)
+    schema_: Literal["Person", "Company", "Organization", "LegalEntity"] | None = Field(
+        None, alias="schema", description="FtM schema of the party; Person drops titles."
+    )
 
 
 class ScreenBody(BaseModel):
@@ -47,6 +51,12 @@ class ScreenBody(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=500)
     country: str | None = None
     address: str | None = Field(None, max_length=1000)
+    identifiers: list[str] = Field(
+        default_factory=list, max_length=20, description="Registration numbers, LEI, USCC ..."
+    )
+    schema_: Literal["Person", "Company", "Organization", "LegalEntity"] | None = Field(
+        None, alias="schema", description="FtM schema of the party; Person drops titles."
+    )
     queries: list[QueryBody] | None = Field(None, max_length=MAX_BATCH)
     threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
     limit: int = Field(10, ge=1, le=100)
@@ -104,11 +114,27 @@ def screen(body: ScreenBody, request: Request, db: DatabaseDep) -> dict[str, obj
         raise InvalidInput("give either name or queries", {"field": "name"})
     if body.queries is not None:
         queries = [
-            ScreenQuery(q.query_id or str(i), q.name, _country(q.country), q.address)
+            ScreenQuery(
+                q.query_id or str(i),
+                q.name,
+                _country(q.country),
+                q.address,
+                tuple(q.identifiers),
+                q.schema_,
+            )
             for i, q in enumerate(body.queries, start=1)
         ]
     else:
-        queries = [ScreenQuery("1", body.name or "", _country(body.country), body.address)]
+        queries = [
+            ScreenQuery(
+                "1",
+                body.name or "",
+                _country(body.country),
+                body.address,
+                tuple(body.identifiers),
+                body.schema_,
+            )
+        ]
     results = service.screen_names(
         _stored_index(request, db), queries, threshold=body.threshold, limit=body.limit
     )
