@@ -38,8 +38,10 @@ NAMES = [
 
 
 def _run(cmd: list[str]) -> str:
-    """Run this Python with fixed arguments; its stdout."""
-    done = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
+    """Run this Python with fixed arguments; its stdout (exit 1 = a match, as `screen` says)."""
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True)  # noqa: S603
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{cmd[:3]} failed ({done.returncode}): {done.stderr[-500:]}")
     return done.stdout
 
 

@@ -30,13 +30,14 @@ from normality import ascii_text
 from numpy.typing import NDArray
 from rapidfuzz.distance import Indel, Prefix
 from rapidfuzz.process import cdist
+from rigour.text.phonetics import metaphone
 
 from chiptrail.errors import InvalidInput
 from chiptrail.parties.model import Party
 from chiptrail.parties.normalise import name_forms, normalise_name
 from chiptrail.types import PartyId
 
-DEFAULT_THRESHOLD = 0.80
+DEFAULT_THRESHOLD = 0.90
 """Scores at or above this are matches; set by ``benchmarks/eval_screening.py`` from a budget of at
 most 1 false positive per 100 unlisted companies (docs/screening.md)."""
 
@@ -64,6 +65,10 @@ FUZZY_MAX_LENGTH_GAP = 1
 """A fuzzy (not exact, not abbreviated) token pair needs lengths within this many letters, plus one
 per ten letters of the longer: "electronc" ~ "electronic", not "microelectronics" ~ "electronics".
 """
+PHONETIC_SIMILARITY = 0.97
+"""A person-name token that sounds the same (metaphone: "Omarow" ~ "Omar", "Mohamed" ~ "Muhammad")
+and is at least ``PHONETIC_MIN_SPELLING`` alike in spelling."""
+PHONETIC_MIN_SPELLING = 0.6
 ABBREVIATION_SIMILARITY = 0.85
 SOLID_SIMILARITY = 0.9
 UNANCHORED_FACTOR = 0.85
@@ -416,16 +421,23 @@ def _has_digit(token: str) -> bool:
     return any(c.isdigit() for c in token)
 
 
+def _sound(token: str) -> str:
+    return metaphone(token) if token.isalpha() and len(token) >= 3 else ""
+
+
 _PairTable = dict[str, list[tuple[int, float]]]
 """candidate token -> [(query token position, similarity >= TOKEN_MIN_SIMILARITY)]."""
 
 
-def _pair_table(query_tokens: Sequence[str], cand_tokens: Sequence[str]) -> _PairTable:
+def _pair_table(
+    query_tokens: Sequence[str], cand_tokens: Sequence[str], person: bool = False
+) -> _PairTable:
     """Similarities of every query token to every candidate token, in two rapidfuzz calls.
 
     A pair counts when its Indel similarity is at least ``TOKEN_MIN_SIMILARITY``, or when one token
     is a prefix (3+ letters) of the other: an abbreviation ("info", "ind"), credited
     ``ABBREVIATION_SIMILARITY``. Tokens with digits pair only when equal ("150" is not "1500").
+    For a person's name, tokens that sound alike (metaphone) count ``PHONETIC_SIMILARITY``.
     Similarities are float64, the same values whichever other tokens are in the table.
     """
     table: _PairTable = {}
@@ -440,6 +452,11 @@ def _pair_table(query_tokens: Sequence[str], cand_tokens: Sequence[str]) -> _Pai
     gap = np.abs(qlen - clen) <= FUZZY_MAX_LENGTH_GAP + np.maximum(qlen, clen) // 10
     sims = np.where(gap | (sims >= 1.0), sims, 0.0)
     best = np.where(abbrev, np.maximum(sims, ABBREVIATION_SIMILARITY), sims)
+    if person:
+        qm = np.array([_sound(t) for t in query_tokens], dtype=object)[:, None]
+        cm = np.array([_sound(t) for t in cand_tokens], dtype=object)[None, :]
+        alike = (qm == cm) & (qm != "") & (sims >= PHONETIC_MIN_SPELLING)
+        best = np.where(alike, np.maximum(best, PHONETIC_SIMILARITY), best)
     qdig = np.array([_has_digit(t) for t in query_tokens])[:, None]
     cdig = np.array([_has_digit(t) for t in cand_tokens])[None, :]
     best = np.where(qdig | cdig, np.where(best >= 1.0, 1.0, 0.0), best)
@@ -537,13 +554,16 @@ def _entry_for(index: ScreeningIndex, cand_tokens: Sequence[str]) -> _Entry:
 
 
 def score_names(
-    index: ScreeningIndex, query_tokens: Sequence[str], cand_tokens: Sequence[str]
+    index: ScreeningIndex,
+    query_tokens: Sequence[str],
+    cand_tokens: Sequence[str],
+    person: bool = False,
 ) -> _NameScore:
     """Score two tokenised normalised names (see the module docstring); the slow, single form."""
     if not query_tokens or not cand_tokens:
         return _NameScore(0.0, "tokens", ())
     entry = _entry_for(index, cand_tokens)
-    table = _pair_table(query_tokens, sorted(set(cand_tokens)))
+    table = _pair_table(query_tokens, sorted(set(cand_tokens)), person)
     compact = _similarity("".join(query_tokens), entry.compact)
     wq = [index.weight(t) for t in query_tokens]
     s = _score(query_tokens, wq, entry, table, compact, index._distinctive)
@@ -606,7 +626,11 @@ def _query_forms(query: Query) -> tuple[str, ...]:
 
 
 def _best_per_party(
-    index: ScreeningIndex, forms: Sequence[str], entry_ids: Sequence[int], floor: float
+    index: ScreeningIndex,
+    forms: Sequence[str],
+    entry_ids: Sequence[int],
+    floor: float,
+    person: bool = False,
 ) -> list[tuple[float, int, str]]:
     """Best raw name score per party over the given entries: (score, entry index, query form)."""
     entries = [index._entry(j) for j in entry_ids]
@@ -619,7 +643,7 @@ def _best_per_party(
     for form in forms:
         qt = form.split()
         wq = [index.weight(t) for t in qt]
-        table = _pair_table(qt, cand_tokens)
+        table = _pair_table(qt, cand_tokens, person)
         compact = cdist(
             ["".join(qt)], compacts, scorer=Indel.normalized_similarity, dtype=np.float64
         )[0]
@@ -639,7 +663,7 @@ def _explain(
     _, j, qform = hit
     e = index._entry(j)
     party = index.party(e.party)
-    ns = score_names(index, qform.split(), e.tokens)
+    ns = score_names(index, qform.split(), e.tokens, _is_person_query(query))
     detail = f"query {qform!r} ~ {e.kind} {e.name!r} ({e.form!r}) by {ns.method}"
     surface = _similarity(_surface(query.name), _surface(e.name))
     score, feats, support = _features(query, party, ns.score, detail, surface)
@@ -683,7 +707,7 @@ def screen_query(
     if not forms:
         return []
     ids = range(index.name_count) if brute_force else index.candidates(forms)
-    hits = _best_per_party(index, forms, list(ids), threshold)
+    hits = _best_per_party(index, forms, list(ids), threshold, _is_person_query(query))
     # Supporting evidence moves a score by at most the bonuses: explain only what can make the cut.
     hits.sort(key=lambda h: -h[0])
     if len(hits) > limit:
