@@ -30,11 +30,12 @@ from normality import ascii_text
 from numpy.typing import NDArray
 from rapidfuzz.distance import Indel, Prefix
 from rapidfuzz.process import cdist
+from rigour.names import remove_org_types
 from rigour.text.phonetics import metaphone
 
 from chiptrail.errors import InvalidInput
 from chiptrail.parties.model import Party
-from chiptrail.parties.normalise import name_forms, normalise_name
+from chiptrail.parties.normalise import LEGAL_FORMS, name_forms, normalise_name
 from chiptrail.types import PartyId
 
 DEFAULT_THRESHOLD = 0.90
@@ -172,7 +173,15 @@ class _NameScore:
 
 
 def _is_person_query(query: Query) -> bool:
-    return query.schema == "Person" or bool(_PERSON_SHAPE.match(query.name.strip()))
+    """Person by schema, or "Surname, Given" where "Given" is not a legal form ("Amazon, Inc.")."""
+    if query.schema is not None:
+        return query.schema == "Person"
+    if not _PERSON_SHAPE.match(query.name.strip()):
+        return False
+    given = query.name.split(",", 1)[1].casefold()
+    words = re.findall(r"\w+", given)
+    legal = any(w in LEGAL_FORMS for w in words) or remove_org_types(given).split() != given.split()
+    return bool(words) and not legal
 
 
 INDEX_FORMAT = "chiptrail-screening-index/1"
