@@ -17,7 +17,6 @@ from functools import lru_cache
 from importlib import resources
 
 from normality import ascii_text
-from pypinyin import lazy_pinyin
 from rigour.names import (
     NameTypeTag,
     SymbolCategory,
@@ -63,6 +62,14 @@ _DICT_WORDS = sorted({*ZH_DROP, *ZH_GLOSS, *ZH_BRANDS, *ZH_PLACES}, key=len, rev
 _PLAIN, _GLOSSED, _CORE, _CORE_NO_PLACE = range(4)
 
 
+def _pinyin(text: str) -> str:
+    """Pinyin of a run of Chinese characters, one word. pypinyin is imported on first use: its
+    phrase dictionary costs a few hundred ms to load, which a Latin-script screen need not pay."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(text))
+
+
 def has_cjk(text: str) -> bool:
     """True when ``text`` contains Chinese characters."""
     return _CJK.search(text) is not None
@@ -75,7 +82,7 @@ def _dictionary_word(word: str, mode: int) -> str | None:
     if word in ZH_PLACES:
         return None if mode == _CORE_NO_PLACE else ZH_PLACES[word]
     if mode == _PLAIN:
-        return "".join(lazy_pinyin(word))
+        return _pinyin(word)
     if word in ZH_BRANDS:
         return ZH_BRANDS[word]
     return ZH_GLOSS[word] if mode == _GLOSSED else None
@@ -93,14 +100,14 @@ def _cjk_run_words(run: str, mode: int) -> list[str]:
             i += 1
             continue
         if pending:
-            out.append("".join(lazy_pinyin(pending)))
+            out.append(_pinyin(pending))
             pending = ""
         i += len(word)
         written = _dictionary_word(word, mode)
         if written:
             out.append(written)
     if pending:
-        out.append("".join(lazy_pinyin(pending)))
+        out.append(_pinyin(pending))
     return out
 
 
