@@ -158,6 +158,7 @@ def _cli(tree: Path) -> list[str]:
 def _env(tree: Path, data_dir: Path, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIPTRAIL_")}
     env.update({"PYTHONPATH": str(tree), "CHIPTRAIL_DATA_DIR": str(data_dir), **extra})
+    env["CHIPTRAIL_CREATE_DB"] = "1"  # each case serves a fresh SQLite file
     return env
 
 

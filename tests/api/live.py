@@ -64,6 +64,7 @@ def server_env(data_dir: Path) -> dict[str, str]:
     """The environment of a served process: auth on, data under ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHIPTRAIL_")}
     env["CHIPTRAIL_DATA_DIR"] = str(data_dir)
+    env["CHIPTRAIL_CREATE_DB"] = "1"  # each test serves a fresh SQLite file
     return env
 
 
@@ -75,6 +76,7 @@ class LiveServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    serve_args: tuple[str, ...] = ()
 
     @property
     def base_url(self) -> str:
@@ -97,7 +99,7 @@ class LiveServer:
     def _start(self, timeout_s: float) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [CHIPTRAIL, "serve", "--port", str(self.port), "--db", self.db_url],
+            [CHIPTRAIL, "serve", "--port", str(self.port), "--db", self.db_url, *self.serve_args],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=server_env(self.data_dir),
@@ -133,9 +135,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(db_url: str, data_dir: Path) -> Iterator[LiveServer]:
+def live_server(
+    db_url: str, data_dir: Path, serve_args: tuple[str, ...] = ()
+) -> Iterator[LiveServer]:
     """A started server that is stopped on exit."""
-    server = LiveServer(db_url=db_url, data_dir=data_dir)
+    server = LiveServer(db_url=db_url, data_dir=data_dir, serve_args=serve_args)
     try:
         server.start()
         yield server
