@@ -66,13 +66,35 @@ class EnvelopeRecord:
 
 
 def parse_envelope_records(data: bytes) -> dict[int, EnvelopeRecord]:
-    """Read a JSON-lines envelopes file into ``leaf index -> record``.
+    """Read an envelopes file into ``leaf index -> record``.
+
+    Accepts JSON lines (``chiptrail log envelopes``) or saved ``GET /v1/ledger/envelopes``
+    pages (``{"records": [...]}``, one per line or a single document).
 
     Raises:
         InvalidInput: a malformed line (its number in ``details["line"]``) or a leaf twice.
     """
     out: dict[int, EnvelopeRecord] = {}
-    for number, line in enumerate(data.splitlines(), start=1):
+    try:
+        whole = json.loads(data)
+    except ValueError:
+        whole = None
+    lines = (
+        [json.dumps(r).encode() for r in whole["records"]]
+        if isinstance(whole, dict) and isinstance(whole.get("records"), list)
+        else data.splitlines()
+    )
+    expanded: list[bytes] = []
+    for line in lines:
+        try:
+            obj = json.loads(line) if b'"records"' in line else None
+        except ValueError:
+            obj = None
+        if isinstance(obj, dict) and isinstance(obj.get("records"), list):
+            expanded += [json.dumps(r).encode() for r in obj["records"]]
+        else:
+            expanded.append(line)
+    for number, line in enumerate(expanded, start=1):
         if not line.strip():
             continue
         try:

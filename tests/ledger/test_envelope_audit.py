@@ -82,3 +82,12 @@ def test_envelopes_file_round_trip_and_errors() -> None:
         parse_envelope_records(line + b"\n" + line)
     with pytest.raises(InvalidInput, match="line 2"):
         parse_envelope_records(line + b'\n{"leaf_index": "x"}')
+
+
+def test_saved_api_pages_are_read_too() -> None:
+    _, one = _event_leaf(3)
+    _, two = _event_leaf(4)
+    page = {"records": [one.to_json(), two.to_json()], "next_start": None}
+    assert parse_envelope_records(json.dumps(page, indent=1).encode()) == {3: one, 4: two}
+    lines = json.dumps({"records": [one.to_json()]}) + "\n" + json.dumps(two.to_json())
+    assert parse_envelope_records(lines.encode()) == {3: one, 4: two}
