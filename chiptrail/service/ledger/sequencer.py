@@ -219,16 +219,18 @@ def _used(conn: Connection, checked: Sequence[_Checked]) -> tuple[set[str], set[
                 select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(chunk))
             ).scalars()
         )
-    by_party: dict[str, set[str]] = {}
-    for c in checked:
-        by_party.setdefault(c.envelope.party_id, set()).add(c.envelope.nonce)
+    # one query for every party's nonces: both IN lists use the (party_id, nonce) unique index;
+    # pairs of one party's id with another party's nonce are dropped below
+    wanted = {(c.envelope.party_id, c.envelope.nonce) for c in checked}
+    parties = sorted({p for p, _ in wanted})
+    all_nonces = sorted({n for _, n in wanted})
     nonces: set[tuple[str, str]] = set()
-    for party_id, wanted in by_party.items():
-        ordered = sorted(wanted)
-        for start in range(0, len(ordered), 400):
-            chunk = ordered[start : start + 400]
-            stmt = select(t.c.nonce).where(t.c.party_id == party_id, t.c.nonce.in_(chunk))
-            nonces.update((party_id, str(n)) for n in conn.execute(stmt).scalars())
+    for start in range(0, len(all_nonces), 400):
+        chunk = all_nonces[start : start + 400]
+        stmt = select(t.c.party_id, t.c.nonce).where(
+            t.c.party_id.in_(parties), t.c.nonce.in_(chunk)
+        )
+        nonces.update((str(p), str(n)) for p, n in conn.execute(stmt) if (p, n) in wanted)
     return found, nonces
 
 
