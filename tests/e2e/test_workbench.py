@@ -98,7 +98,7 @@ def test_an_analyst_works_a_case_from_queue_to_case_file(
     assert rows.count() >= 1
     assert all("transshipment" in rows.nth(i).inner_text() for i in range(rows.count()))
 
-    rows.first.locator("td.title a").click()
+    rows.filter(has_text="Pte. Ltd.").first.locator("td.title a").click()  # the consignee's case
     _ready(page, "case")
     assert page.locator("#case-chips li").count() >= 2
     assert page.locator("#case-evidence li").count() >= 1
@@ -136,6 +136,9 @@ def test_an_analyst_works_a_case_from_queue_to_case_file(
     _no_sideways_scroll(page, "parties")
     page.goto(f"{live.base_url}/ui/#/map")
     _ready(page, "map")
+    assert page.locator("#world-map .landmark-label").count() > 10  # the demo stores landmarks
+    assert int(page.locator("#world-map g.cluster").first.get_attribute("data-count")) > 1
+    assert page.locator("#world-map .case-mark").count() >= 7  # every incident's case placed
     _no_sideways_scroll(page, "map")
 
     assert outside == []

@@ -137,32 +137,131 @@ async function loadChips() {
   } while (cursor && chips.length < 5000);
   return { res, chips };
 }
+const WORST = ["VIOLATION", "SUSPECT", "UNVERIFIED", "VERIFIED"];
+let mapZoom = { k: 1, cx: MAP_W / 2, cy: MAP_H / 2 };
+function setViewBox(svg) {
+  const w = MAP_W / mapZoom.k, hh = MAP_H / mapZoom.k;
+  const x = Math.max(0, Math.min(MAP_W - w, mapZoom.cx - w / 2));
+  const y = Math.max(0, Math.min(MAP_H - hh, mapZoom.cy - hh / 2));
+  svg.setAttribute("viewBox", `${x.toFixed(1)} ${y.toFixed(1)} ${w.toFixed(1)} ${hh.toFixed(1)}`);
+}
+function centroids(worldDoc) { // country -> [lat, lon] of its largest ring's bounding-box centre
+  const out = {};
+  for (const f of worldDoc.features) {
+    const polys = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+    let best = null, area = -1;
+    for (const p of polys) {
+      const xs = p[0].map((c) => c[0]), ys = p[0].map((c) => c[1]);
+      const a = (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
+      if (a > area) { area = a; best = [(Math.max(...ys) + Math.min(...ys)) / 2, (Math.max(...xs) + Math.min(...xs)) / 2]; }
+    }
+    if (best) out[f.properties.iso2] = best;
+  }
+  return out;
+}
+function labelled(svg, x, y, label, cls, taken) { // skip a label that would overlap another
+  const w = label.length * 5.5 / mapZoom.k, hh = 10 / mapZoom.k;
+  if (taken.some((b) => x < b[0] + b[2] && x + w > b[0] && y - hh < b[1] && y > b[1] - b[3])) return;
+  taken.push([x, y, w, hh]);
+  const t = s("text", { x, y, class: cls, "font-size": (10 / mapZoom.k).toFixed(2) });
+  t.textContent = label;
+  svg.append(t);
+}
 async function showMap() {
   const svg = await worldSvg("world-map");
-  const { res, chips } = await loadChips();
+  const [{ res, chips }, lms, casesRes, partiesRes] = await Promise.all([loadChips(),
+    api("/v1/landmarks"), api("/v1/cases?limit=500"), api("/v1/parties?limit=1000")]);
   const counts = {};
+  const cell = 12 / mapZoom.k; // cluster cell in SVG units: fewer, larger clusters zoomed out
+  const clusters = new Map();
   for (const chip of chips) {
-    const pos = chipPosition(chip);
     const verdict = String(chip.verdict || "UNVERIFIED").toUpperCase();
     counts[verdict] = (counts[verdict] || 0) + 1;
+    const pos = chipPosition(chip);
     if (!pos) continue;
     const [x, y] = project(pos[0], pos[1]);
-    const dot = s("circle", {
-      cx: x.toFixed(1), cy: y.toFixed(1), r: 5, class: "chip",
-      fill: VERDICT_COLOURS[verdict] || "#7f7f7f", "data-verdict": verdict,
-      "data-chip": chip.chip_id, onclick: () => { location.hash = `#/chip/${chip.chip_id}`; },
-    });
-    dot.append(s("title", {}, document.createTextNode(`${chip.chip_id}: ${verdict}`)));
-    svg.append(dot);
+    const key = `${Math.round(x / cell)}:${Math.round(y / cell)}`;
+    const c = clusters.get(key) || { x: 0, y: 0, chips: [] };
+    c.x += x; c.y += y; c.chips.push([chip, verdict]); clusters.set(key, c);
   }
+  const taken = [], marks = [];
+  for (const c of clusters.values()) {
+    const n = c.chips.length, x = c.x / n, y = c.y / n;
+    const rr = (n === 1 ? 5 : 6 + 2.5 * Math.log2(n)) / mapZoom.k;
+    taken.push([x - rr, y + rr, 2 * rr, 2 * rr]); // labels keep off the markers
+    const worst = WORST.find((v) => c.chips.some(([, vv]) => vv === v)) || "UNVERIFIED";
+    if (n === 1) {
+      const [chip, verdict] = c.chips[0];
+      const dot = s("circle", {
+        cx: x.toFixed(1), cy: y.toFixed(1), r: 5 / mapZoom.k, class: "chip",
+        fill: VERDICT_COLOURS[verdict] || "#7f7f7f", "data-verdict": verdict,
+        "data-chip": chip.chip_id, onclick: () => { location.hash = `#/chip/${chip.chip_id}`; },
+      });
+      dot.append(s("title", {}, document.createTextNode(`${chip.chip_id}: ${verdict}`)));
+      marks.push(dot);
+      continue;
+    }
+    const r = (6 + 2.5 * Math.log2(n)) / mapZoom.k;
+    const by = {};
+    for (const [, v] of c.chips) by[v] = (by[v] || 0) + 1;
+    const g = s("g", { class: "cluster", "data-count": n, "data-verdict": worst, onclick: () => {
+      mapZoom = { k: Math.min(32, mapZoom.k * 3), cx: x, cy: y }; showMap();
+    } });
+    g.append(s("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r, fill: VERDICT_COLOURS[worst] }));
+    const t = s("text", { x: x.toFixed(1), y: (y + r / 3).toFixed(1), class: "cluster-count",
+      "font-size": (r * 0.9).toFixed(2) });
+    t.textContent = String(n);
+    g.append(t, s("title", {}, document.createTextNode(
+      `${n} chips: ${Object.entries(by).map(([v, k]) => `${k} ${v}`).join(", ")} (click to zoom)`)));
+    marks.push(g);
+  }
+  for (const lm of lms.ok ? (lms.body.landmarks || items(lms.body)) : []) {
+    const [x, y] = project(lm.lat, lm.lon), k = 3 / mapZoom.k;
+    svg.append(s("path", { d: `M${x},${y - k}L${x + k},${y + k}L${x - k},${y + k}Z`, class: "landmark-mark" }));
+    labelled(svg, x + k, y - k, String(lm.landmark_id).replace(/^LM-[A-Z]{2}-/, "").replace(/([a-z])([A-Z])/g, "$1 $2"), "landmark-label", taken);
+  }
+  svg.append(...marks); // chips over the landmarks
+  const where = centroids(await world());
+  const partyCountry = Object.fromEntries((partiesRes.ok ? items(partiesRes.body) : []).map((p) => [p.party_id, p.countries[0]]));
+  const chipAt = Object.fromEntries(chips.map((c) => [c.chip_id, chipPosition(c)]));
+  const placed = [];
+  for (const kase of casesRes.ok ? items(casesRes.body) : []) {
+    const spot = kase.chips.map((id) => chipAt[id]).find(Boolean)
+      || where[kase.countries[0]] || where[partyCountry[kase.parties[0]]];
+    if (!spot) continue;
+    const [sx, sy] = project(spot[0], spot[1]), k = 5 / mapZoom.k;
+    const x = sx + 3 * k, y = sy - 3 * k; // beside the chips it is about, not on top of them
+    const m = s("path", { d: `M${x},${y - k}L${x + k},${y}L${x},${y + k}L${x - k},${y}Z`,
+      class: `case-mark severity-${kase.severity}`, "data-case": kase.id,
+      onclick: () => { location.hash = `#/case/${kase.id}`; } });
+    m.append(s("title", {}, document.createTextNode(`case #${kase.rank}: ${kase.title} (${kase.channels.join(", ")})`)));
+    svg.append(m);
+    placed.push(kase);
+    labelled(svg, x + k, y + k * 2, `#${kase.rank}`, "case-label", taken);
+  }
+  setViewBox(svg);
+  svg.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const box = svg.getBoundingClientRect(), vb = svg.viewBox.baseVal;
+    const cx = vb.x + ((e.clientX - box.left) / box.width) * vb.width;
+    const cy = vb.y + ((e.clientY - box.top) / box.height) * vb.height;
+    mapZoom = { k: Math.max(1, Math.min(32, mapZoom.k * (e.deltaY < 0 ? 1.5 : 1 / 1.5))), cx, cy };
+    showMap();
+  }, { passive: false });
+  const zoom = h("div", { class: "map-tools" },
+    h("button", { id: "zoom-in", onclick: () => { mapZoom.k = Math.min(32, mapZoom.k * 2); showMap(); } }, "+"),
+    h("button", { id: "zoom-out", onclick: () => { mapZoom.k = Math.max(1, mapZoom.k / 2); showMap(); } }, "−"),
+    h("button", { id: "zoom-reset", onclick: () => { mapZoom = { k: 1, cx: MAP_W / 2, cy: MAP_H / 2 }; showMap(); } }, "world"),
+    h("span", { class: "hint" }, `zoom ×${mapZoom.k.toFixed(1)}; click a cluster to zoom in, a ◆ to open its case`));
   const legend = h("ul", { id: "legend" }, Object.entries(VERDICT_COLOURS).map(([v, c]) =>
     h("li", { "data-colour": c }, h("span", { class: `swatch swatch-${v.toLowerCase()}` }),
-      `${v} (${counts[v] || 0})`)));
+      `${v} (${counts[v] || 0})`)), h("li", {}, `◆ cases (${placed.length})`), h("li", {}, "▲ landmarks"));
   const go = h("form", { id: "chip-search", onsubmit: (e) => {
     e.preventDefault(); location.hash = `#/chip/${document.getElementById("chip-id").value}`;
   } }, h("input", { id: "chip-id", placeholder: "chip id" }), h("button", {}, "Open chip"));
-  view.replaceChildren(h("h2", {}, "Chips by location verdict"), go, svg, legend,
-    res.ok ? h("p", { id: "chip-count" }, `${chips.length} chips`) : problem(res));
+  view.replaceChildren(h("h2", {}, "Where the chips and cases are"), go, zoom, svg, legend,
+    res.ok ? h("p", { id: "chip-count" }, `${chips.length} chips, ${placed.length} cases placed`) : problem(res));
+  document.body.dataset.ready = "1";
 }
 
 // ---- chip -------------------------------------------------------------------------------------
@@ -212,10 +311,12 @@ async function showChip(chipId) {
     const evidence = (latest.evidence && latest.evidence.evidence) || [];
     for (const e of evidence) { // proven disks: distance <= bound_km around each landmark
       const lm = landmarks[e.landmark_id];
-      if (!lm || typeof e.bound_km !== "number") continue;
+      const bound = typeof e.bound_km === "number" ? e.bound_km
+        : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null; // c * RTT / 2, km per ms
+      if (!lm || bound === null) continue;
       const [x, y] = project(lm.lat, lm.lon);
       svg.append(s("circle", { cx: x, cy: y, class: "region",
-        r: Math.max(2, (e.bound_km / 111.2) * (MAP_W / 360)) }));
+        r: Math.max(2, (bound / 111.2) * (MAP_W / 360)) }));
       svg.append(s("rect", { x: x - 3, y: y - 3, width: 6, height: 6, class: "landmark" }));
     }
     for (const v of [...history].reverse()) {
@@ -415,6 +516,30 @@ function subjectLink(kind, subject, names) {
   if (kind === "party") return h("a", { href: `#/party/${subject}` }, names[subject] || subject);
   return text(subject);
 }
+async function regionMap(chipId) { // a chip's latest verdict: proven disks around landmarks
+  const [verdicts, landmarks] = await Promise.all([
+    api(`/v1/chips/${encodeURIComponent(chipId)}/verdicts?limit=1`), landmarksById()]);
+  const latest = verdicts.ok ? items(verdicts.body)[0] : null;
+  if (!latest) return h("p", { class: "empty" }, `no location verdict for ${chipId}`);
+  const svg = await worldSvg("case-map");
+  for (const e of (latest.evidence && latest.evidence.evidence) || []) {
+    const lm = landmarks[e.landmark_id];
+    const bound = typeof e.bound_km === "number" ? e.bound_km
+      : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null; // c * RTT / 2, km per ms
+    if (!lm || bound === null) continue;
+    const [x, y] = project(lm.lat, lm.lon);
+    svg.append(s("circle", { cx: x, cy: y, class: "region", r: Math.max(2, (bound / 111.2) * (MAP_W / 360)) }));
+    svg.append(s("rect", { x: x - 3, y: y - 3, width: 6, height: 6, class: "landmark" }));
+  }
+  const pos = chipPosition(latest);
+  if (pos) {
+    const [x, y] = project(pos[0], pos[1]);
+    svg.append(s("circle", { cx: x, cy: y, r: 4, class: "chip",
+      fill: VERDICT_COLOURS[String(latest.verdict).toUpperCase()] || "#7f7f7f" }));
+  }
+  return h("div", {}, h("p", {}, verdictBadge(latest.verdict), ` ${chipId}, ${when(latest.computed_at)}: `,
+    "proven region = intersection of the disks (distance ≤ c·RTT/2 from each landmark)"), svg);
+}
 async function showCase(caseId) {
   const res = await api(`/v1/cases/${encodeURIComponent(caseId)}`);
   if (!res.ok) { view.replaceChildren(h("h2", {}, "Case"), problem(res)); return; }
@@ -449,12 +574,15 @@ async function showCase(caseId) {
     h("section", {}, h("h3", {}, `Chips (${c.chips.length})`),
       h("ul", { id: "case-chips", class: "chips" }, c.chips.map((id) => h("li", {}, h("a", { href: `#/chip/${id}` }, id))))),
     h("section", {}, h("h3", {}, "Parties"),
-      h("ul", { id: "case-parties" }, c.parties.map((id) => h("li", {}, h("a", { href: `#/party/${id}` }, names[id] || id), ` (${id})`)))),
+      c.parties.length ? h("ul", { id: "case-parties" }, c.parties.map((id) => h("li", {}, h("a", { href: `#/party/${id}` }, names[id] || id), ` (${id})`)))
+        : h("p", { id: "case-parties", class: "empty" }, "no party has a finding in this case")),
     h("section", {}, h("h3", {}, `Findings (${c.findings.length})`),
       h("ul", { id: "case-findings" }, c.findings.map((f) => h("li", { "data-finding": f.id },
         severityBadge(f.severity), " ", h("a", { href: `#/finding/${f.id}` }, f.rule), " on ",
         subjectLink(f.subject_kind, f.subject, names), ` (${when(f.detected_at)}): `, text(f.explanation))))),
     h("section", {}, h("h3", {}, "Evidence in time order"), evidence),
+    c.chips.length ? h("section", { id: "case-location" }, h("h3", {}, "Where its first chip was measured"),
+      await regionMap(c.chips[0])) : null,
     h("section", {}, h("h3", {}, "Comments"),
       c.comments.length ? h("ul", { id: "case-comments" }, c.comments.map((m) =>
         h("li", {}, h("time", {}, when(m.created_at)), ` ${m.author}: `, text(m.body))))

@@ -29,6 +29,7 @@ from chiptrail.service.demo.ledger import ingest_world
 from chiptrail.service.demo.store import (
     SIM_LIST_ID,
     listed_parties,
+    store_landmarks,
     store_parties,
     store_restricted_list,
     store_trade_records,
@@ -151,6 +152,7 @@ def store_world(db: Database, world: World, fixes: tuple[LocationFix, ...]) -> N
     licences, sites, addresses), the restricted list and the rule thresholds. The custody events
     go in first, through ``ingest_world``."""
     store_verdicts(db, world, fixes)
+    store_landmarks(db, world, world.now)
     store_parties(db, world, world.now)
     store_trade_records(db, world, world.now)
     store_restricted_list(db, world, world.now)

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
 
-from chiptrail.errors import Conflict
+from chiptrail.crypto import Ed25519Signer, sha256
+from chiptrail.errors import ChiptrailError, Conflict
 from chiptrail.parties.aggregate import TenancyRecord
 from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.model import Party as ListedParty
@@ -33,6 +34,8 @@ from chiptrail.records import (
     SiteRecord,
 )
 from chiptrail.rules.view import AddressKind, LocationFix
+from chiptrail.service.location.intake import register_landmarks
+from chiptrail.service.location.probe import RegisteredLandmark
 from chiptrail.service.parties import graph as parties_graph
 from chiptrail.service.parties import lists as parties
 from chiptrail.service.records.ingest import add_records
@@ -40,7 +43,7 @@ from chiptrail.sim.world import World
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import location_verdicts_table
 from chiptrail.store.parties_tables import party_entities
-from chiptrail.types import PartyId
+from chiptrail.types import Country, LandmarkId, PartyId
 
 SIM_LIST_ID = "sim-entity-list"
 """List id of the simulated restricted list (in memory and in the store)."""
@@ -279,3 +282,24 @@ def store_restricted_list(db: Database, world: World, now: datetime) -> int:
         parsed=PartySet(tuple(entries)),
     )
     return result.entries
+
+
+def store_landmarks(db: Database, world: World, now: datetime) -> int:
+    """Register the world's landmarks (position, country) so the dashboard can draw RTT disks.
+
+    The simulator does not sign probes; each landmark gets a key derived from the world's seed and
+    its id, so registering the same world again is a no-op. Returns landmarks registered.
+    """
+    if not world.landmarks:
+        return 0
+    rows: list[RegisteredLandmark | ChiptrailError] = [
+        RegisteredLandmark(
+            LandmarkId(m.landmark_id),
+            m.lat,
+            m.lon,
+            Ed25519Signer(sha256(f"{world.seed}:{m.landmark_id}".encode())).public_key,
+            Country(m.country) if m.country else None,
+        )
+        for m in world.landmarks
+    ]
+    return len(register_landmarks(db, rows, now).registered)
