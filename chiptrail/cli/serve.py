@@ -84,6 +84,9 @@ def _check_port_free(host: str, port: int) -> None:
     from chiptrail.errors import Unavailable
 
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as uvicorn does: connections of a killed server still in TIME_WAIT must not block a
+        # restart on the same port (the kill -9 test restarts at once); a listener still does
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
