@@ -20,10 +20,17 @@ class RateLimit:
 
 @dataclass
 class TokenBuckets:
-    """One token bucket per key. ``take`` returns 0.0 when allowed, else the seconds to wait."""
+    """One token bucket per key. ``take`` returns 0.0 when allowed, else the seconds to wait.
+
+    The table holds at most ``max_keys`` buckets, so a caller who invents keys (client addresses,
+    guessed key ids) cannot grow memory without bound. When a new key would pass the bound, buckets
+    that have refilled (the same as no bucket at all) are dropped first; if none has, the one
+    updated longest ago (the fullest) is dropped.
+    """
 
     limit: RateLimit
     clock_s: Callable[[], float]
+    max_keys: int = 100_000
     _tokens: dict[str, float] = field(default_factory=dict)
     _updated_s: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -44,9 +51,28 @@ class TokenBuckets:
             last_s = self._updated_s.get(key, now_s)
             tokens = self._tokens.get(key, float(self.limit.burst))
             tokens = min(float(self.limit.burst), tokens + (now_s - last_s) * self.limit.rate_per_s)
+            if key not in self._updated_s and len(self._updated_s) >= self.max_keys:
+                self._evict(now_s)
             self._updated_s[key] = now_s
             if tokens >= 1.0:
                 self._tokens[key] = tokens - 1.0
                 return 0.0
             self._tokens[key] = tokens
             return (1.0 - tokens) / self.limit.rate_per_s
+
+    def _evict(self, now_s: float) -> None:
+        """Make room for one key (called with the lock held)."""
+        rate, burst = self.limit.rate_per_s, float(self.limit.burst)
+        full = [
+            k
+            for k, last_s in self._updated_s.items()
+            if self._tokens.get(k, burst) + (now_s - last_s) * rate >= burst
+        ]
+        if not full:
+            full = [min(self._updated_s, key=self._updated_s.__getitem__)]
+        for k in full:
+            del self._updated_s[k]
+            self._tokens.pop(k, None)
+
+    def __len__(self) -> int:
+        return len(self._updated_s)
