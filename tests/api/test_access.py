@@ -9,13 +9,19 @@ fails ``test_every_operation_is_classified``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 
 from chiptrail.api.access import ROUTES, Scope, access_for
-from chiptrail.service.auth import Role
-from tests.api.conftest import PARTY_A, Keys, build_app, make_keys
+from chiptrail.errors import PermissionDenied
+from chiptrail.service.alerts.triage import get_triage
+from chiptrail.service.auth import Caller, Role
+from chiptrail.service.ledger.events import get_chip
+from chiptrail.service.location.probe import locate_chip
+from chiptrail.types import ChipId
+from tests.api.conftest import PARTY_A, PARTY_B, Keys, build_app, make_keys
 from tests.api.world import World, build_world
 
 CALLERS: dict[str, tuple[Role | None, str | None]] = {
@@ -148,3 +154,24 @@ def test_staff_see_every_finding(world_client: tuple[TestClient, Keys, World]) -
     for staff in ("admin", "analyst"):
         items = client.get("/v1/findings", headers=keys.headers(staff)).json()["items"]
         assert {item["subject"] for item in items} == set(world.chips.values())
+
+
+def test_service_functions_refuse_another_partys_chip_and_finding(
+    world_client: tuple[TestClient, Keys, World],
+) -> None:
+    """Python API callers get the same scoping as HTTP callers (defence behind the route table)."""
+    client, _keys, world = world_client
+    db = client.app.state.database  # type: ignore[attr-defined]
+    a = Caller(key_id="k-a", role=Role.VENDOR, party_id=PARTY_A)
+    analyst = Caller(key_id="k-x", role=Role.ANALYST, party_id=None)
+    now = datetime.now(UTC)
+    assert get_chip(db, world.chips[PARTY_A], caller=a).state.epc == world.chips[PARTY_A]
+    with pytest.raises(PermissionDenied):
+        get_chip(db, world.chips[PARTY_B], caller=a)
+    with pytest.raises(PermissionDenied):
+        locate_chip(db, ChipId(world.chips[PARTY_B]), now, caller=a)
+    with pytest.raises(PermissionDenied):
+        get_triage(db, world.findings[PARTY_B], caller=a)
+    assert get_triage(db, world.findings[PARTY_A], caller=a).case_id
+    assert get_triage(db, world.findings[PARTY_B], caller=analyst).case_id
+    assert get_chip(db, world.chips[PARTY_B], caller=analyst).state.epc == world.chips[PARTY_B]

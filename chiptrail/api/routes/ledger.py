@@ -235,9 +235,9 @@ def _prepare_events(log_sequencer: Sequencer, body: bytes) -> PreparedSubmission
 
 
 @router.get("/chips/{epc:path}")
-def get_chip(epc: str, db: DatabaseDep) -> dict[str, object]:
+def get_chip(epc: str, db: DatabaseDep, caller: CallerDep) -> dict[str, object]:
     """A chip's (or server's) state, history and anomalies."""
-    view = svc.get_chip(db, epc)
+    view = svc.get_chip(db, epc, caller=caller)
     return {
         "state": _state_out(view.state),
         "children": list(view.children),

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from chiptrail.api.auth import CallerDep
 from chiptrail.api.deps import DatabaseDep
 from chiptrail.countries import parse_country
 from chiptrail.crypto import b64decode, b64encode
@@ -292,6 +293,7 @@ def register_device_key(chip_id: str, body: DeviceKeyBody, db: DatabaseDep) -> D
 def get_chip_location(
     chip_id: str,
     db: DatabaseDep,
+    caller: CallerDep,
     window_h: Annotated[
         float, Query(gt=0, le=8784, description="Hours of measurements before the latest one.")
     ] = 24.0,
@@ -325,5 +327,6 @@ def get_chip_location(
         site=site,
         min_landmarks=min_landmarks,
         max_age_h=max_age_h,
+        caller=caller,
     )
     return service.location_to_json(location)

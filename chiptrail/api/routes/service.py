@@ -244,10 +244,10 @@ def post_triage(
 
 @router.get("/findings/{finding_id}/triage")
 def get_finding_triage(
-    finding_id: Annotated[str, Path(max_length=64)], db: DatabaseDep
+    finding_id: Annotated[str, Path(max_length=64)], db: DatabaseDep, caller: CallerDep
 ) -> TriageOut:
     """The triage state (status, assignee, comments) of a finding's case."""
-    return _triage_out(get_triage(db, finding_id))
+    return _triage_out(get_triage(db, finding_id, caller=caller))
 
 
 @router.get(

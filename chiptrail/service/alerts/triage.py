@@ -15,7 +15,9 @@ from enum import StrEnum
 from sqlalchemy import Connection, insert, select, update
 
 from chiptrail.errors import Conflict, InvalidInput, NotFound
+from chiptrail.service.access import scope
 from chiptrail.service.alerts.cases import check_priority
+from chiptrail.service.auth import Caller
 from chiptrail.store.database import Database
 from chiptrail.store.findings_tables import case_comments, case_events, cases, findings
 
@@ -188,12 +190,17 @@ def triage_case(
         return _state(conn, "", case_id)
 
 
-def get_triage(db: Database, finding_id: str) -> TriageState:
+def get_triage(db: Database, finding_id: str, *, caller: Caller | None = None) -> TriageState:
     """The triage state of the case of ``finding_id``.
+
+    ``caller`` (None: trusted local use) must reach the finding (``service.access.scope``).
 
     Raises:
         NotFound: no such finding.
+        PermissionDenied: the finding is not about ``caller``'s party or an asset it reaches.
     """
+    if caller is not None:
+        scope.require_finding(db, caller, finding_id)
     with db.unit() as conn:
         row = conn.execute(
             select(findings.c.case_id).where(findings.c.finding_id == finding_id)

@@ -57,6 +57,8 @@ from chiptrail.ledger.submission import (
     parse_envelope,
     verify_envelope,
 )
+from chiptrail.service.access import scope
+from chiptrail.service.auth import Caller
 from chiptrail.service.ledger import rows
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import submissions_table
@@ -481,12 +483,17 @@ class ChipView:
     children: tuple[str, ...]
 
 
-def get_chip(db: Database, epc: str) -> ChipView:
+def get_chip(db: Database, epc: str, *, caller: Caller | None = None) -> ChipView:
     """Current state and full history of one EPC.
+
+    ``caller`` (None: trusted local use) must reach the EPC (``service.access.scope``).
 
     Raises:
         NotFound: the EPC never appeared in the log.
+        PermissionDenied: ``caller``'s party does not reach the EPC.
     """
+    if caller is not None:
+        scope.require_asset(db, caller, epc)
     with db.unit() as conn:
         states = rows.load_assets(conn, [epc])
         if epc not in states:

@@ -30,6 +30,8 @@ from chiptrail.geoloc import (
 from chiptrail.geoloc import Landmark as GeoLandmark
 from chiptrail.probe.attestation import AttestationScheme, DevicePublicKey
 from chiptrail.probe.messages import MeasurementRecord, check_id, verify_measurement
+from chiptrail.service.access import scope
+from chiptrail.service.auth import Caller
 from chiptrail.service.ledger.events import get_chip
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository, as_utc
@@ -340,6 +342,7 @@ def locate_chip(
     site: DeclaredSite | None = None,
     min_landmarks: int = 1,
     max_age_h: float | None = None,
+    caller: Caller | None = None,
 ) -> ChipLocation:
     """Locate a chip from its latest measurements and judge it against its declared site.
 
@@ -352,10 +355,15 @@ def locate_chip(
         max_age_h: when set, a chip whose latest measurement is older than this (before ``now``)
             is UNVERIFIED whatever its old measurements showed: withholding new measurements
             must not keep an old VERIFIED alive.
+        caller: None for trusted local use; otherwise its party must reach the chip
+            (``service.access.scope``).
 
     Raises:
         InvalidInput: ``window_h`` or ``max_age_h`` not positive.
+        PermissionDenied: ``caller``'s party does not reach the chip.
     """
+    if caller is not None:
+        scope.require_asset(db, caller, chip_id)
     if not 0 < window_h <= 24 * 366:
         raise InvalidInput("window_h must be in (0, 8784] hours", {"field": "window_h"})
     if max_age_h is not None and not max_age_h > 0:
