@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from chiptrail.errors import NotFound
 from chiptrail.rules import (
+    capacity,
     cloud,
     consignee,
     custody,
@@ -81,6 +82,7 @@ RULES: tuple[Rule, ...] = (
     Rule("custody-contradiction", "transshipment", custody.find_custody_contradictions),
     Rule("consignee-new-or-shell", "transshipment", consignee.find_new_or_shell_buyers),
     Rule("consignee-capacity", "transshipment", consignee.find_capacity_mismatch),
+    Rule("capacity-imports", "transshipment", capacity.find_capacity_imports),
     Rule("third-country-routing", "transshipment", consignee.find_third_country_routing),
     Rule("payment-from-concern", "transshipment", payments.find_concern_payments),
     Rule("restricted-party", "front_network", consignee.find_restricted_parties),

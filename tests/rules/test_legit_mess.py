@@ -230,3 +230,30 @@ def test_payment_from_a_country_of_concern_is_evidence_on_the_buyer() -> None:
     assert (found.subject, found.subject_kind) == ("dist-sg", SubjectKind.PARTY)
     assert [e.ref for e in found.evidence] == ["order:PO-2"]
     assert run("payment-from-concern", view(orders=(order("PO-1", "SG"),))) == []
+
+
+def test_reseller_turnover_over_a_year_is_not_over_capacity() -> None:
+    # A distributor's warehouse (capacity 4) received 12 chips over the year and shipped 10 on:
+    # 2 are there now. Imports over the year exceed the capacity, presence never did.
+    events = []
+    for lot in range(3):
+        chips = [f"t{lot}-{i}" for i in range(4)]
+        base = 300 - 90 * lot
+        events.append(ev(10 * lot, "receiving", base, chips, "dist-sg", "SG", site_id="site-sg"))
+        leaving = chips if lot < 2 else chips[:2]
+        events.append(
+            ev(
+                10 * lot + 1,
+                "shipping",
+                base - 20,
+                leaving,
+                "dist-sg",
+                "SG",
+                site_id="site-sg",
+                destination_party=PartyId("op-us"),
+                destination_country=Country("US"),
+            )
+        )
+    found = run_rules(view(events=tuple(events)))
+    assert [f for f in found if f.rule in {"capacity-imports", "consignee-capacity"}] == []
+    assert [f for f in found if f.subject_kind is SubjectKind.PARTY] == []
