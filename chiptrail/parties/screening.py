@@ -80,6 +80,9 @@ _COMMON_GRAM_SHARE = 0.05
 _PERSON_SHAPE = re.compile(r"^[^,\d]+,[^,\d]+$")
 _ID_CHARS = re.compile(r"[^0-9A-Z]")
 _KIND_RANK = {"name": 0, "alias": 1, "previous_name": 2}
+FACTOR_FEATURES = frozenset({"number_mismatch", "number_missing", "distinct_word"})
+"""Features whose ``score`` is a factor the name score was multiplied by (penalties), not a term
+added to it; the explanation writes them as ×factor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +102,11 @@ class Query:
 
 @dataclass(frozen=True, slots=True)
 class Feature:
-    """One feature's contribution to a score, with the strings it compared."""
+    """One feature's contribution to a score, with the strings it compared.
+
+    ``score`` is added to the score, except for the penalties in ``FACTOR_FEATURES``, whose
+    ``score`` is the factor the name score was multiplied by.
+    """
 
     feature: str
     score: float
@@ -148,7 +155,12 @@ class Match:
     @property
     def explanation(self) -> str:
         """One sentence a compliance analyst can read."""
-        parts = [f"{f.feature} {f.score:+.3f} ({f.detail})" for f in self.features]
+        parts = [
+            f"{f.feature} ×{f.score:.3f} ({f.detail})"
+            if f.feature in FACTOR_FEATURES
+            else f"{f.feature} {f.score:+.3f} ({f.detail})"
+            for f in self.features
+        ]
         return f"score {self.score:.3f}: " + "; ".join(parts)
 
 

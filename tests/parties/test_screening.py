@@ -216,6 +216,9 @@ def test_number_mismatch_is_explained(why_index: ScreeningIndex) -> None:
         if m.party_id == "plant-558"
     ]
     assert any(f.feature == "number_mismatch" for f in m.features)
+    # a penalty multiplies the name score: the explanation says so, it does not add 0.6
+    assert "number_mismatch ×0.600 (numbers 150 vs 558)" in m.explanation
+    assert "+0.600" not in m.explanation
 
 
 def test_ranking_and_reported_scores_agree_with_brute_force(why_index: ScreeningIndex) -> None:
