@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -180,3 +181,45 @@ def test_list_load_stores_the_screening_index(database: Database, vectors: Path)
         [row] = conn.execute(party_screening_index.select()).all()
         assert row.fingerprint == service.lists_fingerprint(conn)
         assert row.built_at.replace(tzinfo=UTC) == NOW + timedelta(days=1)
+
+
+def test_loading_several_lists_builds_the_index_once(
+    sqlite_database: Database, vectors: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+    real = service.build_index
+
+    def counting(parties: object) -> object:
+        built.append(1)
+        return real(parties)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, "build_index", counting)
+    files = [(f, (vectors / f).read_bytes()) for f in ("csl.csv", "dpl.txt", "unsc.xml")]
+    results = service.load_lists(sqlite_database, files, now=NOW)
+    assert len(results) == 3
+    assert len(built) == 1  # not once per list
+    from chiptrail.store.parties_tables import party_screening_index
+
+    with sqlite_database.unit() as conn:
+        [row] = conn.execute(party_screening_index.select()).all()
+        assert row.fingerprint == service.lists_fingerprint(conn)
+    index = service.build_stored_index(sqlite_database)
+    assert len(built) == 1  # the stored index was current: not rebuilt
+    assert {p.list_id for p in index.parties} == {r.list_id for r in results}
+
+
+def test_failed_list_in_a_load_leaves_an_index_over_what_was_stored(
+    sqlite_database: Database, vectors: Path
+) -> None:
+    clash = json.dumps(
+        {"id": "us-csl.a1b2c3", "schema": "Company", "properties": {"name": ["Clash Ltd"]}}
+    ).encode()
+    files = [("csl.csv", (vectors / "csl.csv").read_bytes()), ("clash.jsonl", clash)]
+    with pytest.raises(Conflict):
+        service.load_lists(sqlite_database, files, now=NOW)
+    assert [i.list_id for i in service.list_lists(sqlite_database)] == ["us-csl"]
+    from chiptrail.store.parties_tables import party_screening_index
+
+    with sqlite_database.unit() as conn:
+        [row] = conn.execute(party_screening_index.select()).all()
+        assert row.fingerprint == service.lists_fingerprint(conn)

@@ -169,6 +169,7 @@ def load_list(
     title: str | None = None,
     source: str = "file",
     parsed: PartySet | None = None,
+    index: bool = True,
 ) -> LoadResult:
     """Parse a list file completely, then replace the stored list of that id in one transaction.
 
@@ -181,6 +182,8 @@ def load_list(
         title: a human title (default: the list id).
         source: where the bytes came from (path or URL), recorded with the list.
         parsed: an already parsed form of ``data`` (OFAC with companions).
+        index: rebuild and store the screening index in the same transaction (False: the caller
+            loads more lists and stores the index once, see ``load_lists``).
 
     Raises:
         InvalidInput: unreadable file; nothing is stored. Conflict: ids collide with another list.
@@ -210,7 +213,8 @@ def load_list(
             )
         )
         store_party_set(conn, result, lid)
-        store_index(conn, now=now)
+        if index:
+            store_index(conn, now=now)
     for w in result.warnings:
         log.warning("%s: %s", lid, w)
     return LoadResult(
@@ -266,7 +270,8 @@ def download(url: str, *, timeout_s: float) -> bytes:
 def update_lists(
     db: Database, *, now: datetime, list_ids: Sequence[str] = (), timeout_s: float = 30.0
 ) -> list[LoadResult]:
-    """Download the official list files and load each (all downloads first, then the loads).
+    """Download the official list files and load each (all downloads first, then the loads;
+    the screening index is built once, with the last list).
 
     Raises:
         Unavailable: a download failed (nothing is changed). InvalidInput: unknown list id.
@@ -281,16 +286,17 @@ def update_lists(
     extra = {}
     if "ofac-sdn" in fetched:
         extra = {k: download(u, timeout_s=timeout_s) for k, u in OFAC_COMPANIONS.items()}
-    results = []
-    for lid, data in fetched.items():
+
+    def load(lid: str, data: bytes) -> Loader:
         url, fmt = OFFICIAL_SOURCES[lid]
         parsed = None
         if fmt is ListFormat.OFAC_SDN:
             parsed = parse_ofac_sdn(data, extra.get("alt"), extra.get("add"), list_id=lid)
-        results.append(
-            load_list(db, data, now=now, fmt=fmt, list_id=lid, source=url, parsed=parsed)
+        return lambda index: load_list(
+            db, data, now=now, fmt=fmt, list_id=lid, source=url, parsed=parsed, index=index
         )
-    return results
+
+    return _store_each(db, [load(lid, data) for lid, data in fetched.items()], now=now)
 
 
 def list_lists(db: Database) -> list[ListInfo]:
@@ -462,10 +468,13 @@ def load_lists(
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[LoadResult]:
-    """Parse every ``(source, bytes)`` file first, then store each list (``load_list``).
+    """Parse every ``(source, bytes)`` file first, then store each list (``load_list``) and build
+    the screening index once, in the last list's transaction (not once per list).
 
     A file that does not parse (an index file, an empty list) stops the load before anything is
-    stored, and the error names it.
+    stored, and the error names it. When storing a list fails (ids that collide with another
+    list), the lists stored before it keep their place and the index is built over them before
+    the error is raised.
 
     Raises:
         InvalidInput: a file does not parse, naming it; nothing is stored.
@@ -484,11 +493,11 @@ def load_lists(
                 f"{source}: {exc.message}; nothing was stored", {**exc.details, "file": source}
             ) from exc
         parsed.append((source, data, kind, result))
-    out = []
-    for n, (source, data, kind, result) in enumerate(parsed, start=1):
-        say(f"storing {n}/{len(parsed)}: {source} ({len(result.parties)} entries)")
-        out.append(
-            load_list(
+
+    def load(n: int, source: str, data: bytes, kind: ListFormat, result: PartySet) -> Loader:
+        def run(index: bool) -> LoadResult:
+            say(f"storing {n}/{len(parsed)}: {source} ({len(result.parties)} entries)")
+            return load_list(
                 db,
                 data,
                 now=now,
@@ -497,6 +506,28 @@ def load_lists(
                 title=title,
                 source=source,
                 parsed=result,
+                index=index,
             )
-        )
+
+        return run
+
+    return _store_each(db, [load(n, *p) for n, p in enumerate(parsed, start=1)], now=now)
+
+
+Loader = Callable[[bool], LoadResult]
+"""Stores one list; the argument says whether to build the screening index with it."""
+
+
+def _store_each(db: Database, loads: Sequence[Loader], *, now: datetime) -> list[LoadResult]:
+    """Run list loads in order, building the screening index with the last one only. When a load
+    fails, the index is built over the lists stored before it, then the error is raised."""
+    out: list[LoadResult] = []
+    for n, load in enumerate(loads, start=1):
+        try:
+            out.append(load(n == len(loads)))
+        except Exception:
+            if out:
+                with db.unit() as conn:
+                    store_index(conn, now=now)
+            raise
     return out
