@@ -257,3 +257,18 @@ def test_reseller_turnover_over_a_year_is_not_over_capacity() -> None:
     found = run_rules(view(events=tuple(events)))
     assert [f for f in found if f.rule in {"capacity-imports", "consignee-capacity"}] == []
     assert [f for f in found if f.subject_kind is SubjectKind.PARTY] == []
+
+
+def test_a_fleet_at_an_unseparable_site_is_not_a_volume_gap() -> None:
+    # 12 chips at the Singapore site the landmarks cannot verify: all answer from it, none
+    # verifies. That is landmark-needed for the registry, not a gap on SG, the operator or site.
+    chips = [f"sg-{i}" for i in range(12)]
+    events = tuple(
+        replace(e, chip_ids=tuple(ChipId(c) for c in chips)) for e in _sg_installed("sg-0")
+    )
+    fixes = tuple(f for c in chips for f in _unverified(c, [40, 30, 20, 10, 2], 700.0, 1.5, 103.5))
+    v = view(parties=SG_PARTIES, sites=SG_SITES, events=events, fixes=fixes)
+    found = run_rules(v)
+    assert [f.rule for f in found] == ["landmark-needed"]
+    silent = replace(v, fixes=tuple(f for f in fixes if f.chip_id != "sg-0" or f.at < ago(35)))
+    assert run("volume-gap", silent) == []  # 1 chip dark: under the minimum
