@@ -131,6 +131,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/v1/cases"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/cases/{case_id}"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/cases/{case_id}/file"): _a(STAFF, Scope.STAFF),
+    ("GET", "/v1/cases/{case_id}/file.pdf"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/cases/{case_id}/proofs"): _a(STAFF, Scope.STAFF),
     ("POST", "/v1/cases/{case_id}/triage"): _a(STAFF, Scope.STAFF),
     ("GET", "/v1/reports/findings"): _a(STAFF, Scope.STAFF),

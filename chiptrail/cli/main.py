@@ -52,6 +52,7 @@ COMMAND_MODULES: dict[str, str] = {
     "redteam": "rules",
     "rules": "rules",
     "findings": "rules",
+    "cases": "cases",
     "batch": "batch",
     "keys": "service",
     "db": "db",

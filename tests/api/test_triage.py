@@ -91,3 +91,25 @@ def test_findings_report_export(authed: tuple[TestClient, Keys]) -> None:
     lines = client.get("/v1/reports/findings?format=jsonl", headers=keys.headers("admin")).text
     assert fid in lines
     assert client.get("/v1/reports/findings", headers=keys.headers("vendor_a")).status_code == 403
+
+
+def test_case_file_as_html_and_pdf_for_staff_only(authed: tuple[TestClient, Keys]) -> None:
+    client, keys = authed
+    _store(client)
+    analyst = keys.headers("analyst")
+    [case] = client.get("/v1/cases", headers=analyst).json()["items"]
+    base = f"/v1/cases/{case['id']}/file"
+    html = client.get(base, headers=analyst)
+    assert html.status_code == 200, html.text
+    assert html.headers["content-type"].startswith("text/html")
+    pdf = client.get(f"{base}.pdf", headers=analyst)
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].endswith(f'chiptrail-case-{case["id"]}.pdf"')
+    assert pdf.content.startswith(b"%PDF-")
+    assert b"/EmbeddedFiles" in pdf.content  # proofs.json and checkpoint.txt attached
+    for role in ("auditor", "vendor_a"):
+        assert client.get(f"{base}.pdf", headers=keys.headers(role)).status_code == 403
+    missing = client.get("/v1/cases/no-such-case/file.pdf", headers=analyst)
+    assert missing.status_code == 404
+    assert "no case 'no-such-case'" in missing.json()["error"]["message"]

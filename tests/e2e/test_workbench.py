@@ -1,7 +1,7 @@
 """An analyst's day in a real headless Chromium against ``chiptrail serve`` on a small demo world:
 open the queue, filter to one channel, open a case, see its chips, evidence and verified proof,
-triage it, export the case file; at 400 px and 1,366 px without sideways scrolling, and with no
-request leaving 127.0.0.1 (every other request is intercepted and aborted).
+triage it, export the case file (HTML and PDF); at 400 px and 1,366 px without sideways
+scrolling, and with no request leaving 127.0.0.1 (every other request is intercepted and aborted).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 
 from chiptrail.service.demo.run import run_demo
 from chiptrail.store.migrate import open_database
@@ -123,6 +124,16 @@ def test_an_analyst_works_a_case_from_queue_to_case_file(
     assert "Merkle proofs" in html
     assert "List provenance" in html
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained
+
+    with page.expect_download() as pdf_download:
+        page.click("#export-case-pdf")
+    pdf_file = tmp_path / pdf_download.value.suggested_filename
+    pdf_download.value.save_as(pdf_file)
+    assert pdf_file.suffix == ".pdf"
+    pdf_text = " ".join(p.extract_text() for p in PdfReader(pdf_file).pages)
+    assert "Merkle proofs" in pdf_text
+    assert ": verified" in pdf_text
+    assert "NOT verified" not in pdf_text
 
     viewer = page.context.new_page()
     viewer.goto(case_file.as_uri())

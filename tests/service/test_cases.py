@@ -1,5 +1,6 @@
 """Cases on a demo world: one case per injected incident, parties restricted everywhere the
-findings say so, the report ranks incidents by name, triage keeps its history."""
+findings say so, the report ranks incidents by name, triage keeps its history, and the case file
+(HTML and PDF) carries proofs a third party re-checks offline."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from chiptrail.cli.main import app
 from chiptrail.errors import Conflict, InvalidInput
 from chiptrail.rules import Evidence, EvidenceKind, Finding, SubjectKind, group_cases
+from chiptrail.service.alerts import casepdf
 from chiptrail.service.alerts import findings as service
 from chiptrail.service.alerts.casefile import case_proofs
 from chiptrail.service.alerts.cases import CaseFilter
@@ -151,3 +155,65 @@ def test_triage_state_survives_a_rerun(tmp_path: Path) -> None:
         assert (kept["status"], kept["assignee"]) == ("assigned", "x")
     finally:
         db.dispose()
+
+
+def _case_with_proofs_and_parties(db: Database) -> dict[str, Any]:
+    for case in service.list_cases(db, limit=500).items:
+        if case["parties"] and len(case_proofs(db, case["id"])["proofs"]) >= 2:
+            return case
+    raise AssertionError("the demo world has no case with parties and two cited log entries")
+
+
+def test_pdf_case_file_carries_proofs_that_check_offline(
+    demo: tuple[Database, DemoResult, str], tmp_path: Path
+) -> None:
+    db, _, url = demo
+    case = _case_with_proofs_and_parties(db)
+    out = tmp_path / "case.pdf"
+    made = CliRunner().invoke(app, ["cases", "file", case["id"], "--db", url, "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    assert out.read_bytes().startswith(b"%PDF-")
+    reader = PdfReader(out)
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert case["title"] in text
+    proofs = json.loads(reader.attachments["proofs.json"][0])
+    checkpoint = reader.attachments["checkpoint.txt"][0].decode()
+    assert proofs["root_hash"] == checkpoint.splitlines()[2]
+    assert f"root hash: {proofs['root_hash']}" in text
+    assert len(proofs["proofs"]) >= 2
+    for p in proofs["proofs"]:
+        assert f"leaf {p['index']}: verified" in text
+        assert f"leaf hash: {p['leaf_hash']}" in text
+        # the printed command is what a third party runs, offline, to re-check the proof
+        command = casepdf.audit_command(p, proofs["size"], proofs["root_hash"]).split()[1:]
+        checked = CliRunner().invoke(app, command)
+        assert checked.exit_code == 0, checked.output
+    names = service.get_case(db, case["id"])["party_names"]
+    assert names
+    assert all(name in text for name in names.values())  # parties by name
+
+
+def test_a_tampered_proof_is_reported_not_verified(demo: tuple[Database, DemoResult, str]) -> None:
+    db, _, _ = demo
+    proofs = case_proofs(db, _case_with_proofs_and_parties(db)["id"])
+    assert set(casepdf.check_proofs(proofs).values()) == {"verified"}
+    first = proofs["proofs"][0]
+    first["hashes"] = [first["leaf_hash"], *first["hashes"][1:]]
+    assert casepdf.check_proofs(proofs)[first["index"]].startswith("NOT verified")
+
+
+def test_case_file_of_an_unknown_case_exits_2_and_writes_nothing(
+    demo: tuple[Database, DemoResult, str], tmp_path: Path
+) -> None:
+    _, _, url = demo
+    out = tmp_path / "none.pdf"
+    result = CliRunner().invoke(
+        app, ["cases", "file", "no-such-case", "--db", url, "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "no case 'no-such-case'" in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+    bad = CliRunner().invoke(app, ["cases", "file", "x", "--db", url, "--format", "docx"])
+    assert bad.exit_code == 2
+    assert "--format must be one of html, pdf" in bad.output

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from chiptrail.api.auth import CallerDep
@@ -146,6 +146,28 @@ def get_case_file(
     return HTMLResponse(
         page,
         headers={"Content-Disposition": f'attachment; filename="chiptrail-case-{case_id}.html"'},
+    )
+
+
+@router.get(
+    "/cases/{case_id}/file.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+def get_case_file_pdf(
+    db: DatabaseDep, settings: SettingsDep, case_id: Annotated[str, Path(max_length=64)]
+) -> Response:
+    """The case file as a PDF: the same sections, each inclusion proof checked when it is made and
+    printed with the ``chiptrail audit inclusion`` command that re-checks it offline."""
+    from chiptrail.service.alerts import casepdf  # fpdf2 takes about 1 s to import: on first use
+
+    pdf = casepdf.build_case_pdf(db, settings, case_id, now=datetime.now(UTC))
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="chiptrail-case-{case_id}.pdf"'},
     )
 
 

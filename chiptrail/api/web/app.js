@@ -501,15 +501,15 @@ async function triageCase(id, action, fields) {
   document.getElementById("triage-status").textContent = res.ok ? `${action} saved`
     : `${res.status}: ${res.body && res.body.error ? res.body.error.message : "refused"}`;
 }
-async function exportCaseFile(id) {
-  const res = await fetch(`/v1/cases/${encodeURIComponent(id)}/file`,
+async function exportCaseFile(id, kind) { // kind: "html" or "pdf"
+  const res = await fetch(`/v1/cases/${encodeURIComponent(id)}/file${kind === "pdf" ? ".pdf" : ""}`,
     { headers: apiKey() ? { Authorization: `Bearer ${apiKey()}` } : {} });
   const status = document.getElementById("triage-status");
   if (!res.ok) { status.textContent = `export refused (${res.status})`; return; }
   const blob = await res.blob();
-  const a = h("a", { href: URL.createObjectURL(blob), download: `chiptrail-case-${id}.html` });
+  const a = h("a", { href: URL.createObjectURL(blob), download: `chiptrail-case-${id}.${kind}` });
   document.body.append(a); a.click(); a.remove();
-  status.textContent = `case file exported (${blob.size} bytes)`;
+  status.textContent = `case file exported as ${kind.toUpperCase()} (${blob.size} bytes)`;
 }
 function subjectLink(kind, subject, names) {
   if (kind === "chip") return h("a", { href: `#/chip/${subject}` }, subject);
@@ -557,7 +557,8 @@ async function showCase(caseId) {
     closed ? h("button", { id: "do-reopen", onclick: () => triageCase(c.id, "reopen", { comment: note.value || null }) }, "Reopen")
       : [h("button", { id: "do-confirm", onclick: () => triageCase(c.id, "close", { resolution: "confirmed", comment: note.value || null }) }, "Confirm diversion"),
         h("button", { id: "do-false", onclick: () => triageCase(c.id, "close", { resolution: "false_alarm", comment: note.value || null }) }, "False alarm")],
-    h("button", { id: "export-case", class: "secondary", onclick: () => exportCaseFile(c.id) }, "Export case file"));
+    h("button", { id: "export-case", class: "secondary", onclick: () => exportCaseFile(c.id, "html") }, "Export case file"),
+    h("button", { id: "export-case-pdf", class: "secondary", onclick: () => exportCaseFile(c.id, "pdf") }, "Export PDF"));
   const evidence = h("ol", { id: "case-evidence", class: "timeline" }, c.evidence.map((e) => {
     const proof = e.leaf_index === null || e.leaf_index === undefined ? null
       : proofs[e.leaf_index] === true ? h("span", { class: "badge proof-ok" }, "inclusion proof verified")

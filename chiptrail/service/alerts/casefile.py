@@ -1,6 +1,7 @@
 """A case to hand on: its ledger proofs and one self-contained HTML case file.
 
-Owns reading the proofs for a case's ledger leaves and rendering the file; the case itself comes
+Owns reading the proofs for a case's ledger leaves, gathering what a case file shows and rendering
+the HTML form (the PDF form is ``casepdf``); the case itself comes
 from ``service/alerts/findings.get_case``, the checkpoint from ``service/ledger/log``. The file
 carries the signed checkpoint, each cited log entry's bytes and its RFC 9162 inclusion proof, and
 a small script that recomputes every proof in the reader's browser, offline.
@@ -10,17 +11,19 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from chiptrail.crypto import b64encode
-from chiptrail.errors import InvalidInput
+from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.ledger import merkle
 from chiptrail.service.alerts.findings import get_case
 from chiptrail.service.ledger import rows
 from chiptrail.service.ledger.log import sign_log_checkpoint
+from chiptrail.service.parties.graph import get_party
 from chiptrail.service.parties.status import list_provenance
 from chiptrail.service.settings import Settings
 from chiptrail.store.database import Database
@@ -133,12 +136,16 @@ def _rows(items: list[list[object]]) -> str:
     return "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in r) + "</tr>" for r in items)
 
 
-def render_case_file(
-    case: dict[str, Any], proofs: dict[str, Any], checkpoint: str, provenance: list[dict[str, Any]]
-) -> str:
+def render_case_file(parts: CaseFileParts) -> str:
     """The case file as one HTML page with no external reference (styles and script inline)."""
+    case, proofs, checkpoint, provenance = (
+        parts.case,
+        parts.proofs,
+        parts.checkpoint,
+        parts.provenance,
+    )
     names = case.get("party_names", {})
-    parties = [[p, names.get(p, ""), s] for p, s in _statuses(case, provenance)]
+    parties = [[p, names.get(p, ""), parts.statuses.get(p, "")] for p in case["parties"]]
     findings = [
         [f["detected_at"], f["severity"], f["rule"], f["channel"], f["subject"], f["explanation"]]
         for f in case["findings"]
@@ -202,21 +209,57 @@ def render_case_file(
     )
 
 
-def _statuses(case: dict[str, Any], provenance: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    listed = {m["party_id"] for m in provenance}
-    return [(p, "restricted (listed)" if p in listed else "") for p in case["parties"]]
+def party_statuses(db: Database, ids: list[str]) -> dict[str, str]:
+    """Each party's restricted status as ``parties show`` and ``/v1/parties`` give it (listed, or
+    owned 50% or more by restricted parties), in words."""
+    out: dict[str, str] = {}
+    for pid in ids:
+        try:
+            view = get_party(db, pid)
+        except NotFound:
+            out[pid] = "not a stored party"
+            continue
+        why = view.restrictions[0].explanation if view.restrictions else None
+        out[pid] = f"restricted: {why}" if why else "not restricted"
+    return out
 
 
-def build_case_file(db: Database, settings: Settings, case_id: str, *, now: datetime) -> str:
-    """The HTML case file of ``case_id``: signs a checkpoint at the current size, proves every
-    cited leaf against it, adds the list provenance of the case's parties.
+@dataclass(frozen=True, slots=True)
+class CaseFileParts:
+    """What a case file shows, in whatever form: the case, the signed checkpoint it is proven
+    against, the inclusion proofs at the checkpoint's size, the list provenance and each party's
+    restricted status."""
+
+    case: dict[str, Any]
+    checkpoint: str
+    proofs: dict[str, Any]
+    provenance: list[dict[str, Any]]
+    statuses: dict[str, str]
+
+
+def gather_case_file(
+    db: Database, settings: Settings, case_id: str, *, now: datetime
+) -> CaseFileParts:
+    """Sign a checkpoint at the current size, prove every leaf the case cites against it and read
+    the list provenance of the case's parties.
 
     Raises:
-        NotFound: no such case.
+        NotFound: no such case (nothing is signed then).
     """
     case = get_case(db, case_id)
     checkpoint = sign_log_checkpoint(db, settings, now=now)
     size = int(checkpoint.splitlines()[1])
     proofs = prove_leaves(db, case_leaves(case), size)
-    provenance = list_provenance(db, case["parties"])
-    return render_case_file(case, proofs, checkpoint, provenance)
+    parties = list(case["parties"])
+    return CaseFileParts(
+        case, checkpoint, proofs, list_provenance(db, parties), party_statuses(db, parties)
+    )
+
+
+def build_case_file(db: Database, settings: Settings, case_id: str, *, now: datetime) -> str:
+    """The HTML case file of ``case_id`` (see ``gather_case_file``).
+
+    Raises:
+        NotFound: no such case.
+    """
+    return render_case_file(gather_case_file(db, settings, case_id, now=now))
