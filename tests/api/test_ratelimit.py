@@ -54,5 +54,6 @@ def test_when_no_bucket_has_refilled_the_oldest_is_dropped() -> None:
     clock.now_s = 2.0
     buckets.take("c")
     assert len(buckets) == 2
-    assert buckets.peek("b") > 0 and buckets.peek("c") > 0
+    assert buckets.peek("b") > 0
+    assert buckets.peek("c") > 0
     assert buckets.peek("a") == 0.0  # forgotten: a full bucket again
