@@ -134,6 +134,27 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class EndUseStatement:
+    """What an end-user certificate or an export declaration (AES/EEI) states about chips.
+
+    ``source`` is ``end-use-certificate`` or ``declaration``; ``statement_id`` the certificate
+    id or ITN. The chips it binds are those of ``order_id``, else those sold under
+    ``licence_id``; it names their ``end_user`` (the ultimate consignee of a declaration), the
+    ``country`` and, when stated, the ``site_id`` and ``end_use`` (free text).
+    """
+
+    statement_id: str
+    source: str
+    end_user: PartyId
+    country: Country
+    stated_at: datetime
+    end_use: str | None = None
+    site_id: str | None = None
+    order_id: str | None = None
+    licence_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Chip:
     """A registered accelerator and the order it was sold in."""
 
@@ -259,6 +280,7 @@ class WorldView:
     config: RuleConfig = field(default_factory=RuleConfig)
     custody_anomalies: tuple[CustodyContradiction, ...] = ()
     identifiers: tuple[PartyIdentifier, ...] = ()
+    end_uses: tuple[EndUseStatement, ...] = ()
 
 
 _VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)

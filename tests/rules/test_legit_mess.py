@@ -272,3 +272,103 @@ def test_a_fleet_at_an_unseparable_site_is_not_a_volume_gap() -> None:
     assert [f.rule for f in found] == ["landmark-needed"]
     silent = replace(v, fixes=tuple(f for f in fixes if f.chip_id != "sg-0" or f.at < ago(35)))
     assert run("volume-gap", silent) == []  # 1 chip dark: under the minimum
+
+
+def test_stated_end_use_kept_through_distributor_rma_and_group_moves() -> None:
+    # A certificate names op-us at site-sj for PO-1. The chips come through the Singapore
+    # distributor, one goes to the RMA centre and back, one moves to a sister company in the same
+    # hall; op-us is a cloud whose certificate states cloud services and rents to
+    # tenants abroad. Nothing here contradicts the certificate (the sister company operates in
+    # the stated site; installing at another site would: tests/rules/test_enduse.py).
+    from chiptrail.rules.view import EndUseStatement, OwnershipEdge, TenancyUsage
+
+    sister = PartyId("sister-us")
+    parties = {
+        **PARTIES,
+        sister: party("sister-us", "US"),
+        PartyId("grp"): party("grp", "US"),
+        PartyId("tenant-de"): party("tenant-de", "DE"),
+    }
+    owned = (
+        OwnershipEdge(PartyId("grp"), PartyId("op-us"), 1.0),
+        OwnershipEdge(PartyId("grp"), sister, 1.0),
+    )
+    euc = EndUseStatement(
+        "EUC-9",
+        "end-use-certificate",
+        PartyId("op-us"),
+        Country("US"),
+        ago(130),
+        end_use="public cloud services",
+        site_id="site-sj",
+        order_id="PO-1",
+    )
+    lot = ["m-1", "m-2"]
+    us = {"destination_country": Country("US")}
+    events = (
+        ev(
+            1,
+            "shipping",
+            120,
+            lot,
+            "vendor",
+            "US",
+            destination_party=PartyId("dist-sg"),
+            destination_country=Country("SG"),
+        ),
+        ev(2, "receiving", 115, lot, "dist-sg", "SG", site_id="site-sg"),
+        ev(3, "shipping", 112, lot, "dist-sg", "SG", destination_party=PartyId("op-us"), **us),
+        ev(4, "receiving", 105, lot, "op-us", "US", site_id="site-sj"),
+        ev(5, "installing", 104, lot, "op-us", "US", site_id="site-sj"),
+        ev(
+            6,
+            "shipping",
+            80,
+            ["m-1"],
+            "op-us",
+            "US",
+            destination_party=PartyId("rma-tw"),
+            destination_country=Country("TW"),
+        ),
+        ev(7, "receiving", 75, ["m-1"], "rma-tw", "TW"),
+        ev(8, "repairing", 70, ["m-1"], "rma-tw", "TW", parts_replaced=("fan",)),
+        ev(9, "shipping", 65, ["m-1"], "rma-tw", "TW", destination_party=PartyId("op-us"), **us),
+        ev(10, "receiving", 60, ["m-1"], "op-us", "US", site_id="site-sj"),
+        ev(11, "installing", 59, ["m-1"], "op-us", "US", site_id="site-sj"),
+        ev(12, "shipping", 50, ["m-2"], "op-us", "US", destination_party=sister, **us),
+        ev(13, "receiving", 47, ["m-2"], "sister-us", "US", site_id="site-sj"),
+        ev(14, "installing", 46, ["m-2"], "sister-us", "US", site_id="site-sj"),
+    )
+    fixes = (
+        *(fix("m-1", d, Verdict.VERIFIED) for d in (40, 20, 2)),
+        *(fix("m-2", d, Verdict.VERIFIED) for d in (40, 20, 2)),
+    )
+    chips = {ChipId(c): Chip(ChipId(c), "h100-sxm", "PO-1", "L-1") for c in lot}
+    lic = Licence("L-1", PartyId("op-us"), Country("US"), ("site-sj",), 2, valid_from=ago(130))
+    rent = TenancyUsage("u-1", PartyId("op-us"), PartyId("tenant-de"), 9000.0, ago(20), ago(1))
+    v = view(
+        parties=parties,
+        ownership=owned,
+        events=events,
+        fixes=fixes,
+        chips=chips,
+        end_uses=(euc,),
+        usage=(rent,),
+        licences={"L-1": lic},
+    )
+    found = run_rules(v)
+    assert [(f.rule, f.subject) for f in found if f.rule.startswith("end-use")] == []
+    assert [(f.rule, f.subject) for f in found if f.subject_kind is SubjectKind.CHIP] == []
+    # The smuggling twin: the sister company ships m-2 on to a broker: a finding.
+    broker = ev(
+        15,
+        "shipping",
+        10,
+        ["m-2"],
+        "sister-us",
+        "US",
+        destination_party=PartyId("broker-ae"),
+        destination_country=Country("AE"),
+    )
+    twin = replace(v, events=(*events, broker))
+    assert [f.subject for f in run("end-use-contradiction", twin)] == ["m-2"]

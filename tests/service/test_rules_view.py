@@ -291,3 +291,61 @@ def test_shared_registered_address_resolves_shells_into_one_buyer(database: Data
     found = [f for f in run_rules(view) if f.rule == "buyer-volume-risk"]
     assert [f.subject for f in found] == ["shell-a"]
     assert "address" in found[0].explanation
+
+
+def test_certificates_and_declarations_become_end_use_statements(database: Database) -> None:
+    from chiptrail.records import RecordKind
+    from chiptrail.service.records.ingest import add_records
+
+    add_records(
+        database,
+        RecordKind.END_USE,
+        [
+            {
+                "certificate_id": "EUC-1",
+                "end_user": "op-d",
+                "country": "US",
+                "end_use": "AI training",
+                "issued_at": "2026-01-05T00:00:00Z",
+                "site_id": "us-dc-1",
+                "order_id": "PO-1",
+            },
+            {
+                "certificate_id": "EUC-LATE",
+                "end_user": "op-d",
+                "country": "US",
+                "end_use": "AI training",
+                "issued_at": (NOW + timedelta(days=1)).isoformat(),
+            },
+        ],
+        now=NOW,
+    )
+    add_records(
+        database,
+        RecordKind.DECLARATION,
+        [
+            {
+                "declaration_id": "X20260105000001",
+                "exporter": "vendor-a",
+                "ultimate_consignee": "op-d",
+                "country": "US",
+                "quantity": 2,
+                "declared_at": "2026-01-06T00:00:00Z",
+                "licence_id": "L-1",
+            }
+        ],
+        now=NOW,
+    )
+    view = build_view_from_store(database, NOW)
+    got = {(s.source, s.statement_id): s for s in view.end_uses}
+    assert set(got) == {("end-use-certificate", "EUC-1"), ("declaration", "X20260105000001")}
+    euc = got[("end-use-certificate", "EUC-1")]
+    assert (euc.end_user, euc.country, euc.site_id, euc.order_id) == (
+        "op-d",
+        "US",
+        "us-dc-1",
+        "PO-1",
+    )
+    aes = got[("declaration", "X20260105000001")]
+    assert (aes.end_user, aes.licence_id, aes.order_id) == ("op-d", "L-1", None)
+    assert run_rules_on_store(database, now=NOW).inputs["end_uses"] == 2

@@ -1,5 +1,6 @@
-"""The trade-record part of the rules' view: orders, licences, declared sites and addresses as of
-a time, read from the stored records (``service/records``).
+"""The trade-record part of the rules' view: orders, licences, declared sites, addresses and
+stated end uses (certificates, export declarations) as of a time, read from the stored records
+(``service/records``).
 
 Owns no transaction: ``service.alerts.view.build_view_from_store`` passes its connection.
 A record enters the view when its date (ordered, valid from, declared, paid) is at or before
@@ -19,13 +20,22 @@ from chiptrail.errors import InvalidInput, NotFound
 from chiptrail.hardware.classify import h100_equivalents
 from chiptrail.records import (
     AddressRecord,
+    DeclarationRecord,
+    EndUseCertificate,
     LicenceRecord,
     OrderRecord,
     PaymentRecord,
     RecordKind,
     SiteRecord,
 )
-from chiptrail.rules.view import AddressKind, Licence, Order, PartyIdentifier, Site
+from chiptrail.rules.view import (
+    AddressKind,
+    EndUseStatement,
+    Licence,
+    Order,
+    PartyIdentifier,
+    Site,
+)
 from chiptrail.service.records.ingest import load_records
 from chiptrail.types import Country, PartyId
 
@@ -39,6 +49,7 @@ class TradeInputs:
     sites: dict[str, Site]
     address_kinds: dict[PartyId, AddressKind]
     identifiers: tuple[PartyIdentifier, ...] = ()
+    end_uses: tuple[EndUseStatement, ...] = ()
 
 
 def _h100(model: str | None, quantity: int, cache: dict[str, float | None]) -> float | None:
@@ -107,10 +118,35 @@ def _site(rec: SiteRecord) -> Site:
     )
 
 
+def _statement(rec: EndUseCertificate | DeclarationRecord) -> EndUseStatement:
+    if isinstance(rec, EndUseCertificate):
+        return EndUseStatement(
+            rec.certificate_id,
+            "end-use-certificate",
+            PartyId(rec.end_user),
+            Country(rec.country),
+            rec.issued_at,
+            end_use=rec.end_use,
+            site_id=rec.site_id,
+            order_id=rec.order_id,
+        )
+    return EndUseStatement(
+        rec.declaration_id,
+        "declaration",
+        PartyId(rec.ultimate_consignee),
+        Country(rec.country),
+        rec.declared_at,
+        end_use=rec.end_use,
+        order_id=rec.order_id,
+        licence_id=rec.licence_id,
+    )
+
+
 def load_trade_inputs(
     conn: Connection, now: datetime, country_of: Mapping[str, str]
 ) -> TradeInputs:
-    """Orders (with payment countries), licences, declared sites and address kinds as of ``now``.
+    """Orders (with payment countries), licences, declared sites, address kinds and the end uses
+    that certificates and declarations state, as of ``now``.
 
     ``country_of`` maps party ids to registered countries (for payments without a payer country).
     """
@@ -145,7 +181,13 @@ def load_trade_inputs(
     identifiers = tuple(
         PartyIdentifier(p, "address", text) for p, text in sorted(addresses.items())
     )
-    return TradeInputs(orders, licences, sites, kinds, identifiers)
+    end_uses = tuple(
+        _statement(r)
+        for kind in (RecordKind.END_USE, RecordKind.DECLARATION)
+        for r in load_records(conn, kind, now)
+        if isinstance(r, EndUseCertificate | DeclarationRecord)
+    )
+    return TradeInputs(orders, licences, sites, kinds, identifiers, end_uses)
 
 
 def parse_incorporation(text: str | None) -> datetime | None:

@@ -621,6 +621,7 @@ def build_view_from_store(
         config=config or RuleConfig(),
         custody_anomalies=anomalies,
         identifiers=trade.identifiers,
+        end_uses=trade.end_uses,
     )
 
 
@@ -669,6 +670,7 @@ def run_rules_on_store(
         "usage": len(view.usage),
         "orders": len(view.orders),
         "licences": len(view.licences),
+        "end_uses": len(view.end_uses),
         "custody_anomalies": len(view.custody_anomalies),
     }
     run_id = None

@@ -25,6 +25,8 @@ from chiptrail.parties.model import PartySet, to_ftm
 from chiptrail.records import AddressKind as RecordAddressKind
 from chiptrail.records import (
     AddressRecord,
+    DeclarationRecord,
+    EndUseCertificate,
     LicenceKind,
     LicenceRecord,
     OrderRecord,
@@ -33,7 +35,7 @@ from chiptrail.records import (
     RecordKind,
     SiteRecord,
 )
-from chiptrail.rules.view import AddressKind, LocationFix
+from chiptrail.rules.view import AddressKind, LocationFix, Order, Role
 from chiptrail.service.location.intake import register_landmarks
 from chiptrail.service.location.probe import RegisteredLandmark
 from chiptrail.service.parties import graph as parties_graph
@@ -168,7 +170,8 @@ def store_parties(db: Database, world: World, now: datetime) -> int:
 
 def trade_records(world: World) -> dict[RecordKind, list[Record]]:
     """The world's orders (with a payment each), licences, declared sites and the addresses that
-    are not offices, as the trade records an ERP export and the registry would hold."""
+    are not offices, as the trade records an ERP export and the registry would hold; each
+    licensed order also gets the buyer's end-user certificate and the exporter's declaration."""
     out: dict[RecordKind, list[Record]] = defaultdict(list)
     model_of = dict(zip(world.chip_order, world.chip_model, strict=True))
     first_event = min((e.at for e in world.events), default=world.now)
@@ -195,6 +198,20 @@ def trade_records(world: World) -> dict[RecordKind, list[Record]]:
                     o.ordered_at,
                     payer_country=o.payment_country,
                     order_id=o.order_id,
+                )
+            )
+        if o.licence_id in world.licences:
+            out[RecordKind.END_USE].append(_certificate(world, o))
+            out[RecordKind.DECLARATION].append(
+                DeclarationRecord(
+                    f"X{o.order_id}",
+                    o.seller,
+                    o.buyer,
+                    world.licences[o.licence_id].country,
+                    o.quantity,
+                    o.ordered_at,
+                    order_id=o.order_id,
+                    licence_id=o.licence_id,
                 )
             )
     for lic in world.licences.values():
@@ -233,6 +250,23 @@ def trade_records(world: World) -> dict[RecordKind, list[Record]]:
                 AddressRecord(p.party_id, RecordAddressKind(p.address_kind.value), at)
             )
     return out
+
+
+def _certificate(world: World, order: Order) -> EndUseCertificate:
+    """The end-user certificate a licensed buyer signs: its country, site and end use (cloud
+    services for a cloud, its own AI workloads for anyone else)."""
+    buyer = world.parties.get(order.buyer)
+    cloud = buyer is not None and buyer.role is Role.CLOUD
+    return EndUseCertificate(
+        f"EUC-{order.order_id}",
+        order.buyer,
+        world.licences[order.licence_id or ""].country,
+        "cloud services (GPU rental)" if cloud else "AI training and inference, own use",
+        order.ordered_at,
+        quantity=order.quantity,
+        site_id=order.site_id,
+        order_id=order.order_id,
+    )
 
 
 def store_trade_records(db: Database, world: World, now: datetime) -> dict[str, int]:
