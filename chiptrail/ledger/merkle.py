@@ -144,7 +144,7 @@ class MemoryNodeStore:
                 )
 
 
-def _frontier_keys(size: int) -> list[NodeKey]:
+def frontier_keys(size: int) -> list[NodeKey]:
     """The perfect nodes whose concatenation is the whole tree of ``size`` leaves, largest first."""
     return _range_keys(0, size)
 
@@ -201,7 +201,7 @@ def append_leaves(store: NodeStore, size: int, leaf_hashes: Sequence[bytes]) -> 
     for h in leaf_hashes:
         if len(h) != HASH_SIZE:
             raise InvalidInput("leaf hash must be 32 bytes", {"length": len(h)})
-    frontier = _fetch(store, _frontier_keys(size))
+    frontier = _fetch(store, frontier_keys(size))
     sha = hashlib.sha256
     new_nodes: dict[NodeKey, bytes] = {}
     row = list(leaf_hashes)  # new nodes at the current level, starting at index row_start
@@ -243,7 +243,7 @@ def root_at(store: NodeStore, size: int) -> bytes:
         raise InvalidInput("tree size must be >= 0", {"size": size})
     if size == 0:
         return EMPTY_ROOT
-    keys = _frontier_keys(size)
+    keys = frontier_keys(size)
     found = _fetch(store, keys)
     return _fold([found[k] for k in keys])
 

@@ -74,8 +74,12 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
-    def unit(self) -> Iterator[Connection]:
+    def unit(self, held: Connection | None = None) -> Iterator[Connection]:
         """One unit of work: commits when the block ends normally, rolls back on any error.
+
+        Args:
+            held: a connection the caller keeps open between units (a transaction is begun on
+                it); by default one is taken from the pool and given back.
 
         Raises:
             Unavailable: the database failed (connection, lock timeout).
@@ -83,8 +87,12 @@ class Database:
                 integer out of range on either engine); nothing was stored.
         """
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            if held is None:
+                with self.engine.begin() as conn:
+                    yield conn
+            else:
+                with held.begin():
+                    yield held
         except OperationalError as exc:
             raise Unavailable(f"database {self.url} failed: {exc.orig}") from exc
         except DataError as exc:

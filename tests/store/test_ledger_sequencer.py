@@ -7,20 +7,30 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from chiptrail.errors import PermissionDenied, VerificationError
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
+from chiptrail.service.ledger.group import GroupReads, plan_append
 from chiptrail.service.ledger.sequencer import (
+    GroupSession,
     PreparedSubmission,
     Sequencer,
     append_group,
     prepare_submission,
+    write_group,
 )
 from chiptrail.store.database import Database
-from chiptrail.store.ledger_tables import log_leaves_table
+from chiptrail.store.ledger_tables import (
+    anomalies_table,
+    asset_history_table,
+    assets_table,
+    log_leaves_table,
+    makers_table,
+)
 from chiptrail.store.migrate import open_database
-from tests.ledger.helpers import NOW, chip, document, envelope, event
+from tests.ledger.helpers import NOW, chip, document, envelope, event, server
 from tests.store.test_ledger_store import _setup
 
 
@@ -152,3 +162,89 @@ def test_a_cached_key_revoked_since_is_refused_and_forgotten(database: Database)
     with pytest.raises(VerificationError, match="revoked"):  # read again, refused up front
         sequencer.prepare(wire("n-000003", 3), now=NOW)
     sequencer.close()
+
+
+def _registry_rows(db: Database) -> dict[str, list[tuple[object, ...]]]:
+    out = {}
+    with db.unit() as conn:
+        for table in (assets_table, asset_history_table, makers_table):
+            out[table.name] = sorted(tuple(r) for r in conn.execute(select(table)))
+        query = select(
+            anomalies_table.c.kind,
+            anomalies_table.c.subject,
+            anomalies_table.c.leaf_index,
+            anomalies_table.c.evidence,
+        )
+        out["anomalies"] = sorted(tuple(r) for r in conn.execute(query))
+    return out
+
+
+def test_grouped_appends_store_what_a_rebuild_from_the_log_computes(database: Database) -> None:
+    """The sequencer's path (pipelined on PostgreSQL) writes the registry rows, history,
+    anomalies and product lines that replaying the log computes, also for nested assets moved
+    with their parent and across groups on one held connection."""
+    _setup(database)
+    flow = [
+        ("vendor", 1, event("commissioning", [chip(1), chip(2)])),
+        ("vendor", 1, event("shipping", [chip(1), chip(2)], minute=1, destination="dist")),
+        ("other", 4, event("receiving", [chip(1)], minute=2)),  # not the addressee: an anomaly
+        ("dist", 2, event("receiving", [chip(2)], minute=3)),
+        (
+            "dist",
+            2,
+            event(
+                "installing",
+                [chip(2)],
+                event_type="AggregationEvent",
+                action="ADD",
+                parent=server(1),
+                minute=4,
+            ),
+        ),
+        ("dist", 2, event("shipping", [server(1)], minute=5, destination="dc")),
+        ("dc", 3, event("receiving", [server(1)], minute=6, site=("MY", 1.5, 103.6, "DC1"))),
+    ]
+    requests = [
+        _prepared(database, party, key, f"n-{i:06d}", ev) for i, (party, key, ev) in enumerate(flow)
+    ]
+    session = GroupSession(database)
+    try:
+        outcomes = append_group(database, requests[:3], now=NOW, session=session)
+        for request in requests[3:]:
+            outcomes += append_group(database, [request], now=NOW, session=session)
+    finally:
+        session.close()
+    assert all(isinstance(o, svc.SubmissionResult) for o in outcomes), outcomes
+    assert [a.kind.value for a in outcomes[2].anomalies] == ["receiver-not-destination"]
+    chip_view = svc.get_chip(database, chip(2))
+    assert (chip_view.state.custodian, chip_view.state.parent) == ("dc", server(1))
+    assert chip_view.state.site is not None
+    assert chip_view.state.site.country == "MY"
+    grouped = _registry_rows(database)
+    svc.rebuild_registry(database)
+    assert _registry_rows(database) == grouped
+    size = _size(database)
+    proof = svc_log.prove_inclusion(database, size - 1)
+    assert proof.size == size
+
+
+def test_a_replay_racing_past_the_checks_is_a_conflict_not_a_crash(database: Database) -> None:
+    """Two sequencers (processes) verify the same envelope; the second append meets the unique
+    constraint (IntegrityError, also from the pipelined path) and answers a conflict."""
+    _setup(database)
+    request = _prepared(database, "vendor", 1, "n-000001", event("commissioning", [chip(1)]))
+    (first,) = append_group(database, [request], now=NOW)
+    assert isinstance(first, svc.SubmissionResult)
+    size = _size(database)
+    # what a second sequencer read before the first one committed: the envelope unused, its
+    # event already logged (so only the submission row is written, and it is a replay)
+    (event_id,) = [r.event_id for r in first.receipts]
+    stale = GroupReads(size, {}, frozenset(), frozenset(), {event_id: size - 1}, {}, {}, {})
+    writes = plan_append(list(request.checked), stale, NOW)[1]
+    assert (writes.leaves, [c.digest for c in writes.submissions]) == (
+        [],
+        [request.checked[0].digest],
+    )
+    with database.unit() as conn, pytest.raises(IntegrityError):
+        write_group(conn, writes)
+    assert _size(database) == size

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from chiptrail.crypto import b64decode, b64encode
@@ -19,7 +19,6 @@ from chiptrail.errors import (
     Conflict,
     InvalidInput,
     NotFound,
-    PermissionDenied,
     VerificationError,
 )
 from chiptrail.ledger import merkle
@@ -29,15 +28,11 @@ from chiptrail.ledger.custody import (
     CustodyEvent,
     Registry,
     custody_event_from_epcis,
-    involved_epcs,
-    maker_key,
 )
 from chiptrail.ledger.entries import (
     EntryKind,
     decode_entry,
     encode_entry,
-    encode_event_detail,
-    encode_event_entry,
 )
 from chiptrail.ledger.epcis import parse_epcis
 from chiptrail.ledger.event_hash import event_hash
@@ -60,6 +55,8 @@ from chiptrail.ledger.submission import (
 from chiptrail.service.access import scope
 from chiptrail.service.auth import Caller
 from chiptrail.service.ledger import rows
+from chiptrail.service.ledger.group import Checked, SubmissionResult
+from chiptrail.service.ledger.group_sql import append_checked
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import submissions_table
 
@@ -235,39 +232,9 @@ def list_party_keys(db: Database, party_id: str) -> list[KeyRecord]:
 # --- submissions ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class EventReceipt:
-    """One submitted event: its hash id, its leaf, and whether it was already logged."""
-
-    event_id: str
-    leaf_index: int
-    duplicate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SubmissionResult:
-    """What an accepted batch did."""
-
-    receipts: tuple[EventReceipt, ...]
-    size: int
-    anomalies: tuple[CustodyAnomaly, ...]
-
-    @property
-    def appended(self) -> int:
-        """Number of new leaves."""
-        return sum(1 for r in self.receipts if not r.duplicate)
-
-
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    envelope: Envelope
-    digest: str
-    events: list[tuple[str, Mapping[str, object], Mapping[str, str]]]
-
-
 def _check_envelopes(
     conn: Connection, envelopes: Sequence[Envelope], now: datetime
-) -> list[_Checked]:
+) -> list[Checked]:
     keys = rows.get_keys(conn, [e.key_id for e in envelopes])
     checked = _verify_envelopes(envelopes, keys, now)
     _check_replays(conn, checked)
@@ -276,7 +243,7 @@ def _check_envelopes(
 
 def _verify_envelopes(
     envelopes: Sequence[Envelope], keys: Mapping[str, KeyRecord], now: datetime
-) -> list[_Checked]:
+) -> list[Checked]:
     """Signatures, key status, freshness, nonces within the batch, EPCIS schema and event ids:
     the CPU-bound checks, with no database access (the group-commit sequencer runs them before
     it takes the log lock)."""
@@ -294,6 +261,7 @@ def _verify_envelopes(
             exc.details["envelope"] = position
             raise
         events: list[tuple[str, Mapping[str, object], Mapping[str, str]]] = []
+        custody: list[CustodyEvent] = []
         try:
             batches = parse_epcis(env.payload)
         except InvalidInput as exc:
@@ -307,11 +275,17 @@ def _verify_envelopes(
                     exc.details.update(envelope=position, event=len(events))
                     raise
                 events.append((event_hash(event, batch.context), event, batch.prefixes))
-        checked.append(_Checked(env, envelope_digest(message, env.signature), events))
+                custody.append(
+                    custody_event_from_epcis(
+                        event, leaf_index=-1, party_id=env.party_id, prefixes=batch.prefixes
+                    )
+                )
+        digest = envelope_digest(message, env.signature)
+        checked.append(Checked(env, digest, events, tuple(custody)))
     return checked
 
 
-def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
+def _check_replays(conn: Connection, checked: Sequence[Checked]) -> None:
     """Refuse envelopes accepted before and nonces a party used before (both indexed lookups)."""
     t = submissions_table
     digests = [c.digest for c in checked]
@@ -335,26 +309,6 @@ def _check_replays(conn: Connection, checked: Sequence[_Checked]) -> None:
                 )
 
 
-def _preload(conn: Connection, registry: Registry, events: Sequence[CustodyEvent]) -> set[str]:
-    """Load every asset the events touch, everything stored inside them, and the makers of the
-    product lines they commission into ``registry``.
-
-    Returns the EPCs that already have stored rows.
-    """
-    involved = {e for ev in events for e in involved_epcs(ev)}
-    lines = [maker_key(e) for ev in events if ev.biz_step == "commissioning" for e in ev.epcs]
-    registry.makers.update(rows.load_makers(conn, lines))
-    registry.states.update(rows.load_assets(conn, list(involved)))
-    parents = list(involved)
-    seen = set(involved)
-    while parents:
-        kids = [k for k in rows.child_epcs(conn, parents) if k not in seen]
-        seen.update(kids)
-        registry.states.update(rows.load_assets(conn, kids))
-        parents = kids
-    return set(registry.states)
-
-
 def submit_envelopes(
     db: Database, envelopes: Sequence[bytes | dict[str, object]], *, now: datetime
 ) -> SubmissionResult:
@@ -376,86 +330,9 @@ def submit_envelopes(
         with db.unit() as conn:
             size = rows.lock_log_head(conn)
             checked = _check_envelopes(conn, parsed, now)
-            return _append_checked(conn, size, checked, now)
+            return append_checked(conn, size, checked, now)
     except IntegrityError as exc:  # a concurrent writer beat the checks (unique constraints)
         raise Conflict("conflicting concurrent submission; retry") from exc
-
-
-def _append_checked(
-    conn: Connection, size: int, checked: Sequence[_Checked], now: datetime
-) -> SubmissionResult:
-    all_ids = [eid for c in checked for eid, _, _ in c.events]
-    existing = rows.existing_event_leaves(conn, all_ids)
-    pending: list[_Pending] = []
-    receipts: list[EventReceipt] = []
-    custody: list[CustodyEvent] = []
-    positions: list[int] = []
-    for position, c in enumerate(checked):
-        signature_b64 = b64encode(c.envelope.signature)
-        for event_position, (eid, event, prefixes) in enumerate(c.events):
-            if eid in existing:
-                receipts.append(EventReceipt(eid, existing[eid], True))
-                continue
-            leaf = size + len(pending)
-            existing[eid] = leaf
-            detail = encode_event_detail(
-                {
-                    "event_id": eid,
-                    "party_id": c.envelope.party_id,
-                    "key_id": c.envelope.key_id,
-                    "signature_b64": signature_b64,
-                    "envelope_sha256": c.digest,
-                    "position": event_position,
-                    "prefixes": dict(prefixes),
-                    "event": event,
-                }
-            )
-            pending.append(
-                _Pending(
-                    EntryKind.EVENT,
-                    encode_event_entry(detail),
-                    eid,
-                    c.envelope.party_id,
-                    detail,
-                )
-            )
-            receipts.append(EventReceipt(eid, leaf, False))
-            custody.append(
-                custody_event_from_epcis(
-                    event, leaf_index=leaf, party_id=c.envelope.party_id, prefixes=prefixes
-                )
-            )
-            positions.append(position)
-    conn.execute(
-        insert(submissions_table),
-        [
-            {
-                "envelope_sha256": c.digest,
-                "party_id": c.envelope.party_id,
-                "key_id": c.envelope.key_id,
-                "nonce": c.envelope.nonce,
-                "signed_at": c.envelope.signed_at,
-                "received_at": now,
-                "envelope": c.envelope.to_bytes(),
-            }
-            for c in checked
-        ],
-    )
-    new_size = _append(conn, size, pending, now) if pending else size
-    registry = Registry(enforce=True)
-    stored = _preload(conn, registry, custody)
-    for ev, position in zip(custody, positions, strict=True):
-        try:
-            registry.apply(ev)
-        except PermissionDenied as exc:
-            exc.details["envelope"] = position
-            raise
-    states, history, anomalies = registry.take_changes()
-    rows.save_makers(conn, registry.new_makers)
-    rows.save_assets(conn, states, stored)
-    rows.save_history(conn, history)
-    rows.save_anomalies(conn, anomalies)
-    return SubmissionResult(tuple(receipts), new_size, tuple(anomalies))
 
 
 # --- reading the registry ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy import (
     Connection,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 from chiptrail.ledger.custody import AnomalyKind, AssetState, CustodyAnomaly
 from chiptrail.ledger.keys import KeyRecord, Party, PartyKind
 from chiptrail.ledger.merkle import NodeKey
+from chiptrail.ledger.submission import Envelope
 from chiptrail.store.ledger_tables import (
     anomalies_table,
     asset_history_table,
@@ -34,6 +36,7 @@ from chiptrail.store.ledger_tables import (
     log_nodes_table,
     makers_table,
     parties_table,
+    submissions_table,
 )
 
 _CHUNK = 400
@@ -132,6 +135,53 @@ def insert_leaves(conn: Connection, rows: Sequence[Mapping[str, object]]) -> Non
         conn.execute(insert(log_leaves_table), list(rows))
 
 
+def submission_row(envelope: Envelope, digest: str, received_at: datetime) -> dict[str, object]:
+    """The ``ledger_submissions`` row of an accepted envelope (its canonical bytes included)."""
+    return {
+        "envelope_sha256": digest,
+        "party_id": envelope.party_id,
+        "key_id": envelope.key_id,
+        "nonce": envelope.nonce,
+        "signed_at": envelope.signed_at,
+        "received_at": received_at,
+        "envelope": envelope.to_bytes(),
+    }
+
+
+def insert_submissions(
+    conn: Connection, accepted: Sequence[tuple[Envelope, str]], received_at: datetime
+) -> None:
+    """Insert the submission rows of ``(envelope, digest)`` pairs."""
+    if accepted:
+        conn.execute(
+            insert(submissions_table),
+            [submission_row(env, digest, received_at) for env, digest in accepted],
+        )
+
+
+def insert_event_leaves(
+    conn: Connection,
+    leaves: Sequence[tuple[int, str | None, str, bytes, bytes]],
+    appended_at: datetime,
+) -> None:
+    """Insert event leaves given as ``(leaf_index, event_id, party_id, entry, detail)``."""
+    insert_leaves(
+        conn,
+        [
+            {
+                "leaf_index": index,
+                "kind": "event",
+                "event_id": event_id,
+                "party_id": party_id,
+                "entry": entry,
+                "appended_at": appended_at,
+                "detail": detail,
+            }
+            for index, event_id, party_id, entry, detail in leaves
+        ],
+    )
+
+
 def existing_event_leaves(conn: Connection, event_ids: Sequence[str]) -> dict[str, int]:
     """Event id -> leaf index for the ids already logged."""
     t = log_leaves_table
@@ -209,6 +259,11 @@ def mark_key_revoked(conn: Connection, key_id: str, leaf_index: int) -> None:
     conn.execute(update(t).where(t.c.key_id == key_id).values(revoked_leaf=leaf_index))
 
 
+def asset_state(stored: str) -> AssetState:
+    """An asset state from its stored JSON (``ledger_assets.state``)."""
+    return AssetState.from_json(json.loads(stored))
+
+
 def load_assets(conn: Connection, epcs: Sequence[str]) -> dict[str, AssetState]:
     """Stored states of the named assets."""
     t = assets_table
@@ -217,7 +272,7 @@ def load_assets(conn: Connection, epcs: Sequence[str]) -> dict[str, AssetState]:
     for start in range(0, len(wanted), _CHUNK):
         rows = conn.execute(select(t.c.state).where(t.c.epc.in_(wanted[start : start + _CHUNK])))
         for (state,) in rows:
-            parsed = AssetState.from_json(json.loads(state))
+            parsed = asset_state(state)
             out[parsed.epc] = parsed
     return out
 
@@ -235,23 +290,26 @@ def child_epcs(conn: Connection, parents: Sequence[str]) -> list[str]:
     return out
 
 
+def asset_row(state: AssetState) -> dict[str, object]:
+    """The ``ledger_assets`` columns of a state, the EPC under ``b_epc``."""
+    site = state.site
+    return {
+        "b_epc": state.epc,
+        "custodian": state.custodian,
+        "parent_epc": state.parent,
+        "status": state.status.value,
+        "country": site.country if site else None,
+        "lat": site.lat if site else None,
+        "lon": site.lon if site else None,
+        "state": json.dumps(state.to_json(), sort_keys=True),
+        "updated_leaf": state.updated_leaf,
+    }
+
+
 def save_assets(conn: Connection, states: Sequence[AssetState], stored: set[str]) -> None:
     """Write asset rows (derived state): insert new EPCs, update those in ``stored``."""
     t = assets_table
-    values = [
-        {
-            "b_epc": state.epc,
-            "custodian": state.custodian,
-            "parent_epc": state.parent,
-            "status": state.status.value,
-            "country": state.site.country if state.site else None,
-            "lat": state.site.lat if state.site else None,
-            "lon": state.site.lon if state.site else None,
-            "state": json.dumps(state.to_json(), sort_keys=True),
-            "updated_leaf": state.updated_leaf,
-        }
-        for state in states
-    ]
+    values = [asset_row(state) for state in states]
     new = [
         {"epc": v["b_epc"], **{k: x for k, x in v.items() if k != "b_epc"}}
         for v in values
@@ -272,21 +330,18 @@ def save_history(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
         )
 
 
+def anomaly_row(a: CustodyAnomaly) -> tuple[str, str, int, str, str]:
+    """``(kind, subject, leaf_index, evidence, message)`` of an anomaly row."""
+    return (a.kind.value, a.subject, a.leaf_index, json.dumps(list(a.evidence)), a.message)
+
+
 def save_anomalies(conn: Connection, anomalies: Sequence[CustodyAnomaly]) -> None:
     """Add anomaly rows."""
     if anomalies:
+        names = ("kind", "subject", "leaf_index", "evidence", "message")
         conn.execute(
             insert(anomalies_table),
-            [
-                {
-                    "kind": a.kind.value,
-                    "subject": a.subject,
-                    "leaf_index": a.leaf_index,
-                    "evidence": json.dumps(list(a.evidence)),
-                    "message": a.message,
-                }
-                for a in anomalies
-            ],
+            [dict(zip(names, anomaly_row(a), strict=True)) for a in anomalies],
         )
 
 

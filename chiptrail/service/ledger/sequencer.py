@@ -9,8 +9,10 @@ unacknowledged work. Under the lock it re-checks what may have changed since the
 (the key still active and the same, the envelope and nonce not yet used, also across the batch);
 a request refused there, or by the custody chain, fails alone and the rest of the batch is
 appended without it. Several processes each run a sequencer: the log head's row lock (PostgreSQL
-``FOR UPDATE``, SQLite's write lock) makes their batches take turns. The append itself is
-``events``' (``_append_checked``), the same code ``submit_envelopes`` runs.
+``FOR UPDATE``, SQLite's write lock) makes their batches take turns. The append is planned by
+``group.plan_append``, the same code ``submit_envelopes`` runs; its reads and writes go through
+``group_pg`` on PostgreSQL (three round trips a group) and ``group_sql`` elsewhere. The thread
+keeps one connection and the tree's frontier between groups (``GroupSession``).
 """
 
 from __future__ import annotations
@@ -18,28 +20,31 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from chiptrail.errors import ChiptrailError, Conflict, InvalidInput, Unavailable, VerificationError
-from chiptrail.ledger.keys import KeyRecord, check_signing_key
+from chiptrail.errors import ChiptrailError, Conflict, InvalidInput, Unavailable
+from chiptrail.ledger.keys import KeyRecord
 from chiptrail.ledger.submission import parse_envelope
-from chiptrail.service.ledger import rows
-from chiptrail.service.ledger.events import (
-    MAX_ENVELOPES,
+from chiptrail.service.ledger import group_pg, group_sql, rows
+from chiptrail.service.ledger.events import MAX_ENVELOPES, _verify_envelopes
+from chiptrail.service.ledger.group import (
+    Checked,
     EventReceipt,
+    FrontierCache,
+    GroupReads,
+    GroupWrites,
     SubmissionResult,
-    _append_checked,
-    _Checked,
-    _verify_envelopes,
+    plan_append,
+    refuse_stale,
 )
 from chiptrail.store.database import Database
-from chiptrail.store.ledger_tables import submissions_table
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ MAX_GROUP_ENVELOPES = 2_000
 class PreparedSubmission:
     """One request's envelopes, parsed and verified, with the public key each was checked with."""
 
-    checked: tuple[_Checked, ...]
+    checked: tuple[Checked, ...]
     keys: Mapping[str, KeyRecord]
 
     @property
@@ -99,8 +104,60 @@ def prepare_submission(
 Outcome = SubmissionResult | ChiptrailError
 
 
+@dataclass
+class GroupSession:
+    """What a sequencer keeps between groups: its own database connection (no pool checkout
+    and liveness ping per group; dropped after a failure and opened again on the next group)
+    and the frontier of the tree it last committed."""
+
+    db: Database
+    frontier: FrontierCache = field(default_factory=FrontierCache)
+    _conn: Connection | None = None
+
+    @contextmanager
+    def unit(self) -> Iterator[Connection]:
+        """One transaction on the held connection (errors mapped as ``Database.unit`` does)."""
+        if self._conn is None:
+            self._conn = self.db.engine.connect()
+        try:
+            with self.db.unit(self._conn) as conn:
+                yield conn
+        except (Unavailable, IntegrityError, ChiptrailError) as exc:
+            if isinstance(exc, Unavailable) or self._conn.invalidated:
+                self.close()  # the connection may be broken: the next group opens a new one
+            raise
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Give the held connection back."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def read_group(conn: Connection, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
+    """Lock the log head and read what appending ``checked`` needs (pipelined on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return group_pg.read_state(conn, checked, frontier)
+    return group_sql.read_state(conn, rows.lock_log_head(conn), checked, frontier)
+
+
+def write_group(conn: Connection, writes: GroupWrites) -> None:
+    """Store a planned append's rows (pipelined on PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        group_pg.write_rows(conn, writes)
+    else:
+        group_sql.write_rows(conn, writes)
+
+
 def append_group(
-    db: Database, group: Sequence[PreparedSubmission], *, now: datetime
+    db: Database,
+    group: Sequence[PreparedSubmission],
+    *,
+    now: datetime,
+    session: GroupSession | None = None,
 ) -> list[Outcome]:
     """Append every request of ``group`` that still passes, in one transaction; one outcome each.
 
@@ -108,25 +165,39 @@ def append_group(
     claim the chain refuses) gets its error; the others are appended without it. When a failure
     cannot be traced to one request, each is appended alone (the old per-request path).
     """
+    own = session is None
+    session = session or GroupSession(db)
+    try:
+        return _append_group(session, group, now)
+    finally:
+        if own:
+            session.close()
+
+
+def _append_group(
+    session: GroupSession, group: Sequence[PreparedSubmission], now: datetime
+) -> list[Outcome]:
     outcomes: dict[int, Outcome] = {}
     live = list(range(len(group)))
     while live:
         owners = [(i, pos) for i in live for pos in range(len(group[i].checked))]
         try:
-            with db.unit() as conn:
-                size = rows.lock_log_head(conn)
-                refused = _refuse_under_lock(conn, group, live)
-                outcomes.update(refused)
-                live = [i for i in live if i not in refused]
+            with session.unit() as conn:
+                flat = [c for i in live for c in group[i].checked]
+                reads = read_group(conn, flat, session.frontier)
+                refused = refuse_stale(reads, [(group[i].checked, group[i].keys) for i in live])
+                outcomes.update({live[j]: exc for j, exc in refused.items()})
+                live = [i for j, i in enumerate(live) if j not in refused]
                 if not live:
                     break
                 owners = [(i, pos) for i in live for pos in range(len(group[i].checked))]
                 flat = [c for i in live for c in group[i].checked]
-                result = _append_checked(conn, size, flat, now)
+                result, writes = plan_append(flat, reads, now)
+                write_group(conn, writes)
         except ChiptrailError as exc:
             culprit = _owner(exc, owners)
             if culprit is None and len(live) > 1:
-                return _one_by_one(db, group, live, outcomes, now)
+                return _one_by_one(session, group, live, outcomes, now)
             if culprit is None:
                 culprit = live[0]
             outcomes[culprit] = exc
@@ -134,25 +205,26 @@ def append_group(
             continue
         except IntegrityError as exc:  # a concurrent writer beat the checks
             if len(live) > 1:
-                return _one_by_one(db, group, live, outcomes, now)
+                return _one_by_one(session, group, live, outcomes, now)
             conflict = Conflict("conflicting concurrent submission; retry")
             conflict.__cause__ = exc
             outcomes[live[0]] = conflict
             break
+        session.frontier.advance(reads, writes)
         outcomes.update(_split(result, group, live))
         break
     return [outcomes[i] for i in range(len(group))]
 
 
 def _one_by_one(
-    db: Database,
+    session: GroupSession,
     group: Sequence[PreparedSubmission],
     live: Sequence[int],
     outcomes: dict[int, Outcome],
     now: datetime,
 ) -> list[Outcome]:
     for i in live:
-        outcomes[i] = append_group(db, [group[i]], now=now)[0]
+        outcomes[i] = _append_group(session, [group[i]], now)[0]
     return [outcomes[i] for i in range(len(group))]
 
 
@@ -165,73 +237,6 @@ def _owner(exc: ChiptrailError, owners: Sequence[tuple[int, int]]) -> int | None
     request, own = owners[position]
     exc.details["envelope"] = own
     return request
-
-
-def _refuse_under_lock(
-    conn: Connection, group: Sequence[PreparedSubmission], live: Sequence[int]
-) -> dict[int, ChiptrailError]:
-    """Refusals that depend on the log's state: keys revoked or replaced since the request
-    verified, envelopes or nonces used before or earlier in this batch (one query per kind)."""
-    checked = [c for i in live for c in group[i].checked]
-    keys = rows.get_keys(conn, [c.envelope.key_id for c in checked])
-    used_digests, used_nonces = _used(conn, checked)
-    refused: dict[int, ChiptrailError] = {}
-    for i in live:
-        digests, nonces = set(), set()
-        try:
-            for pos, c in enumerate(group[i].checked):
-                env = c.envelope
-                try:
-                    record = check_signing_key(keys.get(env.key_id), env.party_id, env.key_id)
-                    if record.public_key != group[i].keys[env.key_id].public_key:
-                        raise VerificationError("the key was replaced", {"field": "key_id"})
-                    if c.digest in used_digests:
-                        raise VerificationError(
-                            "replayed submission: this envelope was accepted before"
-                        )
-                    if (env.party_id, env.nonce) in used_nonces:
-                        raise VerificationError(
-                            "replayed nonce: this party used it before", {"field": "nonce"}
-                        )
-                except VerificationError as exc:
-                    exc.details["envelope"] = pos
-                    raise
-                digests.add(c.digest)
-                nonces.add((env.party_id, env.nonce))
-        except VerificationError as exc:
-            refused[i] = exc
-            continue
-        used_digests |= digests
-        used_nonces |= nonces
-    return refused
-
-
-def _used(conn: Connection, checked: Sequence[_Checked]) -> tuple[set[str], set[tuple[str, str]]]:
-    """Envelope digests and (party, nonce) pairs of ``checked`` already in the submissions table."""
-    t = submissions_table
-    digests = sorted({c.digest for c in checked})
-    found: set[str] = set()
-    for start in range(0, len(digests), 400):
-        chunk = digests[start : start + 400]
-        found.update(
-            str(d)
-            for d in conn.execute(
-                select(t.c.envelope_sha256).where(t.c.envelope_sha256.in_(chunk))
-            ).scalars()
-        )
-    # one query for every party's nonces: both IN lists use the (party_id, nonce) unique index;
-    # pairs of one party's id with another party's nonce are dropped below
-    wanted = {(c.envelope.party_id, c.envelope.nonce) for c in checked}
-    parties = sorted({p for p, _ in wanted})
-    all_nonces = sorted({n for _, n in wanted})
-    nonces: set[tuple[str, str]] = set()
-    for start in range(0, len(all_nonces), 400):
-        chunk = all_nonces[start : start + 400]
-        stmt = select(t.c.party_id, t.c.nonce).where(
-            t.c.party_id.in_(parties), t.c.nonce.in_(chunk)
-        )
-        nonces.update((str(p), str(n)) for p, n in conn.execute(stmt) if (p, n) in wanted)
-    return found, nonces
 
 
 def _split(
@@ -354,13 +359,22 @@ class Sequencer:
         return jobs, stop
 
     def _run(self) -> None:
+        session = GroupSession(self._db)
+        try:
+            self._serve(session)
+        finally:
+            session.close()
+
+    def _serve(self, session: GroupSession) -> None:
         while True:
             first = self._queue.get()
             if first is None:
                 return
             jobs, stop = self._take(first)
             try:
-                outcomes = append_group(self._db, [j.prepared for j in jobs], now=self._clock())
+                outcomes = append_group(
+                    self._db, [j.prepared for j in jobs], now=self._clock(), session=session
+                )
             except Exception as exc:  # every waiting request must get an answer
                 log.exception("group append failed")
                 for job in jobs:
