@@ -27,11 +27,13 @@ from chiptrail.geoloc.geojson import region_geojson, region_outline, to_position
 from chiptrail.geoloc.landmarks import Landmark, LandmarkSet
 from chiptrail.geoloc.planning import (
     LandmarkPlan,
+    LandmarkProposal,
     PairSeparation,
     Place,
     PlacePair,
     RttModel,
     plan_landmarks,
+    propose_landmark,
 )
 from chiptrail.geoloc.region import (
     LocateOptions,
@@ -68,6 +70,7 @@ __all__ = [
     "Landmark",
     "LandmarkEvidence",
     "LandmarkPlan",
+    "LandmarkProposal",
     "LandmarkSet",
     "LocateOptions",
     "LocateResult",
@@ -97,6 +100,7 @@ __all__ = [
     "parse_rtt_csv",
     "parse_sites_csv",
     "plan_landmarks",
+    "propose_landmark",
     "proven_radius_km",
     "region_geojson",
     "region_outline",

@@ -7,6 +7,7 @@ always contains B, since delay can be added but never removed).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from chiptrail.geoloc.bounds import EARTH_MODEL_MARGIN, FIBRE_SLOPE_MS_PER_KM, proven_radius_km
-from chiptrail.geoloc.landmarks import LandmarkSet, check_coordinates
+from chiptrail.geoloc.landmarks import Landmark, LandmarkSet, check_coordinates
 from chiptrail.geoloc.sphere import great_circle_km
 from chiptrail.types import LandmarkId
 
@@ -164,4 +165,99 @@ def plan_landmarks(
         additions=added.ids,
         planned=planned,
         unseparable=tuple(pairs[i].label for i in sorted(todo)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LandmarkProposal:
+    """The one place where a new landmark best separates a site from its neighbouring places.
+
+    Attributes:
+        place: where to put it.
+        preferred: True when ``place`` is one of the preferred candidates (say, another party's
+            declared site, where a landmark can be hosted by someone other than the operator).
+        separated: labels of the pairs it separates that the deployment leaves open.
+        already: labels of the pairs the deployed landmarks separate already.
+        unseparable: labels of the pairs no candidate separates (closer than an honest chip's
+            proven radius at any candidate).
+        margin_km: the smallest separation margin over ``separated`` (km; inf when none).
+    """
+
+    place: Place
+    preferred: bool
+    separated: tuple[str, ...]
+    already: tuple[str, ...]
+    unseparable: tuple[str, ...]
+    margin_km: float
+
+
+def _places_as_landmarks(places: Sequence[Place]) -> LandmarkSet:
+    return LandmarkSet(
+        tuple(Landmark(LandmarkId(f"candidate-{i}"), p.lat, p.lon) for i, p in enumerate(places))
+    )
+
+
+def propose_landmark(
+    site: Place,
+    neighbours: Sequence[Place],
+    deployed: LandmarkSet,
+    preferred: Sequence[Place],
+    fallback: Sequence[Place],
+    model: RttModel | None = None,
+) -> LandmarkProposal:
+    """Choose one landmark place that separates ``site`` from the most ``neighbours`` that the
+    deployed landmarks cannot already tell apart from it.
+
+    Each candidate is scored by how many open pairs (site, neighbour) it separates, then by its
+    smallest margin over them. A preferred candidate that separates as many pairs as the best
+    candidate overall wins over a fallback, a fallback over ``site`` itself: a landmark at the
+    site gives an honest chip there the smallest proven radius, but it is hosted by the very
+    operator whose chips it should verify, so it is the last resort.
+
+    Args:
+        site: the declared site that cannot be verified.
+        neighbours: places a chip could be instead (other countries' sites or points).
+        deployed: the landmarks already running.
+        preferred: candidate places in order of preference.
+        fallback: further candidates (points near the site).
+        model: the best-case RTT model of an honest chip.
+
+    Returns:
+        The proposal; with no neighbours, the first preferred candidate (else the site).
+    """
+    m = model or RttModel()
+    pairs = [PlacePair(site, b) for b in neighbours]
+    candidates = [*preferred, *fallback, site]
+    first = preferred[0] if preferred else site
+    if not pairs:
+        return LandmarkProposal(first, bool(preferred), (), (), (), math.inf)
+    current = _best(deployed, pairs, separation_margins(deployed, pairs, m))
+    open_rows = [i for i, s in enumerate(current) if not s.separated]
+    already = tuple(pairs[i].label for i, s in enumerate(current) if s.separated)
+    if not open_rows:
+        return LandmarkProposal(first, bool(preferred), (), already, (), math.inf)
+    todo = [pairs[i] for i in open_rows]
+    margins = separation_margins(_places_as_landmarks(candidates), todo, m)  # (pairs, cands)
+    ok = margins > 0
+    counts = ok.sum(axis=0)
+    worst = np.where(ok, margins, np.inf).min(axis=0)
+    best_count = int(counts.max())
+    n_pref = len(preferred)
+
+    def pick(lo: int, hi: int) -> int | None:
+        idx = [j for j in range(lo, hi) if int(counts[j]) == best_count]
+        return max(idx, key=lambda j: (float(worst[j]), -j)) if idx else None
+
+    j = pick(0, n_pref)
+    if j is None:
+        j = pick(n_pref, len(candidates) - 1)
+    j = len(candidates) - 1 if j is None else j  # the site itself, last
+    covered = np.asarray(ok.any(axis=1), dtype=bool)
+    return LandmarkProposal(
+        place=candidates[j],
+        preferred=j < n_pref,
+        separated=tuple(p.label for i, p in enumerate(todo) if ok[i, j]),
+        already=already,
+        unseparable=tuple(p.label for i, p in enumerate(todo) if not covered[i]),
+        margin_km=float(worst[j]) if best_count else math.inf,
     )

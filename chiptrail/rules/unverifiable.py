@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from chiptrail.rules.context import RuleContext, distance_km
 from chiptrail.rules.finding import Evidence, EvidenceKind, Finding, SubjectKind
+from chiptrail.rules.landmark_plan import SiteProposal, plan_site_landmark
 from chiptrail.rules.view import CustodyEvent, LocationFix, Site
 from chiptrail.types import ChipId, Severity, Verdict
 
@@ -59,8 +60,11 @@ def find_landmark_needed(ctx: RuleContext) -> list[Finding]:
     inside every proven disk since their last VERIFIED fix, disks no wider than
     ``unverifiable_radius_km``) yet never verify, the landmark set cannot separate the site from
     its neighbours (Singapore from Johor and Batam, say). That is the registry's finding, on the
-    site, with the place to put a landmark (the site itself: a landmark within a few hundred km
-    verifies it); the chips are not reported dark.
+    site, with the place the landmark planner (``geoloc.planning.propose_landmark``) proposes: of
+    the declared sites of other parties near it, then points near the site in its country, then
+    the site itself, the one that separates it from the most neighbouring places (other
+    countries' sites and points within the chips' proven radius) that the deployed landmarks
+    leave open; the chips are not reported dark.
     """
     by_site: dict[str, list[tuple[ChipId, LocationFix]]] = defaultdict(list)
     for chip in ctx.events_by_chip:
@@ -79,6 +83,8 @@ def find_landmark_needed(ctx: RuleContext) -> list[Finding]:
         site = ctx.view.sites[site_id]
         radii = sorted(f.radius_km for _, f in chips)
         median = radii[len(radii) // 2]
+        plan = plan_site_landmark(ctx, site, median)
+        where = f"{plan.lat:.2f}, {plan.lon:.2f} ({plan.country or 'at sea'}, {plan.host})"
         out.append(
             Finding(
                 rule="landmark-needed",
@@ -90,17 +96,20 @@ def find_landmark_needed(ctx: RuleContext) -> list[Finding]:
                 explanation=(
                     f"{len(chips)} chip(s) at site {site_id} ({site.country}) answer from it but "
                     f"cannot be verified: their proven regions (median radius {median:,.0f} km) "
-                    f"also cover neighbouring countries. A landmark is needed near "
-                    f"{site.lat:.2f}, {site.lon:.2f} (the site); until then its chips are "
-                    "present but unverifiable, not dark."
+                    f"also cover neighbouring countries. The landmark planner proposes a "
+                    f"landmark at {where}: it separates {plan.separated} of the "
+                    f"{plan.neighbours} neighbouring places the deployed landmarks leave open "
+                    f"({plan.already} already separated); until then the chips are present but "
+                    "unverifiable, not dark."
                 ),
                 evidence=(
                     Evidence(
                         EvidenceKind.AGGREGATE,
                         f"site:{site_id}",
                         f"declared at {site.lat:.4f}, {site.lon:.4f} radius {site.radius_km:g} km "
-                        f"by {site.operator}; proposed landmark at the site",
+                        f"by {site.operator}",
                     ),
+                    _plan_evidence(plan),
                     *(
                         Evidence(
                             EvidenceKind.MEASUREMENT,
@@ -113,3 +122,16 @@ def find_landmark_needed(ctx: RuleContext) -> list[Finding]:
             )
         )
     return out
+
+
+def _plan_evidence(plan: SiteProposal) -> Evidence:
+    close = (
+        f"; too close to separate: {', '.join(plan.unseparable[:3])}" if plan.unseparable else ""
+    )
+    return Evidence(
+        EvidenceKind.AGGREGATE,
+        f"plan:{plan.site_id}:{plan.lat:.4f},{plan.lon:.4f}",
+        f"proposed landmark at {plan.lat:.4f}, {plan.lon:.4f} in {plan.country or '-'} "
+        f"({plan.host}); separates {plan.separated} of {plan.neighbours} neighbouring places"
+        f"{close}",
+    )

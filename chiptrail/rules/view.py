@@ -96,6 +96,18 @@ class Site:
 
 
 @dataclass(frozen=True, slots=True)
+class LandmarkPosition:
+    """A deployed landmark (probe server) at WGS84 ``lat``/``lon`` degrees: what the landmark
+    planner (``geoloc.planning``) counts as already deployed."""
+
+    landmark_id: str
+    lat: float
+    lon: float
+    country: Country | None = None
+    uncertainty_km: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Licence:
     """An export licence (or a claimed licence exception): end user, country, sites it covers.
 
@@ -281,6 +293,7 @@ class WorldView:
     custody_anomalies: tuple[CustodyContradiction, ...] = ()
     identifiers: tuple[PartyIdentifier, ...] = ()
     end_uses: tuple[EndUseStatement, ...] = ()
+    landmarks: tuple[LandmarkPosition, ...] = ()
 
 
 _VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from chiptrail.rules.view import (
     Chip,
     CustodyEvent,
+    LandmarkPosition,
     Licence,
     LocationFix,
     Order,
@@ -26,7 +27,7 @@ from chiptrail.rules.view import (
     TenancyUsage,
     WorldView,
 )
-from chiptrail.types import ChipId, PartyId
+from chiptrail.types import ChipId, Country, PartyId
 
 DEFAULT_NOW = datetime(2026, 11, 1, tzinfo=UTC)
 """The simulated 'now': fixed, so a seed reproduces the same world on any day."""
@@ -174,4 +175,8 @@ def to_view(
         fixes=fixes,
         usage=world.usage,
         config=world.config,
+        landmarks=tuple(
+            LandmarkPosition(m.landmark_id, m.lat, m.lon, Country(m.country))
+            for m in world.landmarks
+        ),
     )

@@ -49,7 +49,28 @@ def test_unseparable_site_is_a_registry_finding_not_a_dark_chip() -> None:
     assert [f for f in found if f.subject_kind is SubjectKind.CHIP] == []
     [site] = [f for f in found if f.rule == "landmark-needed"]
     assert (site.subject, site.subject_kind) == ("site-sg-dc", SubjectKind.SITE)
-    assert "1.30, 103.85" in site.explanation
+    # the planner proposes the nearest declared site of another party (the distributor's
+    # warehouse 6 km away), which separates the site from Johor and Batam
+    assert "landmark at 1.35, 103.82 (SG, declared site site-sg of dist-sg)" in site.explanation
+    [plan] = [e for e in site.evidence if e.ref.startswith("plan:")]
+    assert plan.ref == "plan:site-sg-dc:1.3500,103.8200"
+
+
+def test_the_planner_proposes_a_point_in_the_country_when_no_other_site_is_near() -> None:
+    from chiptrail.rules.view import LandmarkPosition
+
+    honest = _unverified("sg-1", [40, 30, 20, 10, 2], 700.0, 1.5, 103.5)
+    sites = {k: s for k, s in SG_SITES.items() if k != "site-sg"}
+    v = view(parties=SG_PARTIES, sites=sites, events=tuple(_sg_installed("sg-1")), fixes=honest)
+    [site] = run("landmark-needed", v)
+    [plan] = [e for e in site.evidence if e.ref.startswith("plan:")]
+    assert " in SG (a point 5 km from the site)" in plan.detail
+    assert "separates 0 of" not in plan.detail
+    # a landmark already deployed in Kuala Lumpur separates the far Malaysian places
+    kl = LandmarkPosition("lm-kul", 3.14, 101.69, Country("MY"))
+    [with_kl] = run("landmark-needed", replace(v, landmarks=(kl,)))
+    assert "(0 already separated)" in site.explanation
+    assert "(0 already separated)" not in with_kl.explanation
 
 
 def test_relay_from_far_away_is_still_dark() -> None:

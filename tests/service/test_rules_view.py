@@ -349,3 +349,20 @@ def test_certificates_and_declarations_become_end_use_statements(database: Datab
     aes = got[("declaration", "X20260105000001")]
     assert (aes.end_user, aes.licence_id, aes.order_id) == ("op-d", "L-1", None)
     assert run_rules_on_store(database, now=NOW).inputs["end_uses"] == 2
+
+
+def test_landmarks_registered_by_now_are_the_planners_deployed_set(database: Database) -> None:
+    from chiptrail.crypto import Ed25519Signer
+    from chiptrail.service.location.probe import RegisteredLandmark, register_landmark
+    from chiptrail.types import Country, LandmarkId
+
+    def lm(name: str, lat: float, lon: float) -> RegisteredLandmark:
+        key = Ed25519Signer(bytes(32 * [len(name)])).public_key
+        return RegisteredLandmark(LandmarkId(name), lat, lon, key, Country("SG"))
+
+    register_landmark(database, lm("lm-sg-1", 1.29, 103.85), NOW - timedelta(days=3))
+    register_landmark(database, lm("lm-sg-late", 1.35, 103.99), NOW + timedelta(days=3))
+    view = build_view_from_store(database, NOW)
+    assert [(m.landmark_id, m.lat, m.country) for m in view.landmarks] == [("lm-sg-1", 1.29, "SG")]
+    later = build_view_from_store(database, NOW + timedelta(days=4))
+    assert {m.landmark_id for m in later.landmarks} == {"lm-sg-1", "lm-sg-late"}

@@ -24,6 +24,8 @@ Inputs and where they come from (docs/rules.md, "Running the rules over the stor
   trade records (``service/records``) dated by ``now`` (``service.alerts.records_view``); a chip's
   order is the purchase order or invoice that a logged event's ``bizTransactionList`` names.
 - party incorporation date and sector: the stored FtM ``incorporationDate`` and ``sector``.
+- end uses: stored end-user certificates and export declarations; landmarks: the registered
+  landmarks (``landmarks``) by ``now``, which the landmark planner counts as deployed.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from chiptrail.rules.view import (
     Chip,
     CustodyContradiction,
     CustodyEvent,
+    LandmarkPosition,
     LocationFix,
     Order,
     OwnershipEdge,
@@ -67,7 +70,12 @@ from chiptrail.service.alerts.rule_config import load_rule_config
 from chiptrail.service.ledger.rows import load_anomalies
 from chiptrail.service.parties.lists import load_listed_parties, party_from_row, screen_names
 from chiptrail.store.database import Database
-from chiptrail.store.geoloc_tables import as_utc, chip_device_keys_table, location_verdicts_table
+from chiptrail.store.geoloc_tables import (
+    as_utc,
+    chip_device_keys_table,
+    landmarks_table,
+    location_verdicts_table,
+)
 from chiptrail.store.ledger_tables import assets_table, log_leaves_table, parties_table
 from chiptrail.store.parties_tables import party_entities, party_links, tenancy_reports
 from chiptrail.types import ChipId, Country, PartyId, Verdict
@@ -501,6 +509,22 @@ def _usage(conn: Connection) -> tuple[TenancyUsage, ...]:
     )
 
 
+def _landmarks(conn: Connection, now: datetime) -> tuple[LandmarkPosition, ...]:
+    """Landmarks registered by ``now`` (the landmark planner's deployed set)."""
+    t = landmarks_table
+    return tuple(
+        LandmarkPosition(
+            str(r.landmark_id),
+            float(r.lat),
+            float(r.lon),
+            Country(str(r.country)) if r.country else None,
+            float(r.uncertainty_km),
+        )
+        for r in conn.execute(select(t).order_by(t.c.landmark_id))
+        if as_utc(r.registered_at) <= now
+    )
+
+
 # --- the view -------------------------------------------------------------------------------
 
 
@@ -554,6 +578,7 @@ def build_view_from_store(
         fixes = tuple(f for f in _fixes(conn, sites_by_epc, parents) if f.at <= now)
         trade = load_trade_inputs(conn, now, {p.party_id: p.country for p in rows.values()})
         config = config or load_rule_config(conn, now)
+        landmarks = _landmarks(conn, now)
     sites.update(trade.sites)  # a declared site (position, radius, capacity) beats the events'
     roles = _roles(logged, usage)
     for edge in ownership:
@@ -622,6 +647,7 @@ def build_view_from_store(
         custody_anomalies=anomalies,
         identifiers=trade.identifiers,
         end_uses=trade.end_uses,
+        landmarks=landmarks,
     )
 
 
@@ -671,6 +697,7 @@ def run_rules_on_store(
         "orders": len(view.orders),
         "licences": len(view.licences),
         "end_uses": len(view.end_uses),
+        "landmarks": len(view.landmarks),
         "custody_anomalies": len(view.custody_anomalies),
     }
     run_id = None
