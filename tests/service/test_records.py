@@ -222,3 +222,84 @@ def test_ftm_payments_are_kept_and_other_schemata_warned(database: Database) -> 
     bad = [{"id": "pay-2", "schema": "Payment", "properties": {"beneficiary": ["v"]}}]
     with pytest.raises(InvalidInput, match="entity #0"):
         add_parties(database, bad, now=NOW)
+
+
+FTM_BUYER = {
+    "id": "buyer-hk",
+    "schema": "Company",
+    "properties": {
+        "name": ["Harbour Compute Ltd"],
+        "country": ["hk"],
+        "incorporationDate": ["2025-11-02"],
+        "sector": ["distributor"],
+        "registrationNumber": ["HK-77123"],
+    },
+}
+FTM_PAYMENT = {
+    "id": "pay-hk-1",
+    "schema": "Payment",
+    "properties": {
+        "payer": ["buyer-hk"],
+        "beneficiary": ["vendor-x"],
+        "date": ["2026-02-01"],
+        "amount": ["64000"],
+        "currency": ["USD"],
+        "transactionNumber": ["PO-HK-1"],
+    },
+}
+
+
+def test_ftm_company_fields_and_payments_round_trip_cli_store_api_rules(tmp_path: Path) -> None:
+    from chiptrail.service.alerts.view import build_view_from_store, run_rules_on_store
+    from chiptrail.store.migrate import open_database
+
+    db = tmp_path / "f.db"
+    src = tmp_path / "ftm.jsonl"
+    src.write_text("\n".join(json.dumps(e) for e in (FTM_BUYER, FTM_PAYMENT)))
+    added = runner.invoke(app, ["parties", "add", str(src), "--db", str(db)])
+    assert added.exit_code == 0, added.output
+    order = tmp_path / "po.csv"
+    order.write_text(
+        "order_id,buyer,seller,quantity,ordered_at,chip_model\n"
+        "PO-HK-1,buyer-hk,vendor-x,8,2026-01-20T00:00:00Z,h100-sxm\n"
+    )
+    assert (
+        runner.invoke(app, ["records", "add", "order", str(order), "--db", str(db)]).exit_code == 0
+    )
+    application = build_app(f"sqlite:///{db}", tmp_path)
+    with TestClient(application) as client:
+        keys = make_keys(application.state.database)
+        staff = keys.headers("analyst")
+        party = client.get("/v1/parties/buyer-hk", headers=staff)
+        assert party.status_code == 200, party.text
+        body = json.dumps(party.json())
+        for kept in ("2025-11-02", "distributor", "HK-77123"):
+            assert kept in body, kept
+        [payment] = client.get("/v1/records?kind=payment", headers=staff).json()["items"]
+        assert (payment["payer"], payment["order_id"]) == ("buyer-hk", "PO-HK-1")
+    application.state.database.dispose()
+    database = open_database(f"sqlite:///{db}")
+    try:
+        view = build_view_from_store(database, NOW)
+        buyer = view.parties["buyer-hk"]  # type: ignore[index]
+        assert buyer.incorporated_at == datetime(2025, 11, 2, tzinfo=UTC)
+        [po] = view.orders
+        assert po.payment_country == "HK"  # the payer's registered country
+        rules = {f.rule for f in run_rules_on_store(database, now=NOW).findings}
+        assert {"payment-from-concern", "consignee-new-or-shell"} <= rules
+    finally:
+        database.dispose()
+
+
+def test_a_bad_ftm_payment_stores_nothing_from_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "f.db"
+    src = tmp_path / "ftm.jsonl"
+    bad = {**FTM_PAYMENT, "properties": {"beneficiary": ["vendor-x"]}}  # no payer
+    src.write_text("\n".join(json.dumps(e) for e in (FTM_BUYER, bad)))
+    result = runner.invoke(app, ["parties", "add", str(src), "--db", str(db)])
+    assert result.exit_code == 2
+    assert "payer" in result.output
+    listed = runner.invoke(app, ["records", "list", "--db", str(db), "--json"])
+    assert json.loads(listed.stdout)["items"] == []
+    shown = runner.invoke(app, ["parties", "show", "buyer-hk", "--db", str(db)])
+    assert shown.exit_code == 2  # the company in the same file was not stored either
