@@ -115,6 +115,36 @@ def likely_radius_km(
     return np.asarray(np.clip(d, 0.0, cap))
 
 
+def disk_radii(
+    rtt_ms: ArrayLike,
+    uncertainty_km: ArrayLike = 0.0,
+    calibration: Calibration | None = None,
+    *,
+    widened: ArrayLike = 0.0,
+    earth_margin: float = EARTH_MODEL_MARGIN,
+) -> tuple[FloatArray, FloatArray]:
+    """The proven and likely disk radii (km) around each landmark, as the verdict bounds them.
+
+    The likely radius is the calibrated distance plus the landmark's uncertainty, never beyond the
+    proven one, then widened towards it by ``widened`` (0..1, the share the region solver needed
+    for the likely disks to meet). The proven region is the intersection of the proven disks, the
+    likely region that of the likely disks.
+
+    Args:
+        rtt_ms: (..., n_landmarks) RTTs in ms; NaN stays NaN.
+        uncertainty_km: landmark position uncertainty, broadcast against ``rtt_ms``.
+        calibration: one line per landmark; None = the fibre fallback.
+        widened: broadcast against ``rtt_ms`` (e.g. shape (n_targets, 1)).
+    """
+    rtt = np.asarray(rtt_ms, dtype=np.float64)
+    cal = calibration or Calibration.fallback(rtt.shape[-1] if rtt.ndim else 1)
+    unc = np.asarray(uncertainty_km, dtype=np.float64)
+    proven = proven_radius_km(rtt, unc, earth_margin=earth_margin)
+    likely = np.minimum(likely_radius_km(rtt, cal, proven) + unc, proven)
+    t = np.asarray(widened, dtype=np.float64)
+    return proven, np.asarray(likely + t * (proven - likely))
+
+
 def fit_bestline(
     distance_km: ArrayLike, rtt_ms: ArrayLike, min_slope_ms_per_km: float = FIBRE_SLOPE_MS_PER_KM
 ) -> tuple[float, float] | None:

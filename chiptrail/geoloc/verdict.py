@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from chiptrail.errors import InvalidInput
 from chiptrail.geoloc.borders import BorderIndex
-from chiptrail.geoloc.bounds import Calibration, likely_radius_km, proven_radius_km
+from chiptrail.geoloc.bounds import Calibration, disk_radii
 from chiptrail.geoloc.landmarks import LandmarkSet, check_coordinates
 from chiptrail.geoloc.region import LocateOptions, LocateResult, locate_targets
 from chiptrail.geoloc.sphere import great_circle_km
@@ -170,10 +170,10 @@ def judge_targets(
     s_lat = np.array([s.lat for s in sites], dtype=np.float64)
     s_lon = np.array([s.lon for s in sites], dtype=np.float64)
     dist = great_circle_km(s_lat[:, None], s_lon[:, None], landmarks.lat_deg, landmarks.lon_deg)
-    proven = proven_radius_km(rtt, landmarks.uncertainty_km, earth_margin=opts.earth_margin)
-    likely = np.minimum(likely_radius_km(rtt, cal, proven) + landmarks.uncertainty_km, proven)
     t = np.nan_to_num(loc.widened, nan=0.0)[:, None]
-    likely = likely + t * (proven - likely)
+    proven, likely = disk_radii(
+        rtt, landmarks.uncertainty_km, cal, widened=t, earth_margin=opts.earth_margin
+    )
     p_out = np.nan_to_num(dist - proven, nan=-np.inf)
     # The bestline touches its lowest peer, so a peer judged as a target sits on its likely
     # boundary: a small tolerance keeps rounding from turning that into SUSPECT.

@@ -205,7 +205,8 @@ class LocationFix:
     ``lat``/``lon`` is the point estimate (degrees) and ``radius_km`` the proven radius around it;
     ``measurement_ids`` and ``landmark_ids`` point at the signed probe records; ``rtts_ms`` holds
     the round's minimum RTT per challenging landmark as ``(landmark_id, rtt_ms)`` pairs (empty when
-    the source keeps only verdicts), which per-chip baselines (``rules/baseline.py``) read.
+    the source keeps only verdicts), which per-chip baselines (``rules/baseline.py``) read;
+    ``likely_countries`` every country the likely region meets (for people: no rule reads it).
     """
 
     fix_id: str
@@ -221,6 +222,7 @@ class LocationFix:
     measurement_ids: tuple[str, ...] = ()
     explanation: str = ""
     rtts_ms: tuple[tuple[str, float], ...] = ()
+    likely_countries: tuple[Country, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

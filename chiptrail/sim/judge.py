@@ -123,6 +123,7 @@ def judge_rounds_geoloc(world: World) -> tuple[LocationFix, ...]:
                 measurement_ids=tuple(f"M-{i:08d}-{j}" for j in range(k)),
                 explanation=v.reason,
                 rtts_ms=rtts[i],
+                likely_countries=v.likely_countries,
             )
         )
     return tuple(fixes)

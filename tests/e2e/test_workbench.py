@@ -106,6 +106,8 @@ def test_an_analyst_works_a_case_from_queue_to_case_file(
     page.wait_for_selector("#case-evidence .proof-ok")
     assert page.locator("#case-evidence .proof-bad").count() == 0
     assert "Pte. Ltd." in page.inner_text("#case-parties")  # parties by name
+    # its chips never answered a probe (they were shipped on), and the page says so
+    assert "has a location verdict: never answered a probe" in page.inner_text("#case-location")
     _no_sideways_scroll(page, "case")
 
     page.fill("#triage-assignee", f"dana-{width}")
@@ -140,6 +142,18 @@ def test_an_analyst_works_a_case_from_queue_to_case_file(
     viewer.wait_for_selector("td.ok:has-text('verified')")
     assert viewer.locator("td.bad").count() == 0
     _no_sideways_scroll(viewer, "case file")
+
+    page.goto(f"{live.base_url}/ui/#/queue?channel=hand_carry")
+    _ready(page, "queue")
+    page.locator("#queue-table tbody tr td.title a").first.click()
+    _ready(page, "case")  # a hand-carried lot: where it was measured, proven and likely
+    assert page.locator("#case-location .region-proven").count() == 1
+    assert page.locator("#case-location .region-likely").count() == 1
+    assert page.locator("#case-location .likely-disk").count() >= 1
+    legend = page.inner_text("#case-location .region-legend")
+    assert "proven region: inside every blue circle" in legend
+    assert "likely region: inside every orange circle" in legend
+    _no_sideways_scroll(page, "case map")
 
     page.goto(f"{live.base_url}/ui/#/party/")
     _ready(page, "party")

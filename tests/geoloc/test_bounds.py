@@ -12,6 +12,7 @@ from chiptrail.geoloc import (
     EARTH_MODEL_MARGIN,
     Calibration,
     calibrate_landmarks,
+    disk_radii,
     fit_bestline,
     likely_radius_km,
     proven_radius_km,
@@ -102,3 +103,14 @@ def test_fallback_is_two_thirds_c() -> None:
     cal = Calibration.fallback(2)
     # 10 ms of RTT at 2/3 c is 1,000 km (100 km per ms of RTT).
     assert float(likely_radius_km(np.array([10.0, 10.0]), cal)[0]) == pytest.approx(999.3, rel=1e-3)
+
+
+def test_disk_radii_likely_inside_proven_and_widened_up_to_it() -> None:
+    rtt = np.array([[2.0, 10.0, np.nan]])
+    proven, likely = disk_radii(rtt, uncertainty_km=np.array([5.0, 0.0, 0.0]))
+    np.testing.assert_allclose(proven, proven_radius_km(rtt, np.array([5.0, 0.0, 0.0])))
+    assert (likely[0, :2] < proven[0, :2]).all()
+    assert likely[0, 0] > 5.0  # the landmark's uncertainty widens the likely disk too
+    assert np.isnan(likely[0, 2])  # not measured: no disk
+    _, wide = disk_radii(rtt, widened=np.array([[1.0]]))
+    np.testing.assert_allclose(wide[0, :2], proven_radius_km(rtt)[0, :2])

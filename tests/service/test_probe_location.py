@@ -117,6 +117,11 @@ def test_relayed_chip_is_caught_and_honest_chip_verified(
     assert {m["landmark_id"] for m in body["measurements"]} == {"lm-sg", "lm-hk"}
     assert all(m["n_measurements"] == 2 for m in body["measurements"])
     assert body["verdict_id"] > 0
+    # the disks a map draws: the decisive proven bound, and a likely disk inside each proven one
+    disks = {d["landmark_id"]: d for d in body["disks"]}
+    assert set(disks) == {"lm-sg", "lm-hk"}
+    assert disks["lm-hk"]["proven_km"] == pytest.approx(decisive.bound_km)
+    assert all(0 < d["likely_km"] <= d["proven_km"] for d in disks.values())
 
 
 def test_relay_rtt_grows_with_the_distance_it_emulates(records: list[MeasurementRecord]) -> None:

@@ -308,26 +308,17 @@ async function showChip(chipId) {
   else if (!latest) section.append(h("p", { class: "empty" }, "no location verdict yet"));
   else {
     const svg = await worldSvg("chip-map");
+    const legend = drawRegions(svg, latest, landmarks);
     const evidence = (latest.evidence && latest.evidence.evidence) || [];
-    for (const e of evidence) { // proven disks: distance <= bound_km around each landmark
-      const lm = landmarks[e.landmark_id];
-      const bound = typeof e.bound_km === "number" ? e.bound_km
-        : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null; // c * RTT / 2, km per ms
-      if (!lm || bound === null) continue;
-      const [x, y] = project(lm.lat, lm.lon);
-      svg.append(s("circle", { cx: x, cy: y, class: "region",
-        r: Math.max(2, (bound / 111.2) * (MAP_W / 360)) }));
-      svg.append(s("rect", { x: x - 3, y: y - 3, width: 6, height: 6, class: "landmark" }));
-    }
     for (const v of [...history].reverse()) {
       const pos = chipPosition(v);
       if (!pos) continue;
       const [x, y] = project(pos[0], pos[1]);
-      svg.append(s("circle", { cx: x, cy: y, r: 4, class: "chip",
-        fill: VERDICT_COLOURS[String(v.verdict).toUpperCase()] || "#7f7f7f" }));
+      svg.append(s("circle", { cx: x, cy: y, r: 4 * Number(svg.dataset.k), class: "chip",
+        "vector-effect": "non-scaling-stroke", fill: VERDICT_COLOURS[String(v.verdict).toUpperCase()] || "#7f7f7f" }));
     }
     section.append(verdictBadge(latest.verdict), " ",
-      h("span", { id: "verdict-reason" }, text(latest.evidence && latest.evidence.reason)), svg,
+      h("span", { id: "verdict-reason" }, text(latest.evidence && latest.evidence.reason)), svg, legend,
       h("h4", {}, "Regions over time"),
       table(history.map((v) => ({
         computed_at: v.computed_at, verdict: v.verdict,
@@ -516,29 +507,99 @@ function subjectLink(kind, subject, names) {
   if (kind === "party") return h("a", { href: `#/party/${subject}` }, names[subject] || subject);
   return text(subject);
 }
-async function regionMap(chipId) { // a chip's latest verdict: proven disks around landmarks
-  const [verdicts, landmarks] = await Promise.all([
-    api(`/v1/chips/${encodeURIComponent(chipId)}/verdicts?limit=1`), landmarksById()]);
-  const latest = verdicts.ok ? items(verdicts.body)[0] : null;
-  if (!latest) return h("p", { class: "empty" }, `no location verdict for ${chipId}`);
-  const svg = await worldSvg("case-map");
-  for (const e of (latest.evidence && latest.evidence.evidence) || []) {
-    const lm = landmarks[e.landmark_id];
-    const bound = typeof e.bound_km === "number" ? e.bound_km
-      : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null; // c * RTT / 2, km per ms
-    if (!lm || bound === null) continue;
-    const [x, y] = project(lm.lat, lm.lon);
-    svg.append(s("circle", { cx: x, cy: y, class: "region", r: Math.max(2, (bound / 111.2) * (MAP_W / 360)) }));
-    svg.append(s("rect", { x: x - 3, y: y - 3, width: 6, height: 6, class: "landmark" }));
+// ---- proven and likely regions -----------------------------------------------------------------
+// A verdict's disks: the chip is within proven_km of each landmark (light speed) and likely within
+// likely_km (calibrated); each region is the intersection of its disks, filled through nested
+// clip paths. Verdicts stored before the disks were kept give proven bounds only.
+function verdictDisks(latest) {
+  const ev = latest.evidence || {};
+  if (Array.isArray(ev.disks) && ev.disks.length) {
+    return ev.disks.map((d) => ({ id: d.landmark_id, proven: d.proven_km, likely: d.likely_km }));
   }
+  return (ev.evidence || []).map((e) => ({ id: e.landmark_id, likely: null,
+    proven: typeof e.bound_km === "number" && e.kind !== "likely" ? e.bound_km
+      : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null })) // c * RTT / 2, km per ms
+    .filter((d) => typeof d.proven === "number");
+}
+function diskShape(lm, km, cls) { // a disk on the equirectangular map: wider away from the equator
+  const [x, y] = project(lm.lat, lm.lon);
+  const ry = Math.max(1.5, (km / 111.2) * (MAP_H / 180));
+  const rx = Math.min(MAP_W, ry / Math.max(0.05, Math.cos((lm.lat * Math.PI) / 180)));
+  return s("ellipse", { cx: x.toFixed(1), cy: y.toFixed(1), rx: rx.toFixed(1), ry: ry.toFixed(1),
+    class: cls || "", "vector-effect": "non-scaling-stroke" });
+}
+let clipSeq = 0;
+function intersection(svg, shapes, cls) { // the area inside every shape
+  let defs = svg.querySelector("defs");
+  if (!defs) { defs = s("defs", {}); svg.prepend(defs); }
+  let inner = s("rect", { x: 0, y: 0, width: MAP_W, height: MAP_H, class: cls });
+  for (const shape of shapes) {
+    const id = `clip-${++clipSeq}`;
+    defs.append(s("clipPath", { id }, shape));
+    inner = s("g", { "clip-path": `url(#${id})` }, inner);
+  }
+  return inner;
+}
+function drawRegions(svg, latest, landmarks) { // frames the regions; returns the legend
+  const disks = verdictDisks(latest).filter((d) => landmarks[d.id]);
+  const ev = latest.evidence || {};
+  const proven = latest.proven_countries || ev.proven_countries || [];
+  const likelyIn = latest.likely_countries || ev.likely_countries || [];
+  const likely = disks.filter((d) => typeof d.likely === "number");
+  const tight = disks.reduce((a, d) => (a && a.proven <= d.proven ? a : d), null);
+  let k = 1; // map units per screen unit after framing
+  if (tight) { // the proven region lies inside the tightest proven disk: frame that
+    const lm = landmarks[tight.id], box = diskShape(lm, tight.proven);
+    const rx = Number(box.getAttribute("rx")), ry = Number(box.getAttribute("ry"));
+    const w = Math.min(MAP_W, Math.max(160, 3 * rx, 6 * ry)), hh = w / 2;
+    const [x, y] = project(lm.lat, lm.lon);
+    const x0 = Math.max(0, Math.min(MAP_W - w, x - w / 2)), y0 = Math.max(0, Math.min(MAP_H - hh, y - hh / 2));
+    svg.setAttribute("viewBox", `${x0.toFixed(1)} ${y0.toFixed(1)} ${w.toFixed(1)} ${hh.toFixed(1)}`);
+    k = w / MAP_W;
+  }
+  svg.dataset.k = String(k);
+  if (disks.length) svg.append(intersection(svg, disks.map((d) => diskShape(landmarks[d.id], d.proven)), "region-proven"));
+  if (likely.length) svg.append(intersection(svg, likely.map((d) => diskShape(landmarks[d.id], d.likely)), "region-likely"));
+  for (const d of disks) {
+    svg.append(diskShape(landmarks[d.id], d.proven, "region"));
+    if (typeof d.likely === "number") svg.append(diskShape(landmarks[d.id], d.likely, "likely-disk"));
+    const [x, y] = project(landmarks[d.id].lat, landmarks[d.id].lon);
+    const lm = s("rect", { x: x - 3 * k, y: y - 3 * k, width: 6 * k, height: 6 * k, class: "landmark" });
+    lm.append(s("title", {}, document.createTextNode(String(d.id))));
+    svg.append(lm);
+  }
+  const names = (cs) => (cs.length ? cs.join(", ") : "not attributed");
+  return h("ul", { class: "region-legend" },
+    h("li", { "data-region": "proven" }, h("span", { class: "swatch swatch-proven" }),
+      `proven region: inside every blue circle, distance ≤ c·RTT/2 from each landmark (countries: ${names(proven)})`),
+    h("li", { "data-region": "likely" }, h("span", { class: "swatch swatch-likely" }),
+      likely.length ? `likely region: inside every orange circle, the calibrated RTT-to-distance line (countries: ${names(likelyIn)})`
+        : "likely region: not recorded for this verdict"),
+    h("li", {}, "■ landmark · ● the chip's point estimate"));
+}
+const REGION_TRIES = 25;
+async function regionMap(chips) { // the first measured chip's latest verdict: proven and likely regions
+  const landmarks = await landmarksById();
+  let chipId = null, latest = null;
+  for (const id of chips.slice(0, REGION_TRIES)) {
+    const verdicts = await api(`/v1/chips/${encodeURIComponent(id)}/verdicts?limit=1`);
+    latest = verdicts.ok ? items(verdicts.body)[0] : null;
+    if (latest) { chipId = id; break; }
+  }
+  if (!latest) {
+    const which = chips.length > REGION_TRIES ? `none of its first ${REGION_TRIES} chips` : `none of its ${chips.length} chip(s)`;
+    return h("p", { class: "empty", id: "no-verdict" }, `${which} has a location verdict: never answered a probe`);
+  }
+  const svg = await worldSvg("case-map");
+  const legend = drawRegions(svg, latest, landmarks);
   const pos = chipPosition(latest);
   if (pos) {
     const [x, y] = project(pos[0], pos[1]);
-    svg.append(s("circle", { cx: x, cy: y, r: 4, class: "chip",
-      fill: VERDICT_COLOURS[String(latest.verdict).toUpperCase()] || "#7f7f7f" }));
+    svg.append(s("circle", { cx: x, cy: y, r: 4 * Number(svg.dataset.k), class: "chip",
+      "vector-effect": "non-scaling-stroke", fill: VERDICT_COLOURS[String(latest.verdict).toUpperCase()] || "#7f7f7f" }));
   }
   return h("div", {}, h("p", {}, verdictBadge(latest.verdict), ` ${chipId}, ${when(latest.computed_at)}: `,
-    "proven region = intersection of the disks (distance ≤ c·RTT/2 from each landmark)"), svg);
+    text(latest.evidence && latest.evidence.reason)), svg, legend);
 }
 async function showCase(caseId) {
   const res = await api(`/v1/cases/${encodeURIComponent(caseId)}`);
@@ -582,8 +643,8 @@ async function showCase(caseId) {
         severityBadge(f.severity), " ", h("a", { href: `#/finding/${f.id}` }, f.rule), " on ",
         subjectLink(f.subject_kind, f.subject, names), ` (${when(f.detected_at)}): `, text(f.explanation))))),
     h("section", {}, h("h3", {}, "Evidence in time order"), evidence),
-    c.chips.length ? h("section", { id: "case-location" }, h("h3", {}, "Where its first chip was measured"),
-      await regionMap(c.chips[0])) : null,
+    c.chips.length ? h("section", { id: "case-location" }, h("h3", {}, "Where its chips were measured"),
+      await regionMap(c.chips)) : null,
     h("section", {}, h("h3", {}, "Comments"),
       c.comments.length ? h("ul", { id: "case-comments" }, c.comments.map((m) =>
         h("li", {}, h("time", {}, when(m.created_at)), ` ${m.author}: `, text(m.body))))

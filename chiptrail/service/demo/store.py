@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import insert, select
 
 from chiptrail.crypto import Ed25519Signer, sha256
 from chiptrail.errors import ChiptrailError, Conflict
+from chiptrail.geoloc import disk_radii
 from chiptrail.parties.aggregate import TenancyRecord
 from chiptrail.parties.formats.detect import ListFormat
 from chiptrail.parties.model import Party as ListedParty
@@ -51,7 +53,28 @@ SIM_LIST_ID = "sim-entity-list"
 """List id of the simulated restricted list (in memory and in the store)."""
 
 
-def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
+def _disks(fixes: Sequence[LocationFix]) -> list[list[dict[str, object]]]:
+    """Each fix's proven and likely disk per landmark (``geoloc.disk_radii``, the fibre fallback
+    the simulator's judge uses), computed for all fixes at once."""
+    flat = np.array([ms for f in fixes for _, ms in f.rtts_ms], dtype=np.float64)
+    proven, likely = disk_radii(flat)
+    p, lk = proven.round(1).tolist(), likely.round(1).tolist()
+    out: list[list[dict[str, object]]] = []
+    at = 0
+    for f in fixes:
+        out.append(
+            [
+                {"landmark_id": lm, "rtt_ms": ms, "proven_km": p[at + k], "likely_km": lk[at + k]}
+                for k, (lm, ms) in enumerate(f.rtts_ms)
+            ]
+        )
+        at += len(f.rtts_ms)
+    return out
+
+
+def _verdict_row(
+    world: World, fix: LocationFix, disks: list[dict[str, object]]
+) -> dict[str, object]:
     site = world.sites.get(fix.site_id or "")
     declared = (
         None
@@ -73,10 +96,11 @@ def _verdict_row(world: World, fix: LocationFix) -> dict[str, object]:
         "reason": fix.explanation,
         "declared_site": declared,
         "proven_countries": list(fix.proven_countries),
-        "likely_countries": [],
+        "likely_countries": list(fix.likely_countries),
         "region": {"lat": fix.lat, "lon": fix.lon, "proven_radius_km": fix.radius_km},
         # per-landmark minimum RTTs, as geoloc's own evidence carries them (per-chip baselines)
         "evidence": landmarks,
+        "disks": disks,
         "measurements": [],
         "lat": fix.lat,
         "lon": fix.lon,
@@ -109,7 +133,8 @@ def store_verdicts(db: Database, world: World, fixes: Sequence[LocationFix]) -> 
             ).first()
         ):
             return 0
-        rows = [_verdict_row(world, fix) for fix in chosen]
+        disks = _disks(chosen)
+        rows = [_verdict_row(world, fix, d) for fix, d in zip(chosen, disks, strict=True)]
         for start in range(0, len(rows), 5000):  # one multi-row statement per chunk
             conn.execute(insert(location_verdicts_table), rows[start : start + 5000])
     return len(chosen)

@@ -24,6 +24,7 @@ from chiptrail.geoloc import (
     LandmarkSet,
     LocateResult,
     LocationVerdict,
+    disk_radii,
     judge_targets,
     locate_targets,
 )
@@ -259,6 +260,17 @@ class LandmarkRtt:
 
 
 @dataclass(frozen=True, slots=True)
+class LandmarkDisk:
+    """The disks one landmark's minimum RTT allows: the chip is within ``proven_km`` of it (light
+    speed), likely within ``likely_km`` (calibrated, widened as the region solver widened it)."""
+
+    landmark_id: str
+    rtt_ms: float
+    proven_km: float
+    likely_km: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChipLocation:
     """A chip's proven/likely region from its latest measurements, judged against its site.
 
@@ -271,6 +283,7 @@ class ChipLocation:
         region: the geoloc ``locate`` row (point estimate, radii, countries, status).
         verdict: geoloc's verdict with its evidence.
         verdict_id: the stored ``location_verdicts`` row.
+        disks: the proven and likely disk around each measuring landmark (what a map draws).
     """
 
     chip_id: ChipId
@@ -283,6 +296,7 @@ class ChipLocation:
     region: Mapping[str, object]
     verdict: LocationVerdict
     verdict_id: int
+    disks: tuple[LandmarkDisk, ...] = ()
 
 
 def declared_site_from_ledger(db: Database, chip_id: ChipId) -> DeclaredSite | None:
@@ -379,6 +393,7 @@ def locate_chip(
         rtts = _min_rtts(rows)
         known = {r["landmark_id"]: _landmark_from_row(r) for r in repo.landmarks()}
     region: dict[str, object] = {}
+    disks: tuple[LandmarkDisk, ...] = ()
     if not rtts:
         verdict = _unjudged(f"no measurements of chip {chip_id}")
     else:
@@ -389,6 +404,12 @@ def locate_chip(
         rtt_ms = np.array([[r.min_rtt_ms for r in rtts]], dtype=np.float64)
         located = locate_targets(landmarks, rtt_ms, target_ids=[chip_id])
         region = located.row(0)
+        widened = float(np.nan_to_num(located.widened[0], nan=0.0))
+        proven, likely = disk_radii(rtt_ms[0], landmarks.uncertainty_km, widened=widened)
+        disks = tuple(
+            LandmarkDisk(r.landmark_id, r.min_rtt_ms, float(p), float(lk))
+            for r, p, lk in zip(rtts, proven.tolist(), likely.tolist(), strict=True)
+        )
         age_h = (now - end).total_seconds() / 3600 if end is not None else 0.0
         if chosen is None:
             verdict = _unjudged("no declared site known: pass lat, lon and country", located)
@@ -399,7 +420,9 @@ def locate_chip(
             verdict = judge_targets(
                 landmarks, rtt_ms, [chosen], located=located, min_landmarks=min_landmarks
             )[0]
-    location = ChipLocation(chip_id, now, chosen, source, start, end, rtts, region, verdict, 0)
+    location = ChipLocation(
+        chip_id, now, chosen, source, start, end, rtts, region, verdict, 0, disks
+    )
     with db.unit() as conn:
         verdict_id = ProbeRepository(conn).insert_verdict(_verdict_row(location))
     return replace(location, verdict_id=verdict_id)
@@ -438,6 +461,15 @@ def location_to_json(location: ChipLocation) -> dict[str, object]:
                 "kind": e.kind,
             }
             for e in v.evidence
+        ],
+        "disks": [
+            {
+                "landmark_id": d.landmark_id,
+                "rtt_ms": d.rtt_ms,
+                "proven_km": num(d.proven_km),
+                "likely_km": num(d.likely_km),
+            }
+            for d in location.disks
         ],
         "measurements": [
             {
