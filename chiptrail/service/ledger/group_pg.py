@@ -1,9 +1,9 @@
-"""An append's reads and writes on PostgreSQL in three round trips (psycopg pipeline mode).
+"""An append's reads and writes on PostgreSQL in two round trips (psycopg pipeline mode).
 
 Each statement costs the sequencer a round trip to the server, and on a busy machine a round trip
 is a context switch to the server process and back. So the sequencer's reads (the head lock and
-then every lookup of ``group.GroupReads``) go out as one pipeline, its writes (one statement per
-table, rows passed as arrays and spread with ``unnest``) as another, and the commit is the third.
+then every lookup of ``group.GroupReads``) go out as one pipeline, and its writes (one statement
+per table, rows passed as arrays and spread with ``unnest``) with the COMMIT as another.
 The SQL is the same the SQLAlchemy path (``group_sql``) sends, written out against the
 ``store.ledger_tables`` schema; psycopg errors are re-raised as SQLAlchemy's so callers handle
 both paths alike (a unique violation is ``IntegrityError``).
@@ -117,7 +117,7 @@ def read_state(conn: Connection, checked: Sequence[Checked], frontier: FrontierC
     """Lock the head and read what appending ``checked`` needs: one round trip (two when the
     frontier is not the cached one, more only to walk the descendants of nested assets)."""
     want = wanted_of(checked)
-    with _pipeline(conn) as (pg, pipeline):
+    with _pipeline(conn) as (pg, _):  # leaving the block is the one sync
         cursors = [pg.cursor() for _ in range(8)]
         cursors[0].execute(_LOCK)
         cursors[1].execute(_KEYS, [want.key_ids])
@@ -127,18 +127,17 @@ def read_state(conn: Connection, checked: Sequence[Checked], frontier: FrontierC
         cursors[5].execute(_MAKERS, [want.maker_keys])
         cursors[6].execute(_ASSETS, [want.epcs])
         cursors[7].execute(_CHILDREN, [want.epcs])
-        pipeline.sync()
-        size = int(cursors[0].fetchone()[0])
-        keys = {
-            str(k): KeyRecord(str(k), str(p), bytes(pub), int(a), None if r is None else int(r))
-            for k, p, pub, a, r in cursors[1].fetchall()
-        }
-        digests = frozenset(str(d) for (d,) in cursors[2].fetchall())
-        nonces = frozenset((str(p), str(n)) for p, n in cursors[3].fetchall())
-        existing = {str(e): int(i) for e, i in cursors[4].fetchall()}
-        makers = {str(k): str(p) for k, p in cursors[5].fetchall()}
-        assets = _states(cursors[6].fetchall())
-        kids = _states(cursors[7].fetchall())
+    size = int(cursors[0].fetchone()[0])
+    keys = {
+        str(k): KeyRecord(str(k), str(p), bytes(pub), int(a), None if r is None else int(r))
+        for k, p, pub, a, r in cursors[1].fetchall()
+    }
+    digests = frozenset(str(d) for (d,) in cursors[2].fetchall())
+    nonces = frozenset((str(p), str(n)) for p, n in cursors[3].fetchall())
+    existing = {str(e): int(i) for e, i in cursors[4].fetchall()}
+    makers = {str(k): str(p) for k, p in cursors[5].fetchall()}
+    assets = _states(cursors[6].fetchall())
+    kids = _states(cursors[7].fetchall())
     _add_descendants(conn, assets, kids, set(want.epcs))
     known = frontier.get(size)
     if known is None:
@@ -166,18 +165,23 @@ def _add_descendants(
         with _pipeline(conn) as (pg, _):
             cursor = pg.cursor()
             cursor.execute(_CHILDREN, [sorted(new)])
-            kids = _states(cursor.fetchall())
+        kids = _states(cursor.fetchall())
 
 
 def _nodes(conn: Connection, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
     with _pipeline(conn) as (pg, _):
         cursor = pg.cursor()
         cursor.execute(_NODES, [[level for level, _ in keys], [index for _, index in keys]])
-        return {(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()}
+    return {(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()}
 
 
-def write_rows(conn: Connection, writes: GroupWrites) -> None:
-    """Store an append's rows and move the head: one round trip (the lock is held)."""
+def write_rows_and_commit(conn: Connection, writes: GroupWrites) -> None:
+    """Store an append's rows, move the head and commit: one round trip (the lock is held).
+
+    The COMMIT goes out in the same pipeline, after the writes; leaving the pipeline waits for
+    every answer, so this returns only once the transaction is durable, and raises (nothing
+    committed) when any write failed. The caller's unit then finds nothing left to commit.
+    """
     with _pipeline(conn) as (pg, _):
         cursor = pg.cursor()
         subs = writes.submissions
@@ -223,6 +227,7 @@ def write_rows(conn: Connection, writes: GroupWrites) -> None:
                 _INSERT_ANOMALIES,
                 _columns([rows.anomaly_row(a) for a in writes.anomalies], 5),
             )
+        cursor.execute("COMMIT")
 
 
 def _columns(records: Sequence[Sequence[object]], width: int) -> list[list[object]]:

@@ -11,7 +11,7 @@ a request refused there, or by the custody chain, fails alone and the rest of th
 appended without it. Several processes each run a sequencer: the log head's row lock (PostgreSQL
 ``FOR UPDATE``, SQLite's write lock) makes their batches take turns. The append is planned by
 ``group.plan_append``, the same code ``submit_envelopes`` runs; its reads and writes go through
-``group_pg`` on PostgreSQL (three round trips a group) and ``group_sql`` elsewhere. The thread
+``group_pg`` on PostgreSQL (two round trips a group) and ``group_sql`` elsewhere. The thread
 keeps one connection and the tree's frontier between groups (``GroupSession``).
 """
 
@@ -145,9 +145,10 @@ def read_group(conn: Connection, checked: Sequence[Checked], frontier: FrontierC
 
 
 def write_group(conn: Connection, writes: GroupWrites) -> None:
-    """Store a planned append's rows (pipelined on PostgreSQL)."""
+    """Store a planned append's rows; PostgreSQL also commits in the same round trip (elsewhere
+    the unit's end commits)."""
     if conn.dialect.name == "postgresql":
-        group_pg.write_rows(conn, writes)
+        group_pg.write_rows_and_commit(conn, writes)
     else:
         group_sql.write_rows(conn, writes)
 
