@@ -13,7 +13,14 @@ from typing import Annotated
 
 import typer
 
-from chiptrail.cli.context import JsonOption, emit_json, get_settings, out_console, read_input
+from chiptrail.cli.context import (
+    JsonOption,
+    emit_json,
+    get_settings,
+    out_console,
+    read_input,
+    working,
+)
 from chiptrail.crypto import b64decode, b64encode
 from chiptrail.errors import InvalidInput, VerificationError
 from chiptrail.ledger.audit import CHECKPOINT_PATH, audit_export, next_audit_state
@@ -198,16 +205,17 @@ def verify_cmd(
         earlier.append(kept[vkey])
     witnesses = list(witness or [])
     files = DirectoryFiles(export_dir)
-    report = audit_export(
-        files,
-        vkey,
-        origin=origin,
-        previous=earlier,
-        envelopes=records,
-        require_envelopes=all_envelopes,
-        witness_keys=witnesses,
-        min_witnesses=len(witnesses) if min_witnesses is None else min_witnesses,
-    )
+    with working(f"replaying the log export in {export_dir}"):
+        report = audit_export(
+            files,
+            vkey,
+            origin=origin,
+            previous=earlier,
+            envelopes=records,
+            require_envelopes=all_envelopes,
+            witness_keys=witnesses,
+            min_witnesses=len(witnesses) if min_witnesses is None else min_witnesses,
+        )
     if state_path is not None and report.is_valid:
         note = files[CHECKPOINT_PATH].decode("utf-8")
         new_state = next_audit_state(kept, vkey, report, note)

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chiptrail.batch import jobs
-from chiptrail.cli.context import GridOpt, JsonOption, emit_json, err_console, out_console
+from chiptrail.cli.context import GridOpt, JsonOption, emit_json, err_console, out_console, working
 from chiptrail.geoloc import LocateOptions
 
 batch_app = typer.Typer(
@@ -105,16 +105,16 @@ def locate_cmd(
                 workers=workers,
             )
     else:
-        err_console.print(f"running on Spark at {spark}")
-        summary = jobs.run_locate(
-            measurements,
-            landmarks,
-            out,
-            sites=sites,
-            spark_master=spark,
-            options=opts,
-            workers=workers,
-        )
+        with working(f"locating on Spark at {spark}"):
+            summary = jobs.run_locate(
+                measurements,
+                landmarks,
+                out,
+                sites=sites,
+                spark_master=spark,
+                options=opts,
+                workers=workers,
+            )
     if json_out:
         emit_json({"out": str(out), **asdict(summary)})
     else:
@@ -164,10 +164,15 @@ def aggregate_cmd(
                 progress=lambda done: bar.update(task, completed=done),
             )
     else:
-        err_console.print(f"running on Spark at {spark}")
-        summary = jobs.run_aggregate(
-            custody, ownership, out, window=window, threshold_chips=threshold, spark_master=spark
-        )
+        with working(f"aggregating on Spark at {spark}"):
+            summary = jobs.run_aggregate(
+                custody,
+                ownership,
+                out,
+                window=window,
+                threshold_chips=threshold,
+                spark_master=spark,
+            )
     if json_out:
         emit_json({"out": str(out), **asdict(summary)})
     else:
@@ -199,9 +204,15 @@ def simulate_cmd(
 
     Example: chiptrail batch simulate --chips 1000000 --landmarks 16 --out sim --seed 1
     """
-    result = jobs.run_simulate(
-        out, chips=chips, n_landmarks=landmarks, days=days, seed=seed, diverted_share=diverted_share
-    )
+    with working(f"simulating {chips:,} chips over {days} day(s)"):
+        result = jobs.run_simulate(
+            out,
+            chips=chips,
+            n_landmarks=landmarks,
+            days=days,
+            seed=seed,
+            diverted_share=diverted_share,
+        )
     if json_out:
         emit_json(result)
     else:

@@ -1,10 +1,13 @@
-"""What every command shares: the ``--db`` and ``--json`` options, settings, output helpers."""
+"""What every command shares: the ``--db`` and ``--json`` options, settings, output helpers and
+the progress shown on stderr while a long command works."""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -13,6 +16,14 @@ from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from chiptrail.service.settings import Settings, load_settings
 from chiptrail.store.database import Database
@@ -38,6 +49,43 @@ GridOpt = Annotated[
 
 err_console = Console(stderr=True, emoji=False)
 out_console = Console(soft_wrap=True, emoji=False)
+
+
+@contextmanager
+def working(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current step and the elapsed time on stderr while a command works
+    (cleared when it ends; nothing drawn when stderr is not a terminal). Yields ``step(text)``,
+    which draws the new step at once."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(message, total=None)
+
+        def step(text: str) -> None:
+            bar.update(task, description=text)
+            bar.refresh()  # a step is news: draw it now, not at the next tick
+
+        yield step
+
+
+@contextmanager
+def counting(message: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar with done/total and the elapsed time on stderr (as ``working``). Yields
+    ``update(done, total)``."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(message, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def get_settings(db: str | None = None) -> Settings:

@@ -19,11 +19,13 @@ from rich.text import Text
 from chiptrail.cli.context import (
     DbOption,
     JsonOption,
+    counting,
     emit_json,
     get_settings,
     open_db,
     out_console,
     read_input,
+    working,
 )
 from chiptrail.crypto import Ed25519Signer, b64decode, generate_seed
 from chiptrail.errors import InvalidInput
@@ -266,7 +268,9 @@ def events_submit(
         envelopes = [env.to_bytes()]
     else:
         envelopes = _read_envelopes(data)
-    result = svc.submit_envelopes(open_db(db), envelopes, now=_now())
+    database = open_db(db)
+    with working(f"verifying and appending {len(envelopes):,} envelope(s)"):
+        result = svc.submit_envelopes(database, envelopes, now=_now())
     if json_out:
         emit_json(
             {
@@ -369,7 +373,8 @@ def log_export(
     Example: chiptrail log export ./log-export
     """
     settings = get_settings(db)
-    summary = svc_log.export_log_to(open_db(db), settings, directory, now=_now())
+    with working(f"exporting the log's tiles and entry bundles to {directory}"):
+        summary = svc_log.export_log_to(open_db(db), settings, directory, now=_now())
     if json_out:
         emit_json(summary)
     else:
@@ -480,7 +485,9 @@ def log_rebuild(db: DbOption = None, json_out: JsonOption = False) -> None:
 
     Example: chiptrail log rebuild
     """
-    count = svc.rebuild_registry(open_db(db))
+    database = open_db(db)
+    with counting("replaying log entries") as update:
+        count = svc.rebuild_registry(database, progress=update)
     if json_out:
         emit_json({"replayed": count})
     else:

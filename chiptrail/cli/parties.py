@@ -24,6 +24,7 @@ from chiptrail.cli.context import (
     open_output,
     out_console,
     read_input,
+    working,
 )
 from chiptrail.cli.errors import EXIT_FINDING
 from chiptrail.countries import parse_country
@@ -134,8 +135,10 @@ def screen(
             )
         ]
     )
-    index = _index(db, list_file, fmt)
-    results = service.screen_names(index, queries, threshold=threshold, limit=limit)
+    with working("reading the screening index") as step:
+        index = _index(db, list_file, fmt)
+        step(f"screening {len(queries):,} name(s)")
+        results = service.screen_names(index, queries, threshold=threshold, limit=limit)
     if names:
         _write_matches(results, out)
     elif as_json:
@@ -201,20 +204,21 @@ def lists_update(
     Example: chiptrail lists update --from consolidated.csv --format csl-csv
     """
     database = open_db(db)
-    if from_file:
-        results = [
-            service.load_list(
-                database,
-                read_input(from_file),
-                now=_now(),
-                fmt=fmt,
-                list_id=list_id,
-                source=from_file,
-            )
-        ]
-    else:
-        ids = [list_id] if list_id else []
-        results = service.update_lists(database, now=_now(), list_ids=ids, timeout_s=timeout_s)
+    with working(f"loading {from_file}" if from_file else "downloading the official lists"):
+        if from_file:
+            results = [
+                service.load_list(
+                    database,
+                    read_input(from_file),
+                    now=_now(),
+                    fmt=fmt,
+                    list_id=list_id,
+                    source=from_file,
+                )
+            ]
+        else:
+            ids = [list_id] if list_id else []
+            results = service.update_lists(database, now=_now(), list_ids=ids, timeout_s=timeout_s)
     _report_loads(results, as_json)
 
 
@@ -248,26 +252,33 @@ def lists_load(
     if ofac_alt or ofac_add:
         if len(files) != 1:
             raise InvalidInput("--ofac-alt/--ofac-add go with exactly one sdn.csv")
-        result = service.load_ofac_sdn(
-            database,
-            read_input(str(files[0])),
-            now=_now(),
-            alt=read_input(ofac_alt) if ofac_alt else None,
-            add=read_input(ofac_add) if ofac_add else None,
-            list_id=list_id or "ofac-sdn",
-            source=str(files[0]),
-        )
+        with working(f"loading {files[0]} with its alt/add files"):
+            result = service.load_ofac_sdn(
+                database,
+                read_input(str(files[0])),
+                now=_now(),
+                alt=read_input(ofac_alt) if ofac_alt else None,
+                add=read_input(ofac_add) if ofac_add else None,
+                list_id=list_id or "ofac-sdn",
+                source=str(files[0]),
+            )
         _report_loads([result], as_json)
         return
-    results = service.load_lists(
-        database,
-        [(str(f), read_input(str(f))) for f in files],
-        now=_now(),
-        fmt=fmt,
-        list_id=list_id,
-        title=title,
-        progress=lambda msg: err_console.print(msg, highlight=False),
-    )
+    with working(f"loading {len(files)} list file(s)") as step:
+
+        def progress(msg: str) -> None:
+            err_console.print(msg, highlight=False)
+            step(msg)
+
+        results = service.load_lists(
+            database,
+            [(str(f), read_input(str(f))) for f in files],
+            now=_now(),
+            fmt=fmt,
+            list_id=list_id,
+            title=title,
+            progress=progress,
+        )
     _report_loads(results, as_json)
 
 

@@ -22,6 +22,7 @@ from chiptrail.cli.context import (
     open_db,
     out_console,
     read_input,
+    working,
 )
 from chiptrail.cli.errors import EXIT_FINDING
 from chiptrail.countries import parse_country
@@ -369,7 +370,9 @@ def submit_cmd(
             if atomic:
                 raise InvalidInput(f"line {n}: {exc.message}", exc.details) from exc
             records.append(exc)
-    result = intake.submit_measurements(open_db(db), records, _now(), atomic=atomic)
+    database = open_db(db)
+    with working(f"verifying and storing {len(records):,} measurement record(s)"):
+        result = intake.submit_measurements(database, records, _now(), atomic=atomic)
     if json_out:
         emit_json(
             {

@@ -10,7 +10,15 @@ from typing import Annotated
 
 import typer
 
-from chiptrail.cli.context import DbOption, JsonOption, emit_json, open_db, out_console, read_input
+from chiptrail.cli.context import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    open_db,
+    out_console,
+    read_input,
+    working,
+)
 from chiptrail.records import SPECS, RecordFormat, parse_kind
 from chiptrail.service.records import ingest as service
 
@@ -42,9 +50,11 @@ def add(
 
     Example: chiptrail records add order orders.csv --db demo.db
     """
-    result = service.ingest_records(
-        open_db(db), parse_kind(kind), read_input(file), now=datetime.now(UTC), fmt=fmt, party=party
-    )
+    data, database = read_input(file), open_db(db)
+    with working(f"validating and storing {kind} records from {file}"):
+        result = service.ingest_records(
+            database, parse_kind(kind), data, now=datetime.now(UTC), fmt=fmt, party=party
+        )
     if json_out:
         emit_json(result.to_dict())
         return

@@ -23,6 +23,7 @@ from chiptrail.cli.context import (
     open_output,
     out_console,
     read_input,
+    working,
 )
 from chiptrail.errors import InvalidInput
 from chiptrail.rules.export import to_jsonl
@@ -279,7 +280,8 @@ def run_command(
         data = read_input(view)
         database = open_db(db) if store else None
         try:
-            found = rules_service.run_rules_on_view(database, data, store=store, now=at)
+            with working(f"running the rules over {view}"):
+                found = rules_service.run_rules_on_view(database, data, store=store, now=at)
         finally:
             if database is not None:
                 database.dispose()
@@ -290,7 +292,10 @@ def run_command(
     else:
         database = open_db(db)
         try:
-            run = rules_view_service.run_rules_on_store(database, now=at, store=store)
+            with working("rules run") as step:
+                run = rules_view_service.run_rules_on_store(
+                    database, now=at, store=store, progress=step
+                )
         finally:
             database.dispose()
         found = run.findings

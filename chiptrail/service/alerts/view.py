@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -676,14 +676,23 @@ class StoreRun:
 
 
 def run_rules_on_store(
-    db: Database, *, now: datetime, store: bool = False, config: RuleConfig | None = None
+    db: Database,
+    *,
+    now: datetime,
+    store: bool = False,
+    config: RuleConfig | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> StoreRun:
     """Run every rule over the stored state; with ``store``, replace the stored findings.
+    ``progress`` hears each step as it starts.
 
     Raises:
         InvalidInput: ``now`` has no time zone.
     """
+    say = progress or (lambda _: None)
+    say("reading the stored ledger, verdicts, parties, records and tenancy")
     view = build_view_from_store(db, now, config)
+    say(f"running the rules over {len(view.chips):,} chips and {len(view.events):,} events")
     found = run_rules(view)
     inputs = {
         "events": len(view.events),
@@ -702,11 +711,13 @@ def run_rules_on_store(
     }
     run_id = None
     if store:
+        say(f"storing {len(found):,} findings and their cases")
         summary: dict[str, Any] = {"findings": len(found), "inputs": inputs}
         stored = store_findings(
             db, found, kind="rules-run-store", summary=summary, now=now, view=view
         )
         run_id = stored.run_id
+    say(f"grouping {len(found):,} findings into cases")
     return StoreRun(found, group_cases(found, view), inputs, run_id)
 
 

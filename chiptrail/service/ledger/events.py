@@ -7,7 +7,7 @@ leaves, Merkle nodes and the derived registry rows in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -426,9 +426,14 @@ def _iter_entries(conn: Connection, size: int) -> Iterator[tuple[int, bytes, byt
             yield start + offset, entry, detail
 
 
-def rebuild_registry(db: Database) -> int:
+REBUILD_REPORT_EVERY = 1000
+"""``rebuild_registry`` reports its progress after this many entries."""
+
+
+def rebuild_registry(db: Database, progress: Callable[[int, int], None] | None = None) -> int:
     """Recompute parties, keys, chip states, history and anomalies from the log alone.
 
+    ``progress(done, size)`` hears every ``REBUILD_REPORT_EVERY`` entries and at the end.
     Returns the number of entries replayed.
     """
     with db.unit() as conn:
@@ -437,6 +442,10 @@ def rebuild_registry(db: Database) -> int:
         registry = Registry()
         for index, data, detail in _iter_entries(conn, size):
             _replay(conn, registry, index, data, detail)
+            if progress is not None and (index + 1) % REBUILD_REPORT_EVERY == 0:
+                progress(index + 1, size)
+        if progress is not None:
+            progress(size, size)
         states, history, anomalies = registry.take_changes()
         rows.save_makers(conn, registry.new_makers)
         rows.save_assets(conn, states, set())
