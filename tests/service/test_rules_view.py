@@ -366,3 +366,20 @@ def test_landmarks_registered_by_now_are_the_planners_deployed_set(database: Dat
     assert [(m.landmark_id, m.lat, m.country) for m in view.landmarks] == [("lm-sg-1", 1.29, "SG")]
     later = build_view_from_store(database, NOW + timedelta(days=4))
     assert {m.landmark_id for m in later.landmarks} == {"lm-sg-1", "lm-sg-late"}
+
+
+def test_a_fix_is_placed_where_the_ledger_had_the_chip_when_it_was_measured(
+    sqlite_database: Database,
+) -> None:
+    from tests.service.store_world import _event, _submit, _verdict
+
+    world = build_store_world(sqlite_database)
+    moved = _event(
+        "installing", [chip(1)], NOW - timedelta(days=1), site=("US", 40.7, -74.0, "us-dc-2")
+    )
+    _submit(sqlite_database, "op-d", "install-1b", moved, world)
+    _verdict(sqlite_database, chip(1), "VERIFIED", NOW - timedelta(hours=6), 40.7, -74.0)
+    view = build_view_from_store(sqlite_database, NOW)
+    sites = [(f.at, f.site_id) for f in view.fixes if f.chip_id == chip(1)]
+    # measured 2 days ago at the first site; after the move at the second
+    assert sites == [(NOW - timedelta(days=2), "us-dc-1"), (NOW - timedelta(hours=6), "us-dc-2")]

@@ -8,7 +8,8 @@ Inputs and where they come from (docs/rules.md, "Running the rules over the stor
   currently holds (``ledger_assets.parent_epc``), so rules reason per chip.
 - declared sites: the ``ct:facility``/``ct:siteCountry``/``ct:siteLat``/``ct:siteLon`` extensions
   of logged events (capacity is not declared anywhere: 0).
-- location fixes: ``location_verdicts`` rows written by ``service.probe.locate_chip``.
+- location fixes: ``location_verdicts`` rows written by ``service.probe.locate_chip``, each placed
+  at the facility the ledger had the chip at when it was measured.
 - parties: ledger-registered parties plus the stored FtM parties that are not list entries;
   ownership edges: stored ``Ownership`` links with a percentage.
 - screening hits: every party name screened with ``service.parties.screen_names`` (its default
@@ -398,19 +399,29 @@ def _screening_hits(
 # --- fixes and tenancy ----------------------------------------------------------------------
 
 
-def _site_of(chip: str, sites_by_epc: Mapping[str, str], parents: Mapping[str, str]) -> str | None:
+SiteHistory = Mapping[str, Sequence[tuple[datetime, str]]]
+"""Per EPC, the facilities its logged events name, as ``(event time, site id)`` in time order."""
+
+
+def _site_of(
+    chip: str, at: datetime, history: SiteHistory, parents: Mapping[str, str]
+) -> str | None:
+    """Where the ledger placed ``chip`` (or the server or rack holding it) at ``at``: the
+    facility of its latest logged event by then, else its first (a verdict needs a site)."""
     epc: str | None = chip
     for _ in range(5):  # chip -> board -> server -> rack
         if epc is None:
             return None
-        if epc in sites_by_epc:
-            return sites_by_epc[epc]
+        if epc in history:
+            seen = history[epc]
+            by_then = [site for when, site in seen if when <= at]
+            return by_then[-1] if by_then else seen[0][1]
         epc = parents.get(epc)
     return None
 
 
 def _fixes(
-    conn: Connection, sites_by_epc: Mapping[str, str], parents: Mapping[str, str]
+    conn: Connection, history: SiteHistory, parents: Mapping[str, str]
 ) -> tuple[LocationFix, ...]:
     t = location_verdicts_table
     out = []
@@ -435,13 +446,14 @@ def _fixes(
             and "landmark_id" in e
             and isinstance(e.get("rtt_ms"), int | float)
         )
+        at = _measured_at(ev, as_utc(r.computed_at))
         out.append(
             LocationFix(
                 fix_id=f"verdict-{r.verdict_id}",
                 chip_id=ChipId(str(r.chip_id)),
-                at=_measured_at(ev, as_utc(r.computed_at)),
+                at=at,
                 verdict=Verdict(r.verdict),
-                site_id=_site_of(str(r.chip_id), sites_by_epc, parents),
+                site_id=_site_of(str(r.chip_id), at, history, parents),
                 lat=float(lat),
                 lon=float(lon),
                 radius_km=float(radius) if isinstance(radius, int | float) else ANYWHERE_KM,
@@ -560,7 +572,7 @@ def build_view_from_store(
             if a.leaf_index in seen_leaves
         )
         sites: dict[str, Site] = {}
-        sites_by_epc: dict[str, str] = {}
+        history: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
         for e in logged:
             if e.facility and e.site_lat is not None and e.site_lon is not None:
                 operator = sites[e.facility].operator if e.facility in sites else e.party_id
@@ -574,8 +586,10 @@ def build_view_from_store(
                 )
             if e.facility:
                 for chip in e.chip_ids:
-                    sites_by_epc[chip] = e.facility
-        fixes = tuple(f for f in _fixes(conn, sites_by_epc, parents) if f.at <= now)
+                    history[chip].append((e.at, e.facility))
+        for seen in history.values():
+            seen.sort(key=lambda h: h[0])  # stable: log order among equal times
+        fixes = tuple(f for f in _fixes(conn, history, parents) if f.at <= now)
         trade = load_trade_inputs(conn, now, {p.party_id: p.country for p in rows.values()})
         config = config or load_rule_config(conn, now)
         landmarks = _landmarks(conn, now)
