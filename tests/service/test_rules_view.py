@@ -153,7 +153,7 @@ def test_cli_rules_run_over_the_database(tmp_path: Path) -> None:
     assert doc["run_id"] is None
     lines = runner.invoke(app, ["rules", "run", "--db", db, "--now", now, "--fail-on", "critical"])
     assert lines.exit_code == 1
-    assert len(lines.output.splitlines()) == doc["finding_count"]
+    assert len(lines.stdout.splitlines()) == doc["finding_count"]
     stored = runner.invoke(app, ["rules", "run", "--db", db, "--now", now, "--store", "--json"])
     assert stored.exit_code == 0
     assert json.loads(stored.output)["run_id"] is not None
