@@ -3,16 +3,12 @@ the progress shown on stderr while a long command works."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -25,6 +21,9 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from chiptrail.cli.output import emit_json as emit_json
+from chiptrail.cli.output import stdout_console
+from chiptrail.cli.output import to_json as to_json
 from chiptrail.service.settings import Settings, load_settings
 from chiptrail.store.database import Database
 from chiptrail.store.migrate import open_database
@@ -48,7 +47,7 @@ GridOpt = Annotated[
 """The region solver's scanlines per pass (geoloc LocateOptions.grid_size)."""
 
 err_console = Console(stderr=True, emoji=False)
-out_console = Console(soft_wrap=True, emoji=False)
+out_console = stdout_console()
 
 
 @contextmanager
@@ -131,38 +130,6 @@ def open_db(db: str | None = None, *, create: bool = False) -> Database:
     settings = get_settings(db)
     require_database(settings, db, create=create)
     return open_database(settings.database_url)
-
-
-def _default(obj: object) -> Any:
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return asdict(obj)
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Enum):
-        return obj.value
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, bytes):
-        return obj.hex()
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    model_dump = getattr(obj, "model_dump", None)
-    if callable(model_dump):
-        return model_dump(mode="json")
-    tolist = getattr(obj, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"cannot serialise {type(obj).__name__}")
-
-
-def to_json(obj: object, *, indent: int | None = 2) -> str:
-    """JSON text for dataclasses, pydantic models, enums, datetimes, numpy values."""
-    return json.dumps(obj, default=_default, indent=indent, ensure_ascii=False)
-
-
-def emit_json(obj: object, *, indent: int | None = 2, stream: TextIO | None = None) -> None:
-    """Write ``obj`` as JSON to stdout (one document)."""
-    (stream or sys.stdout).write(to_json(obj, indent=indent) + "\n")
 
 
 def open_output(path: str) -> TextIO:

@@ -27,6 +27,7 @@ from chiptrail.cli.context import (
     working,
 )
 from chiptrail.cli.errors import EXIT_FINDING
+from chiptrail.cli.output import print_screen_result
 from chiptrail.countries import parse_country
 from chiptrail.errors import InvalidInput
 from chiptrail.parties.formats.detect import ListFormat
@@ -144,7 +145,7 @@ def screen(
     elif as_json:
         emit_json(service.to_wire(results[0]))
     else:
-        _print_result(results[0])
+        print_screen_result(results[0], out_console)
     if any(r.is_hit for r in results):
         raise typer.Exit(EXIT_FINDING)
 
@@ -172,18 +173,6 @@ def _write_matches(results: list[service.ScreenResult], out: str) -> None:
             stream.close()
     hits = sum(1 for r in results if r.is_hit)
     err_console.print(f"{len(results)} names screened, {hits} with matches")
-
-
-def _print_result(result: service.ScreenResult) -> None:
-    if not result.matches:
-        out_console.print(f"no match for {result.query.name!r}")
-        return
-    for m in result.matches:
-        listed = f" listed {m.listed_on.isoformat()}" if m.listed_on else ""
-        out_console.print(
-            f"[bold]{m.score:.3f}[/] {m.party_id} [{m.list_id}]{listed} {m.matched_name!r}"
-        )
-        out_console.print(f"      {m.explanation}", highlight=False)
 
 
 @lists_app.command("update")

@@ -11,9 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from followthemoney import model as ftm_model
-from followthemoney.exc import InvalidData
-
 from chiptrail.errors import InvalidInput
 from chiptrail.types import PartyId
 
@@ -168,6 +165,10 @@ def from_ftm(data: Mapping[str, Any]) -> Party | Ownership | Directorship | None
     Raises:
         InvalidInput: no id, unknown schema, a link without both ends, a bad percentage.
     """
+    # followthemoney loads its schemata on import (~0.3 s): screening one name does not need it.
+    from followthemoney import model as ftm_model
+    from followthemoney.exc import InvalidData
+
     entity_id = data.get("id")
     if not isinstance(entity_id, str) or not entity_id:
         raise InvalidInput("FtM entity without an id", {"entity": dict(data)})

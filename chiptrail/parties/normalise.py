@@ -6,24 +6,23 @@ become digits through rigour's name symbols ("Seventh" = "7th" = "7"); person-na
 ``remove_person_prefixes``. Chinese runs are transliterated to pinyin (pypinyin), with the glosses,
 places, brands and institution names that rigour lacks read from ``data/zh_names.json`` (each
 section there names its source). Other scripts become ASCII (normality).
+
+Import cost: one ``chiptrail screen`` must answer in milliseconds, so this module imports only
+``rigour._core`` (the compiled functions behind ``rigour.names``; importing ``rigour.names`` itself
+loads normality, ICU and chardet, about 100 ms) and imports normality, pypinyin and rigour's name
+analysis on first use: a Latin-script name without numbers needs none of them. A test checks
+that these calls give what the public ``rigour.names`` functions give.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from functools import lru_cache
-from importlib import resources
 
-from normality import ascii_text
-from rigour.names import (
-    NameTypeTag,
-    SymbolCategory,
-    analyze_names,
-    remove_org_types,
-    remove_person_prefixes,
-)
+from rigour import _core as rigour_core
 
 # Generic words rigour does not count as legal forms, dropped from both sides. "technology" words
 # are dropped because the Chinese 科技/技术 are (docs/screening.md).
@@ -36,8 +35,49 @@ LEGAL_FORMS = frozenset(_GENERIC_WORDS.split())
 """Words dropped after rigour's org-type removal (short forms it leaves, and generic words)."""
 
 
+_CASEFOLD = 4
+"""``rigour.text.normalize.Normalize.CASEFOLD``: the alias table ``rigour.names.remove_org_types``
+matches by default (and ``Cleanup.Noop`` = 0)."""
+
+
+def remove_org_types(name: str) -> str:
+    """``rigour.names.remove_org_types(name)``: legal forms in every language rigour knows removed
+    (the casefolded input is assumed)."""
+    return str(rigour_core.remove_org_types(name, _CASEFOLD, 0, ""))
+
+
+@lru_cache(maxsize=1)
+def _person_prefix_regex() -> re.Pattern[str]:
+    # As rigour.names.prefix builds it from the same list.
+    escaped = "|".join(re.escape(p) for p in rigour_core.person_name_prefixes_list())
+    return re.compile(r"^\W*((%s)\.?\s+)*" % escaped, re.IGNORECASE | re.UNICODE)  # noqa: UP031
+
+
+def remove_person_prefixes(name: str) -> str:
+    """``rigour.names.remove_person_prefixes``: titles and honorifics (Mr, Dr, Sheikh ...) dropped
+    from the head of a person's name."""
+    return _person_prefix_regex().sub("", name)
+
+
+@lru_cache(maxsize=65536)
+def metaphone(token: str) -> str:
+    """``rigour.text.phonetics.metaphone``: how a word sounds ("Omarow" ~ "Omar")."""
+    return str(rigour_core.metaphone(token))
+
+
+def to_ascii(text: str) -> str:
+    """``normality.ascii_text``: ICU transliteration to ASCII (imported for non-ASCII text only)."""
+    if text.isascii():
+        return text
+    from normality import ascii_text
+
+    return ascii_text(text) or ""
+
+
 def _load_zh() -> dict[str, dict[str, str]]:
-    text = resources.files("chiptrail.parties").joinpath("data", "zh_names.json").read_text("utf-8")
+    # A file beside this module (importlib.resources costs ~10 ms of imports for the same bytes).
+    with open(os.path.join(os.path.dirname(__file__), "data", "zh_names.json"), "rb") as f:
+        text = f.read().decode("utf-8")
     doc = json.loads(text)
     return {k: v["words"] for k, v in doc.items() if isinstance(v, dict)}
 
@@ -116,9 +156,7 @@ def _transliterate(text: str, mode: int) -> str:
         return " " + " ".join(_cjk_run_words(m.group(0), mode)) + " "
 
     text = _CJK.sub(repl, text)
-    if not text.isascii():
-        text = ascii_text(text) or ""
-    return text
+    return to_ascii(text)
 
 
 _NUMBER_WORDS = frozenset(
@@ -129,14 +167,26 @@ _NUMBER_WORDS = frozenset(
     thirtieth fortieth fiftieth hundredth thousandth""".split()  # noqa: SIM905
 )
 _NUMBER_HINT = re.compile(r"^\d+(st|nd|rd|th|e|ieme|yy|iy|oy|aya|go)?$")
+_PLAIN_NUMBER = re.compile(r"^(0|[1-9]\d{0,17})$")
+"""A number rigour writes as itself ("150" stays "150"; "0150" becomes "150"; past 2**63 - 1 it
+writes 9223372036854775807)."""
+
+
+def _numbers(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Ordinals and number words as digits, by rigour's numeric name symbols ("seventh" -> "7")."""
+    # rigour's analysis costs ~0.1-0.3 s on first use: only names with number-like words other
+    # than plain numbers (which it leaves as they are) pay it.
+    if not any(
+        t in _NUMBER_WORDS or (_NUMBER_HINT.match(t) and not _PLAIN_NUMBER.match(t)) for t in tokens
+    ):
+        return tokens
+    return _numbers_by_rigour(tokens)
 
 
 @lru_cache(maxsize=65536)
-def _numbers(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """Ordinals and number words as digits, by rigour's numeric name symbols ("seventh" -> "7")."""
-    # rigour's analysis costs ~0.3 s on first use: only names with number-like words pay it.
-    if not any(t in _NUMBER_WORDS or _NUMBER_HINT.match(t) for t in tokens):
-        return tokens
+def _numbers_by_rigour(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    from rigour.names import NameTypeTag, SymbolCategory, analyze_names
+
     names = analyze_names(
         NameTypeTag.ORG, [" ".join(tokens)], phonetics=False, consolidate=False, rewrite=False
     )

@@ -17,25 +17,30 @@ the primary name before an alias, then the richer entry. Scores are float64 from
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
-import pickle
 import re
-from collections.abc import Iterable, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
-import numpy as np
-from normality import ascii_text
-from numpy.typing import NDArray
-from rapidfuzz.distance import Indel, Prefix
-from rapidfuzz.process import cdist
-from rigour.names import remove_org_types
-from rigour.text.phonetics import metaphone
+from rapidfuzz.distance.Indel import normalized_similarity as _indel
 
 from chiptrail.errors import InvalidInput
 from chiptrail.parties.model import Party
-from chiptrail.parties.normalise import LEGAL_FORMS, name_forms, normalise_name
+from chiptrail.parties.normalise import (
+    LEGAL_FORMS,
+    metaphone,
+    name_forms,
+    normalise_name,
+    remove_org_types,
+    to_ascii,
+)
+from chiptrail.parties.packed import ByteSource, Packed, pack, sorted_keys
 from chiptrail.types import PartyId
 
 DEFAULT_THRESHOLD = 0.90
@@ -164,8 +169,7 @@ class Match:
         return f"score {self.score:.3f}: " + "; ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     party: int
     name: str
     kind: str
@@ -176,8 +180,7 @@ class _Entry:
     weight_sum: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class _NameScore:
+class _NameScore(NamedTuple):
     score: float
     method: str
     pairs: tuple[TokenPair, ...]
@@ -194,9 +197,6 @@ def _is_person_query(query: Query) -> bool:
     words = re.findall(r"\w+", given)
     legal = any(w in LEGAL_FORMS for w in words) or remove_org_types(given).split() != given.split()
     return bool(words) and not legal
-
-
-INDEX_FORMAT = "chiptrail-screening-index/1"
 
 
 def _party_to_json(p: Party) -> str:
@@ -237,105 +237,89 @@ def _party_from_json(text: str) -> Party:
     )
 
 
-def _postings(
-    post: dict[str, list[int]], limit: int
-) -> tuple[dict[str, int], NDArray[np.int64], NDArray[np.int32]]:
-    """Posting lists in CSR form: key -> row, row offsets, concatenated entry ids."""
-    keys = [k for k, p in post.items() if len(p) <= limit]
-    offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(post[k]) for k in keys])
-    ids = np.fromiter((j for k in keys for j in post[k]), dtype=np.int32, count=int(offsets[-1]))
-    return {k: i for i, k in enumerate(keys)}, offsets, ids
+INDEX_FORMAT = "chiptrail-screening-index/2"
+_KINDS = ("name", "alias", "previous_name")
 
 
 class ScreeningIndex:
     """Parties with every name form indexed by token and by character trigram.
 
-    Build once (``build_index``), query many times; immutable after construction. Stored in a
-    columnar form (``to_bytes``/``from_bytes``: strings, numbers and numpy arrays, no objects), so
-    loading it takes milliseconds; parties are decoded only when they are matched.
+    Build once (``build_index``), query many times; immutable after construction. Held in its
+    stored form (``chiptrail.parties.packed``: sorted key tables, posting arrays and string tables
+    in one bytes object), so ``from_bytes`` reads nothing up front: a query decodes only the
+    postings, names and parties it touches.
     """
 
     __slots__ = (
+        "_data",
         "_distinctive",
         "_e_form",
         "_e_kind",
         "_e_name",
         "_e_party",
+        "_e_size",
+        "_e_surface",
         "_gram_ids",
         "_gram_keys",
         "_gram_off",
-        "_idf",
         "_max_idf",
+        "_n",
         "_parties",
         "_party_json",
+        "_tok_idf",
         "_tok_ids",
         "_tok_keys",
         "_tok_off",
+        "_weights",
     )
 
     def __init__(self, parties: Sequence[Party]) -> None:
-        e_party: list[int] = []
-        self._e_name: list[str] = []
-        self._e_kind: list[str] = []
-        self._e_form: list[str] = []
-        for i, party in enumerate(parties):
-            kinds = {party.name: "name"}
-            kinds.update({a: "alias" for a in party.aliases if a not in kinds})
-            kinds.update({p: "previous_name" for p in party.previous_names if p not in kinds})
-            person = party.schema == "Person"
-            for name, kind in kinds.items():
-                for form in name_forms(name, person=person):
-                    e_party.append(i)
-                    self._e_name.append(name)
-                    self._e_kind.append(kind)
-                    self._e_form.append(form)
-        self._e_party = np.array(e_party, dtype=np.int32)
-        token_post: dict[str, list[int]] = {}
-        gram_post: dict[str, list[int]] = {}
-        for j, form in enumerate(self._e_form):
-            toks = form.split()
-            for t in set(toks):
-                token_post.setdefault(t, []).append(j)
-            for g in _grams("".join(toks)):
-                gram_post.setdefault(g, []).append(j)
-        n = max(len(self._e_form), 1)
-        self._idf = {t: math.log(1.0 + n / len(p)) for t, p in token_post.items()}
-        self._max_idf = math.log(1.0 + n)
+        self._open(_pack_index(parties))
+        self._parties.update(enumerate(parties))
+
+    def _open(self, data: bytes | ByteSource) -> None:
+        packed = Packed(data, INDEX_FORMAT)
+        self._data = data
+        self._n = int(packed.meta["entries"])
+        self._max_idf = float(packed.meta["max_idf"])
         self._distinctive = DISTINCTIVE_SHARE * self._max_idf
-        max_tok, max_gram = (
-            max(50, int(n * _COMMON_TOKEN_SHARE)),
-            max(50, int(n * _COMMON_GRAM_SHARE)),
-        )
-        self._tok_keys, self._tok_off, self._tok_ids = _postings(token_post, max_tok)
-        self._gram_keys, self._gram_off, self._gram_ids = _postings(gram_post, max_gram)
-        self._party_json = [_party_to_json(p) for p in parties]
-        self._parties: dict[int, Party] = dict(enumerate(parties))
+        self._e_party = packed.ints("e_party")
+        self._e_kind = packed.ints("e_kind")
+        self._e_size = packed.ints("e_size")
+        self._e_name = packed.strings("e_name")
+        self._e_form = packed.strings("e_form")
+        self._e_surface = packed.strings("e_surface")
+        self._tok_keys = packed.strings("tok_keys", whole=True)
+        self._tok_idf = packed.floats("tok_idf")
+        self._tok_off = packed.window("tok_off")
+        self._tok_ids = packed.window("tok_ids")
+        self._gram_keys = packed.strings("gram_keys", whole=True)
+        self._gram_off = packed.window("gram_off")
+        self._gram_ids = packed.window("gram_ids")
+        self._party_json = packed.strings("parties")
+        self._parties: dict[int, Party] = {}
+        self._weights: dict[str, float] = {}
 
     def to_bytes(self) -> bytes:
-        """The index in its stored form (a pickle of strings, numbers and numpy arrays)."""
-        state = {k: getattr(self, k) for k in self.__slots__ if k != "_parties"}
-        return pickle.dumps((INDEX_FORMAT, state), protocol=5)
+        """The index in its stored form (``chiptrail.parties.packed``, no pickle)."""
+        data = self._data
+        return data if isinstance(data, bytes) else bytes(data[0 : len(data)])
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> ScreeningIndex:
-        """Load an index written by ``to_bytes``.
-
-        The bytes must come from chiptrail's own store (they are unpickled).
+    def from_bytes(cls, data: bytes | ByteSource) -> ScreeningIndex:
+        """Open an index written by ``to_bytes``, in memory or in a blob that is read as it is
+        used (``sqlite3.Blob``: open while the index is); reads nothing but its header.
 
         Raises:
-            InvalidInput: not an index of this version (rebuild it with ``lists load``).
+            InvalidInput: not an index of this format (rebuild it with ``lists load``).
         """
-        try:
-            fmt, state = pickle.loads(data)  # noqa: S301 (written by to_bytes, read from our store)
-        except (pickle.UnpicklingError, ValueError, TypeError, EOFError) as exc:
-            raise InvalidInput("stored screening index is unreadable; reload a list") from exc
-        if fmt != INDEX_FORMAT:
-            raise InvalidInput(f"stored screening index has format {fmt!r}; reload a list")
         index = cls.__new__(cls)
-        for k, v in state.items():
-            setattr(index, k, v)
-        index._parties = {}
+        try:
+            index._open(data)
+        except InvalidInput as exc:
+            raise InvalidInput(f"stored screening index: {exc.message}; reload a list") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput("stored screening index is unreadable; reload a list") from exc
         return index
 
     def party(self, i: int) -> Party:
@@ -353,11 +337,11 @@ class ScreeningIndex:
     def _entry(self, j: int) -> _Entry:
         form = self._e_form[j]
         toks = tuple(form.split())
-        ws = tuple(self._idf[t] for t in toks)
+        ws = tuple(self.weight(t) for t in toks)
         return _Entry(
             int(self._e_party[j]),
             self._e_name[j],
-            self._e_kind[j],
+            _KINDS[self._e_kind[j]],
             form,
             toks,
             "".join(toks),
@@ -368,60 +352,141 @@ class ScreeningIndex:
     @property
     def name_count(self) -> int:
         """Number of indexed (name, form) entries."""
-        return len(self._e_form)
+        return self._n
 
     def weight(self, token: str) -> float:
         """IDF weight of a token (unknown tokens weigh as the rarest)."""
-        return self._idf.get(token, self._max_idf)
+        found = self._weights.get(token)
+        if found is None:
+            row = self._tok_keys.find(token)
+            found = self._weights[token] = float(self._tok_idf[row]) if row >= 0 else self._max_idf
+        return found
 
-    def _posted(self, key: str, grams: bool) -> NDArray[np.int32] | None:
+    def _posted(self, key: str, grams: bool) -> Sequence[int]:
         keys, off, ids = (
             (self._gram_keys, self._gram_off, self._gram_ids)
             if grams
             else (self._tok_keys, self._tok_off, self._tok_ids)
         )
-        row = keys.get(key)
-        return None if row is None else ids[off[row] : off[row + 1]]
+        row = keys.find(key)
+        if row < 0:
+            return ()
+        begin, end = off[row : row + 2]
+        return ids[begin:end]
 
     def candidates(self, forms: Sequence[str]) -> list[int]:
         """Entry indices that share the rarest tokens or the most trigrams with any query form.
 
         At most ``MAX_CANDIDATES`` by IDF-weighted shared tokens plus as many by shared trigrams
-        (trigrams of the name with spaces removed, so "hua wei" finds "huawei").
+        (trigrams of the name with spaces removed, so "hua wei" finds "huawei"); ties go to the
+        name of fewer words, then the lower entry index.
         """
-        n = self.name_count
-        by_token = np.zeros(n)
-        by_gram = np.zeros(n)
+        by_token: dict[int, float] = {}
+        by_gram: Counter[int] = Counter()
         n_grams = 0
         for form in forms:
             toks = form.split()
-            posts = [
-                (p, self._idf[t]) for t in set(toks) if (p := self._posted(t, False)) is not None
-            ]
-            if posts:
-                ids = np.concatenate([p for p, _ in posts])
-                weights = np.concatenate([np.full(len(p), w) for p, w in posts])
-                by_token += np.bincount(ids, weights=weights, minlength=n)
+            for t in sorted(set(toks)):
+                posted = self._posted(t, False)
+                if posted:
+                    w = self.weight(t)
+                    for j in posted:
+                        by_token[j] = by_token.get(j, 0.0) + w
             qgrams = _grams("".join(toks))
             n_grams = max(n_grams, len(qgrams))
-            gram_posts = [p for g in qgrams if (p := self._posted(g, True)) is not None]
-            if gram_posts:
-                by_gram += np.bincount(np.concatenate(gram_posts), minlength=n)
+            for g in sorted(qgrams):
+                by_gram.update(self._posted(g, True))
         floor = max(2, int(0.3 * n_grams))
-        found = set(_top(by_token, MAX_CANDIDATES, 0.0)) | set(_top(by_gram, MAX_CANDIDATES, floor))
+        sizes = self._e_size
+        found = set(_top(by_token, MAX_CANDIDATES, 0.0, sizes))
+        found |= set(_top(by_gram, MAX_CANDIDATES, floor, sizes))
         return sorted(found)
 
-    def entry_count(self) -> int:
-        """Number of entries (for the brute-force baseline)."""
-        return self.name_count
+
+def _top(scores: Mapping[int, float], k: int, floor: float, sizes: Sequence[int]) -> list[int]:
+    """The ``k`` entries of largest score at or above ``floor`` and above 0; ties go to the
+    shorter name (fewer words: closer to the query for the same shared words), then the lower
+    index."""
+    least = max(floor, 1e-12)
+    kept = [(-s, sizes[j], j) for j, s in scores.items() if s >= least]
+    return [j for _, _, j in heapq.nsmallest(k, kept)]
 
 
-def _top(scores: NDArray[np.float64], k: int, floor: float) -> list[int]:
-    """Indices of the ``k`` largest scores at or above ``floor`` and above 0 (any order)."""
-    idx = np.flatnonzero(scores >= max(floor, 1e-12))
-    if len(idx) > k:
-        idx = idx[np.argpartition(-scores[idx], k)[:k]]
-    return [int(i) for i in idx]
+def _pack_index(parties: Sequence[Party]) -> bytes:
+    """Normalise every name of every party and lay the index out (``packed``)."""
+    e_party = array("i")
+    e_kind = array("b")
+    e_size = array("h")
+    e_name: list[str] = []
+    e_form: list[str] = []
+    e_surface: list[str] = []
+    for i, party in enumerate(parties):
+        kinds = {party.name: 0}
+        kinds.update({a: 1 for a in party.aliases if a not in kinds})
+        kinds.update({p: 2 for p in party.previous_names if p not in kinds})
+        person = party.schema == "Person"
+        for name, kind in kinds.items():
+            surface = _surface(name)
+            for form in name_forms(name, person=person):
+                e_surface.append(surface)
+                e_party.append(i)
+                e_kind.append(kind)
+                e_size.append(min(len(form.split()), 32767))
+                e_name.append(name)
+                e_form.append(form)
+    token_post: dict[str, list[int]] = {}
+    gram_post: dict[str, list[int]] = {}
+    for j, form in enumerate(e_form):
+        toks = form.split()
+        for t in set(toks):
+            token_post.setdefault(t, []).append(j)
+        for g in _grams("".join(toks)):
+            gram_post.setdefault(g, []).append(j)
+    n = max(len(e_form), 1)
+    max_tok, max_gram = (
+        max(50, int(n * _COMMON_TOKEN_SHARE)),
+        max(50, int(n * _COMMON_GRAM_SHARE)),
+    )
+    # Every token has a weight; only tokens and trigrams in few names are posted.
+    tok_keys = sorted_keys(list(token_post))
+    tok_idf = array("d", (math.log(1.0 + n / len(token_post[t])) for t in tok_keys))
+    tok_off, tok_ids = _postings(
+        [token_post[t] if len(token_post[t]) <= max_tok else [] for t in tok_keys]
+    )
+    gram_keys = sorted_keys([g for g, p in gram_post.items() if len(p) <= max_gram])
+    gram_off, gram_ids = _postings([gram_post[g] for g in gram_keys])
+    return pack(
+        INDEX_FORMAT,
+        {"entries": len(e_form), "parties": len(parties), "max_idf": math.log(1.0 + n)},
+        {
+            "e_party": e_party,
+            "e_kind": e_kind,
+            "e_size": e_size,
+            "tok_idf": tok_idf,
+            "tok_off": tok_off,
+            "tok_ids": tok_ids,
+            "gram_off": gram_off,
+            "gram_ids": gram_ids,
+        },
+        {
+            "e_name": e_name,
+            "e_form": e_form,
+            "e_surface": e_surface,
+            "tok_keys": tok_keys,
+            "gram_keys": gram_keys,
+            "parties": [_party_to_json(p) for p in parties],
+        },
+    )
+
+
+def _postings(lists: Sequence[Sequence[int]]) -> tuple[array, array]:  # type: ignore[type-arg]
+    """Posting lists in CSR form: row offsets (one more than rows) and the concatenated ids."""
+    offsets = array("q", [0])
+    ids = array("i")
+    for p in lists:
+        ids.extend(p)
+        offsets.append(len(ids))
+    return offsets, ids
 
 
 def build_index(parties: Iterable[Party]) -> ScreeningIndex:
@@ -435,11 +500,14 @@ def _grams(compact: str) -> set[str]:
 
 
 def _similarity(a: str, b: str) -> float:
-    return float(Indel.normalized_similarity(a, b))
+    return float(_indel(a, b))
+
+
+_DIGIT = re.compile(r"\d")
 
 
 def _has_digit(token: str) -> bool:
-    return any(c.isdigit() for c in token)
+    return _DIGIT.search(token) is not None
 
 
 def _sound(token: str) -> str:
@@ -453,7 +521,7 @@ _PairTable = dict[str, list[tuple[int, float]]]
 def _pair_table(
     query_tokens: Sequence[str], cand_tokens: Sequence[str], person: bool = False
 ) -> _PairTable:
-    """Similarities of every query token to every candidate token, in two rapidfuzz calls.
+    """Similarities of every query token to every candidate token that pair.
 
     A pair counts when its Indel similarity is at least ``TOKEN_MIN_SIMILARITY``, or when one token
     is a prefix (3+ letters) of the other: an abbreviation ("info", "ind"), credited
@@ -462,27 +530,34 @@ def _pair_table(
     Similarities are float64, the same values whichever other tokens are in the table.
     """
     table: _PairTable = {}
-    if not query_tokens or not cand_tokens:
-        return table
-    sims = cdist(query_tokens, cand_tokens, scorer=Indel.normalized_similarity, dtype=np.float64)
-    prefix = cdist(query_tokens, cand_tokens, scorer=Prefix.similarity, dtype=np.int32)
-    qlen = np.array([len(t) for t in query_tokens])[:, None]
-    clen = np.array([len(t) for t in cand_tokens])[None, :]
-    shorter = np.minimum(qlen, clen)
-    abbrev = (prefix == shorter) & (shorter >= 3)
-    gap = np.abs(qlen - clen) <= FUZZY_MAX_LENGTH_GAP + np.maximum(qlen, clen) // 10
-    sims = np.where(gap | (sims >= 1.0), sims, 0.0)
-    best = np.where(abbrev, np.maximum(sims, ABBREVIATION_SIMILARITY), sims)
-    if person:
-        qm = np.array([_sound(t) for t in query_tokens], dtype=object)[:, None]
-        cm = np.array([_sound(t) for t in cand_tokens], dtype=object)[None, :]
-        alike = (qm == cm) & (qm != "") & (sims >= PHONETIC_MIN_SPELLING)
-        best = np.where(alike, np.maximum(best, PHONETIC_SIMILARITY), best)
-    qdig = np.array([_has_digit(t) for t in query_tokens])[:, None]
-    cdig = np.array([_has_digit(t) for t in cand_tokens])[None, :]
-    best = np.where(qdig | cdig, np.where(best >= 1.0, 1.0, 0.0), best)
-    for i, j in zip(*np.nonzero(best >= TOKEN_MIN_SIMILARITY), strict=True):
-        table.setdefault(cand_tokens[j], []).append((int(i), float(best[i, j])))
+    query = [(q, len(q), _has_digit(q), _sound(q) if person else "") for q in query_tokens]
+    for c in cand_tokens:
+        clen = len(c)
+        cdig = _has_digit(c)
+        csound = _sound(c) if person else ""
+        for i, (q, qlen, qdig, qsound) in enumerate(query):
+            sim = _indel(q, c)
+            longer, shorter = (qlen, clen) if qlen > clen else (clen, qlen)
+            if sim < 1.0 and longer - shorter > FUZZY_MAX_LENGTH_GAP + longer // 10:
+                sim = 0.0
+            best = sim
+            if (
+                shorter >= 3
+                and best < ABBREVIATION_SIMILARITY
+                and (q.startswith(c) or c.startswith(q))
+            ):
+                best = ABBREVIATION_SIMILARITY
+            if (
+                qsound
+                and best < PHONETIC_SIMILARITY
+                and qsound == csound
+                and sim >= PHONETIC_MIN_SPELLING
+            ):
+                best = PHONETIC_SIMILARITY
+            if qdig or cdig:
+                best = 1.0 if best >= 1.0 else 0.0
+            if best >= TOKEN_MIN_SIMILARITY:
+                table.setdefault(c, []).append((i, best))
     return table
 
 
@@ -506,8 +581,7 @@ def _pair_greedily(entry: _Entry, table: _PairTable) -> list[tuple[int, int, flo
     return pairs
 
 
-@dataclass(frozen=True, slots=True)
-class _Scored:
+class _Scored(NamedTuple):
     score: float
     method: str
     pairs: tuple[tuple[int, int, float], ...]
@@ -597,7 +671,8 @@ def score_names(
 
 
 def _surface(text: str) -> str:
-    return " ".join(re.sub(r"[^\w]+", " ", (ascii_text(text) or "").casefold()).split())
+    """A name as written, in ASCII lower case without punctuation (stored per indexed name)."""
+    return " ".join(re.sub(r"[^\w]+", " ", to_ascii(text).casefold()).split())
 
 
 def _norm_id(raw: str) -> str:
@@ -665,11 +740,9 @@ def _best_per_party(
         qt = form.split()
         wq = [index.weight(t) for t in qt]
         table = _pair_table(qt, cand_tokens, person)
-        compact = cdist(
-            ["".join(qt)], compacts, scorer=Indel.normalized_similarity, dtype=np.float64
-        )[0]
+        joined = "".join(qt)
         for k, e in enumerate(entries):
-            c = float(compact[k])
+            c = _similarity(joined, compacts[k])
             if c < COMPACT_MIN_SIMILARITY and not any(t in table for t in e.tokens):
                 continue  # nothing pairs: the score is 0
             s = _score(qt, wq, e, table, c, index._distinctive).score
@@ -686,7 +759,7 @@ def _explain(
     party = index.party(e.party)
     ns = score_names(index, qform.split(), e.tokens, _is_person_query(query))
     detail = f"query {qform!r} ~ {e.kind} {e.name!r} ({e.form!r}) by {ns.method}"
-    surface = _similarity(_surface(query.name), _surface(e.name))
+    surface = _similarity(_surface(query.name), index._e_surface[j])
     score, feats, support = _features(query, party, ns.score, detail, surface)
     match = Match(
         party_id=party.party_id,

@@ -5,13 +5,15 @@ No I/O: callers pass the environment mapping in.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
-
-import platformdirs
+from typing import TYPE_CHECKING
 
 from chiptrail.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +46,7 @@ def database_url_from(db: str) -> str:
         if db.startswith("postgresql://"):
             return "postgresql+psycopg://" + db.removeprefix("postgresql://")
         return db
-    return f"sqlite:///{Path(db).expanduser().resolve()}"
+    return f"sqlite:///{os.path.realpath(os.path.expanduser(db))}"
 
 
 def load_settings(env: Mapping[str, str], db: str | None = None) -> Settings:
@@ -53,10 +55,30 @@ def load_settings(env: Mapping[str, str], db: str | None = None) -> Settings:
     ``--db`` wins over ``CHIPTRAIL_DB``, which wins over ``CHIPTRAIL_DATABASE_URL``; the default is
     a SQLite file under the user's data directory.
     """
-    data_dir = Path(env.get("CHIPTRAIL_DATA_DIR") or platformdirs.user_data_dir("chiptrail"))
-    chosen = db or env.get("CHIPTRAIL_DB") or env.get("CHIPTRAIL_DATABASE_URL")
-    url = database_url_from(chosen) if chosen else f"sqlite:///{data_dir / 'chiptrail.db'}"
+    from pathlib import Path
+
+    data_dir = Path(_data_dir(env))
     shared = env.get("CHIPTRAIL_SHARED")
     return Settings(
-        database_url=url, data_dir=data_dir, shared_dir=Path(shared) if shared else None
+        database_url=database_url(env, db),
+        data_dir=data_dir,
+        shared_dir=Path(shared) if shared else None,
     )
+
+
+def _data_dir(env: Mapping[str, str]) -> str:
+    found = env.get("CHIPTRAIL_DATA_DIR")
+    if found:
+        return found
+    import platformdirs  # imported when needed: the one-name screen usually is not
+
+    return platformdirs.user_data_dir("chiptrail")
+
+
+def database_url(env: Mapping[str, str], db: str | None = None) -> str:
+    """The database URL ``load_settings`` chooses (``--db``, ``CHIPTRAIL_DB``,
+    ``CHIPTRAIL_DATABASE_URL``, else ``chiptrail.db`` in the data directory)."""
+    chosen = db or env.get("CHIPTRAIL_DB") or env.get("CHIPTRAIL_DATABASE_URL")
+    if chosen:
+        return database_url_from(chosen)
+    return f"sqlite:///{os.path.join(_data_dir(env), 'chiptrail.db')}"

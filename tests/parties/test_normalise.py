@@ -72,3 +72,39 @@ def test_normalisation_is_idempotent_on_mixed_scripts(raw: str) -> None:
     once = normalise_name(raw)
     assert normalise_name(once) == once
     assert once.isascii()
+
+
+ORG_AND_PERSON_SAMPLES = [
+    "obshchestvo s ogranichennoi otvetstvennostyu gazprom neft shelf",
+    "aktsionernoe obshchestvo 150 aircraft repair plant",
+    "example trading sdn bhd",
+    "societe generale sa",
+    "acme widgets gmbh co kg",
+    "mr john smith",
+    "dr. sheikh omar al-mukhtar",
+    "h.e. lady jane roe",
+    "huawei",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", ORG_AND_PERSON_SAMPLES)
+def test_lean_rigour_calls_match_the_public_functions(text: str) -> None:
+    """normalise imports rigour._core, not rigour.names (100 ms of imports): same answers."""
+    import rigour.names
+    from rigour.text.phonetics import metaphone as rigour_metaphone
+
+    from chiptrail.parties import normalise
+
+    assert normalise.remove_org_types(text) == rigour.names.remove_org_types(text)
+    assert normalise.remove_person_prefixes(text) == rigour.names.remove_person_prefixes(text)
+    for word in text.split():
+        assert normalise.metaphone(word) == rigour_metaphone(word)
+
+
+@given(st.integers(min_value=0, max_value=10**30))
+def test_plain_numbers_skip_rigour_with_the_same_result(number: int) -> None:
+    from chiptrail.parties.normalise import _numbers, _numbers_by_rigour
+
+    tokens = (str(number), "aircraft", "plant")
+    assert _numbers(tokens) == _numbers_by_rigour(tokens)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields, is_dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import httpx
@@ -22,15 +22,11 @@ from chiptrail.errors import Conflict, InvalidInput, Unavailable
 from chiptrail.parties.formats.detect import ListFormat, detect_format, parse_list
 from chiptrail.parties.formats.ofac import parse_ofac_sdn
 from chiptrail.parties.model import Directorship, Ownership, Party, PartySet, from_ftm, to_ftm
-from chiptrail.parties.screening import (
-    DEFAULT_THRESHOLD,
-    INDEX_FORMAT,
-    Match,
-    Query,
-    ScreeningIndex,
-    build_index,
-    screen_query,
-)
+from chiptrail.parties.screening import ScreeningIndex, build_index
+from chiptrail.service.parties.screen import ScreenResult as ScreenResult
+from chiptrail.service.parties.screen import screen_names as screen_names
+from chiptrail.service.parties.screen import to_wire as to_wire
+from chiptrail.service.parties.stored_index import INDEX_ID, fingerprint_of
 from chiptrail.store.database import Database
 from chiptrail.store.parties_tables import (
     party_entities,
@@ -80,19 +76,6 @@ class LoadResult:
     directorships: int
     warnings: tuple[str, ...]
     replaced: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ScreenResult:
-    """One screened query and its matches (best first)."""
-
-    query: Query
-    matches: tuple[Match, ...]
-
-    @property
-    def is_hit(self) -> bool:
-        """True when any match reached the threshold."""
-        return bool(self.matches)
 
 
 def _countries_cell(party: Party) -> str:
@@ -332,9 +315,6 @@ def load_listed_parties(conn: Connection) -> list[Party]:
     return out
 
 
-_INDEX_ID = "stored-lists"
-
-
 def lists_fingerprint(conn: Connection) -> str:
     """Names the stored lists (ids, file hashes, load times) and the index format: an index
     stored under another fingerprint is stale."""
@@ -343,8 +323,7 @@ def lists_fingerprint(conn: Connection) -> str:
             party_lists.c.list_id
         )
     ).all()
-    text = "\n".join([INDEX_FORMAT, *(f"{r[0]} {r[1]} {r[2].isoformat()}" for r in rows)])
-    return sha256(text.encode()).hex()
+    return fingerprint_of((r[0], r[1], r[2]) for r in rows)
 
 
 def store_index(conn: Connection, *, now: datetime) -> ScreeningIndex | None:
@@ -359,7 +338,7 @@ def store_index(conn: Connection, *, now: datetime) -> ScreeningIndex | None:
     index = build_index(parties)
     conn.execute(
         insert(party_screening_index).values(
-            index_id=_INDEX_ID,
+            index_id=INDEX_ID,
             fingerprint=lists_fingerprint(conn),
             built_at=now,
             data=index.to_bytes(),
@@ -383,7 +362,7 @@ def build_stored_index(db: Database, *, now: datetime | None = None) -> Screenin
         fingerprint = lists_fingerprint(conn)
         row = conn.execute(
             select(party_screening_index.c.fingerprint, party_screening_index.c.data).where(
-                party_screening_index.c.index_id == _INDEX_ID
+                party_screening_index.c.index_id == INDEX_ID
             )
         ).first()
         if row is not None and row.fingerprint == fingerprint:
@@ -410,52 +389,6 @@ def build_file_index(data: bytes, fmt: ListFormat | None = None) -> ScreeningInd
     if not parsed.parties:
         raise InvalidInput("the list file holds no entries")
     return build_index(parsed.parties)
-
-
-def screen_names(
-    index: ScreeningIndex,
-    queries: Iterable[Query],
-    *,
-    threshold: float = DEFAULT_THRESHOLD,
-    limit: int = 10,
-) -> list[ScreenResult]:
-    """Screen queries against an index (stored lists or a file).
-
-    Raises:
-        InvalidInput: threshold outside [0, 1], limit below 1, an empty name.
-    """
-    if not 0.0 <= threshold <= 1.0:
-        raise InvalidInput(f"threshold {threshold} is outside [0, 1]", {"field": "threshold"})
-    if limit < 1:
-        raise InvalidInput("limit must be at least 1", {"field": "limit"})
-    out = []
-    for q in queries:
-        if not q.name.strip():
-            raise InvalidInput(f"query {q.query_id}: empty name", {"query_id": q.query_id})
-        matches = screen_query(index, q, threshold=threshold, limit=limit)
-        out.append(ScreenResult(q, tuple(matches)))
-    return out
-
-
-_PROPERTIES = ("explanation", "is_restricted", "is_hit")
-
-
-def to_wire(value: object) -> object:
-    """JSON-ready form of a parties result: dataclasses with their explaining properties,
-    datetimes in ISO 8601, tuples as lists. Used alike by the CLI and the HTTP routes."""
-    if is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, object] = {f.name: to_wire(getattr(value, f.name)) for f in fields(value)}
-        for name in _PROPERTIES:
-            if hasattr(value, name):
-                out[name] = getattr(value, name)
-        return out
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_wire(v) for v in value]
-    return value
 
 
 def load_lists(
