@@ -1,4 +1,4 @@
-"""Screenshots of the queue, a case and the map for docs/img/, taken from a small demo world.
+"""Screenshots of the queue, a case, its regions and the map for docs/img/, from a demo world.
 
 Run from the repository root (needs Chromium and the `playwright` package; no network):
 
@@ -6,7 +6,8 @@ Run from the repository root (needs Chromium and the `playwright` package; no ne
 
 It runs `chiptrail demo` into a temporary folder, serves it on a free loopback port with
 `chiptrail serve` (authentication off, loopback only), and writes docs/img/queue.png,
-docs/img/case.png and docs/img/map.png at 1,280 x 800.
+docs/img/case.png and docs/img/map.png at 1,280 x 800, and docs/img/regions.png (the case's
+proven and likely regions).
 """
 
 from __future__ import annotations
@@ -87,12 +88,13 @@ def _shoot(base: str, chromium: str) -> None:
         page.wait_for_selector("body[data-ready='1'][data-page='case']")
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUT / "case.png"))
+        page.locator("#case-location").screenshot(path=str(OUT / "regions.png"))
         page.goto(f"{base}/ui/#/map")
         page.wait_for_selector("body[data-ready='1'][data-page='map']")
         page.wait_for_timeout(300)
         page.screenshot(path=str(OUT / "map.png"))
         browser.close()
-    for name in ("queue", "case", "map"):
+    for name in ("queue", "case", "regions", "map"):
         path = OUT / f"{name}.png"
         Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)  # small
         print(f"{OUT / name}.png: {(OUT / f'{name}.png').stat().st_size // 1024} KiB")  # noqa: T201

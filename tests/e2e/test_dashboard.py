@@ -189,8 +189,8 @@ def test_every_page_renders_offline_with_key_elements(browser: object, server: L
     assert page.inner_text("#chip-location .badge") == "VIOLATION"
     assert "SG" in page.inner_text("#location-history")
     assert "lm-sg" in page.inner_text("#location-evidence")
-    assert page.locator("#chip-map ellipse.region").count() >= 1  # a proven disk per landmark
-    assert page.locator("#chip-map ellipse.likely-disk").count() >= 1
+    assert page.locator("#chip-map path.region").count() >= 1  # a proven disk per landmark
+    assert page.locator("#chip-map path.likely-disk").count() >= 1
     assert page.locator("#chip-map .region-proven").count() == 1  # their intersections
     assert page.locator("#chip-map .region-likely").count() == 1
     assert "likely region: inside every orange circle" in page.inner_text("#chip-location")

@@ -509,8 +509,8 @@ function subjectLink(kind, subject, names) {
 }
 // ---- proven and likely regions -----------------------------------------------------------------
 // A verdict's disks: the chip is within proven_km of each landmark (light speed) and likely within
-// likely_km (calibrated); each region is the intersection of its disks, filled through nested
-// clip paths. Verdicts stored before the disks were kept give proven bounds only.
+// likely_km (calibrated); each region is the intersection of its disks (geodesic circles), filled
+// through nested clip paths. Verdicts stored before the disks were kept give proven bounds only.
 function verdictDisks(latest) {
   const ev = latest.evidence || {};
   if (Array.isArray(ev.disks) && ev.disks.length) {
@@ -521,12 +521,47 @@ function verdictDisks(latest) {
       : typeof e.rtt_ms === "number" ? e.rtt_ms * 149.896 : null })) // c * RTT / 2, km per ms
     .filter((d) => typeof d.proven === "number");
 }
-function diskShape(lm, km, cls) { // a disk on the equirectangular map: wider away from the equator
-  const [x, y] = project(lm.lat, lm.lon);
-  const ry = Math.max(1.5, (km / 111.2) * (MAP_H / 180));
-  const rx = Math.min(MAP_W, ry / Math.max(0.05, Math.cos((lm.lat * Math.PI) / 180)));
-  return s("ellipse", { cx: x.toFixed(1), cy: y.toFixed(1), rx: rx.toFixed(1), ry: ry.toFixed(1),
-    class: cls || "", "vector-effect": "non-scaling-stroke" });
+const EARTH_KM = 6371.0088;
+function diskRing(lm, km) { // the disk's edge as [lon, lat] points, longitudes unwrapped
+  const rad = Math.PI / 180, d = km / EARTH_KM, f1 = lm.lat * rad, l1 = lm.lon * rad;
+  const ring = [];
+  let prev = null;
+  for (let i = 0; i <= 180; i++) {
+    const b = (i / 180) * 2 * Math.PI;
+    const f2 = Math.asin(Math.sin(f1) * Math.cos(d) + Math.cos(f1) * Math.sin(d) * Math.cos(b));
+    let l2 = (l1 + Math.atan2(Math.sin(b) * Math.sin(d) * Math.cos(f1),
+      Math.cos(d) - Math.sin(f1) * Math.sin(f2))) / rad;
+    if (prev !== null) { while (l2 - prev > 180) l2 -= 360; while (l2 - prev < -180) l2 += 360; }
+    ring.push([l2, f2 / rad]); prev = l2;
+  }
+  return ring;
+}
+function diskShape(lm, km, cls) { // a geodesic disk on the equirectangular map, wrapped at ±180°
+  const d = km / EARTH_KM, f1 = (lm.lat * Math.PI) / 180;
+  const attrs = { class: cls || "", "vector-effect": "non-scaling-stroke", "clip-rule": "evenodd", "fill-rule": "evenodd" };
+  const rect = `M0,0H${MAP_W}V${MAP_H}H0Z`;
+  if (d >= Math.PI) return s("path", { d: cls ? "" : rect, ...attrs }); // the whole Earth: no edge
+  const ring = diskRing(lm, km);
+  const north = Math.PI / 2 - f1 < d, south = Math.PI / 2 + f1 < d;
+  const outline = Boolean(cls); // an outline strokes the edge only; a clip shape is closed
+  const sub = (shift) => {
+    let path = ring.map(([lon, lat], i) => {
+      const [x, y] = project(lat, lon + shift);
+      return `${i ? "L" : "M"}${x.toFixed(1)},${y.toFixed(1)}`;
+    }).join("");
+    if (outline) return path;
+    if (north !== south) { // it holds one pole: close the band along that pole's edge
+      const pole = north ? 90 : -90, last = ring[ring.length - 1][0], first = ring[0][0];
+      const [xa, ya] = project(pole, last + shift), [xb] = project(pole, first + shift);
+      path += `L${xa.toFixed(1)},${ya.toFixed(1)}L${xb.toFixed(1)},${ya.toFixed(1)}`;
+    }
+    return `${path}Z`;
+  };
+  const copies = [-360, 0, 360].map(sub).join("");
+  const el = s("path", { d: north && south && !outline ? rect + copies : copies, ...attrs }); // both: all but a hole
+  const xs = ring.map(([lon]) => ((lon + 180) / 360) * MAP_W), ys = ring.map(([, lat]) => ((90 - lat) / 180) * MAP_H);
+  el.dataset.box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)].map((v) => v.toFixed(1)).join(" ");
+  return el;
 }
 let clipSeq = 0;
 function intersection(svg, shapes, cls) { // the area inside every shape
@@ -549,10 +584,10 @@ function drawRegions(svg, latest, landmarks) { // frames the regions; returns th
   const tight = disks.reduce((a, d) => (a && a.proven <= d.proven ? a : d), null);
   let k = 1; // map units per screen unit after framing
   if (tight) { // the proven region lies inside the tightest proven disk: frame that
-    const lm = landmarks[tight.id], box = diskShape(lm, tight.proven);
-    const rx = Number(box.getAttribute("rx")), ry = Number(box.getAttribute("ry"));
-    const w = Math.min(MAP_W, Math.max(160, 3 * rx, 6 * ry)), hh = w / 2;
-    const [x, y] = project(lm.lat, lm.lon);
+    const lm = landmarks[tight.id];
+    const [bx0, by0, bx1, by1] = (diskShape(lm, tight.proven).dataset.box || "0 0 960 480").split(" ").map(Number);
+    const w = Math.min(MAP_W, Math.max(160, 1.5 * (bx1 - bx0), 3 * (by1 - by0))), hh = w / 2;
+    const x = (bx0 + bx1) / 2, y = (by0 + by1) / 2;
     const x0 = Math.max(0, Math.min(MAP_W - w, x - w / 2)), y0 = Math.max(0, Math.min(MAP_H - hh, y - hh / 2));
     svg.setAttribute("viewBox", `${x0.toFixed(1)} ${y0.toFixed(1)} ${w.toFixed(1)} ${hh.toFixed(1)}`);
     k = w / MAP_W;
