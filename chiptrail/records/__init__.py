@@ -1,5 +1,6 @@
 """Trade records the rules read: orders and invoices, licences and licence exceptions, export
-declarations, end-user certificates, declared sites, payments and registered addresses.
+declarations, end-user certificates, declared sites, payments, registered addresses and BIS
+"is informed" letters.
 
 No I/O: values, validation and formats; ``service/records`` stores them.
 """
@@ -17,6 +18,7 @@ from chiptrail.records.model import (
     AddressRecord,
     DeclarationRecord,
     EndUseCertificate,
+    IsInformedLetter,
     LicenceKind,
     LicenceRecord,
     OrderRecord,
@@ -35,6 +37,7 @@ __all__ = [
     "AddressRecord",
     "DeclarationRecord",
     "EndUseCertificate",
+    "IsInformedLetter",
     "LicenceKind",
     "LicenceRecord",
     "OrderRecord",

@@ -1,4 +1,5 @@
-"""Trade records the rules read: orders, licences, declarations, certificates, sites, payments.
+"""Trade records the rules read: orders, licences, declarations, certificates, sites, payments,
+addresses and BIS "is informed" letters.
 
 No I/O: values only. ``chiptrail.records.formats`` parses them from JSON/CSV bytes; the service
 layer stores them (``service/records``) and builds the rules' view from what is stored.
@@ -26,6 +27,7 @@ class RecordKind(StrEnum):
     SITE = "site"
     PAYMENT = "payment"
     ADDRESS = "address"
+    IS_INFORMED = "is-informed"
 
 
 class OrderDocument(StrEnum):
@@ -188,6 +190,24 @@ class AddressRecord:
     country: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class IsInformedLetter:
+    """A BIS "is informed" letter (EAR 744.21(b), 744.22, 744.23): BIS told ``exporter`` that
+    exporting ``items`` to ``party`` (in ``country``) needs a licence, from ``issued_at`` (to
+    ``valid_until``; None: until withdrawn). No licence exception covers such a party.
+    """
+
+    __pydantic_config__ = STRICT
+
+    letter_id: str
+    exporter: str
+    party: str
+    issued_at: datetime
+    country: str | None = None
+    items: str | None = None
+    valid_until: datetime | None = None
+
+
 Record = (
     OrderRecord
     | LicenceRecord
@@ -196,6 +216,7 @@ Record = (
     | SiteRecord
     | PaymentRecord
     | AddressRecord
+    | IsInformedLetter
 )
 
 
@@ -246,6 +267,13 @@ SPECS: dict[RecordKind, KindSpec] = {
             RecordKind.PAYMENT, PaymentRecord, "payment_id", "paid_at", ("payer", "beneficiary")
         ),
         KindSpec(RecordKind.ADDRESS, AddressRecord, "party_id", "declared_at", ("party_id",)),
+        KindSpec(
+            RecordKind.IS_INFORMED,
+            IsInformedLetter,
+            "letter_id",
+            "issued_at",
+            ("exporter", "party"),
+        ),
     )
 }
 

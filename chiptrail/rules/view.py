@@ -167,6 +167,19 @@ class EndUseStatement:
 
 
 @dataclass(frozen=True, slots=True)
+class InformedLetter:
+    """A BIS "is informed" letter: exporting to ``party`` needs a licence from ``issued_at`` (to
+    ``valid_until``; None: until withdrawn). ``exporter`` is who BIS told."""
+
+    letter_id: str
+    exporter: PartyId
+    party: PartyId
+    issued_at: datetime
+    valid_until: datetime | None = None
+    items: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Chip:
     """A registered accelerator and the order it was sold in."""
 
@@ -296,6 +309,7 @@ class WorldView:
     identifiers: tuple[PartyIdentifier, ...] = ()
     end_uses: tuple[EndUseStatement, ...] = ()
     landmarks: tuple[LandmarkPosition, ...] = ()
+    informed: tuple[InformedLetter, ...] = ()
 
 
 _VIEW_ADAPTER: TypeAdapter[WorldView] = TypeAdapter(WorldView)

@@ -158,6 +158,27 @@ def test_a_bad_order_is_refused_naming_row_and_field(change: dict[str, object], 
             },
             "declared_at",
         ),
+        (
+            RecordKind.IS_INFORMED,
+            {
+                "letter_id": "BIS-1",
+                "exporter": "v",
+                "party": "",
+                "issued_at": "2026-01-01T00:00:00Z",
+            },
+            "party",
+        ),
+        (
+            RecordKind.IS_INFORMED,
+            {
+                "letter_id": "BIS-1",
+                "exporter": "v",
+                "party": "p",
+                "issued_at": "2026-01-01T00:00:00Z",
+                "valid_until": "2025-12-01T00:00:00Z",
+            },
+            "valid_until",
+        ),
     ],
     ids=[
         "site off the globe",
@@ -166,6 +187,8 @@ def test_a_bad_order_is_refused_naming_row_and_field(change: dict[str, object], 
         "lower-case payer",
         "unknown address kind",
         "declaration without date",
+        "letter naming nobody",
+        "letter ending before it starts",
     ],
 )
 def test_bad_records_of_each_kind(kind: RecordKind, row: dict[str, object], field: str) -> None:

@@ -393,3 +393,41 @@ def test_stated_end_use_kept_through_distributor_rma_and_group_moves() -> None:
     )
     twin = replace(v, events=(*events, broker))
     assert [f.subject for f in run("end-use-contradiction", twin)] == ["m-2"]
+
+
+def test_an_informed_party_supplied_under_its_licence_raises_nothing() -> None:
+    # BIS told the vendor exports to a university lab need a licence; the lab got one (end user
+    # and the distributor as consignee) and the chips travel under it: no finding. Chips shipped
+    # to it a year before the letter are not judged by it.
+    from chiptrail.rules.view import InformedLetter
+
+    lab = PartyId("uni-lab")
+    parties = {**PARTIES, lab: party("uni-lab", "IL")}
+    letter = InformedLetter("BIS-IS-7", PartyId("vendor"), lab, ago(200))
+    lic = Licence("L-77", lab, Country("IL"), (), 16, valid_from=ago(250), consignees=(lab,))
+    il = Country("IL")
+    events = (
+        ev(
+            1,
+            "shipping",
+            400,
+            ["u-1"],
+            "vendor",
+            "US",
+            destination_party=lab,
+            destination_country=il,
+        ),
+        ev(
+            2,
+            "shipping",
+            100,
+            ["u-2"],
+            "vendor",
+            "US",
+            destination_party=lab,
+            destination_country=il,
+            licence_id="L-77",
+        ),
+    )
+    v = view(parties=parties, events=events, informed=(letter,), licences={"L-77": lic})
+    assert run("is-informed-export", v) == []

@@ -86,6 +86,14 @@ ONE_OF_EACH: dict[str, dict[str, object]] = {
         "address": "1 Fusionopolis Way",
         "country": "SG",
     },
+    "is-informed": {
+        "letter_id": "BIS-IS-INF-1",
+        "exporter": PARTY_A,
+        "party": "lab-cn-1",
+        "issued_at": T,
+        "country": "CN",
+        "items": "3A090 and 4A090 items",
+    },
 }
 
 runner = CliRunner()

@@ -383,3 +383,25 @@ def test_a_fix_is_placed_where_the_ledger_had_the_chip_when_it_was_measured(
     sites = [(f.at, f.site_id) for f in view.fixes if f.chip_id == chip(1)]
     # measured 2 days ago at the first site; after the move at the second
     assert sites == [(NOW - timedelta(days=2), "us-dc-1"), (NOW - timedelta(hours=6), "us-dc-2")]
+
+
+def test_an_is_informed_letter_is_read_from_the_store(database: Database) -> None:
+    from chiptrail.records import RecordKind
+    from chiptrail.service.records.ingest import add_records
+
+    world = build_store_world(database)
+    letter = {
+        "letter_id": "BIS-IS-1",
+        "exporter": "vendor-a",
+        "party": "dist-b",
+        "issued_at": (NOW - timedelta(days=50)).isoformat(),
+    }
+    add_records(database, RecordKind.IS_INFORMED, [letter], now=NOW)
+    run = run_rules_on_store(database, now=NOW)
+    assert run.inputs["informed"] == 1
+    [found] = [f for f in run.findings if f.rule == "is-informed-export"]
+    assert found.subject == "dist-b"
+    assert _ledger_refs(found) == {world.leaves["ship-2"]}
+    # as of before the letter, nothing
+    early = run_rules_on_store(database, now=NOW - timedelta(days=55))
+    assert "is-informed-export" not in {f.rule for f in early.findings}

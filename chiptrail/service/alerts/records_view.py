@@ -22,6 +22,7 @@ from chiptrail.records import (
     AddressRecord,
     DeclarationRecord,
     EndUseCertificate,
+    IsInformedLetter,
     LicenceRecord,
     OrderRecord,
     PaymentRecord,
@@ -31,6 +32,7 @@ from chiptrail.records import (
 from chiptrail.rules.view import (
     AddressKind,
     EndUseStatement,
+    InformedLetter,
     Licence,
     Order,
     PartyIdentifier,
@@ -50,6 +52,7 @@ class TradeInputs:
     address_kinds: dict[PartyId, AddressKind]
     identifiers: tuple[PartyIdentifier, ...] = ()
     end_uses: tuple[EndUseStatement, ...] = ()
+    informed: tuple[InformedLetter, ...] = ()
 
 
 def _h100(model: str | None, quantity: int, cache: dict[str, float | None]) -> float | None:
@@ -145,8 +148,8 @@ def _statement(rec: EndUseCertificate | DeclarationRecord) -> EndUseStatement:
 def load_trade_inputs(
     conn: Connection, now: datetime, country_of: Mapping[str, str]
 ) -> TradeInputs:
-    """Orders (with payment countries), licences, declared sites, address kinds and the end uses
-    that certificates and declarations state, as of ``now``.
+    """Orders (with payment countries), licences, declared sites, address kinds, the end uses
+    that certificates and declarations state and BIS "is informed" letters, as of ``now``.
 
     ``country_of`` maps party ids to registered countries (for payments without a payer country).
     """
@@ -187,7 +190,19 @@ def load_trade_inputs(
         for r in load_records(conn, kind, now)
         if isinstance(r, EndUseCertificate | DeclarationRecord)
     )
-    return TradeInputs(orders, licences, sites, kinds, identifiers, end_uses)
+    informed = tuple(
+        InformedLetter(
+            r.letter_id,
+            PartyId(r.exporter),
+            PartyId(r.party),
+            r.issued_at,
+            r.valid_until,
+            r.items,
+        )
+        for r in load_records(conn, RecordKind.IS_INFORMED, now)
+        if isinstance(r, IsInformedLetter)
+    )
+    return TradeInputs(orders, licences, sites, kinds, identifiers, end_uses, informed)
 
 
 def parse_incorporation(text: str | None) -> datetime | None:

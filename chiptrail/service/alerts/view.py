@@ -25,7 +25,8 @@ Inputs and where they come from (docs/rules.md, "Running the rules over the stor
   trade records (``service/records``) dated by ``now`` (``service.alerts.records_view``); a chip's
   order is the purchase order or invoice that a logged event's ``bizTransactionList`` names.
 - party incorporation date and sector: the stored FtM ``incorporationDate`` and ``sector``.
-- end uses: stored end-user certificates and export declarations; landmarks: the registered
+- end uses: stored end-user certificates and export declarations; "is informed" letters: stored
+  ``is-informed`` records; landmarks: the registered
   landmarks (``landmarks``) by ``now``, which the landmark planner counts as deployed.
 """
 
@@ -662,6 +663,7 @@ def build_view_from_store(
         identifiers=trade.identifiers,
         end_uses=trade.end_uses,
         landmarks=landmarks,
+        informed=trade.informed,
     )
 
 
@@ -721,6 +723,7 @@ def run_rules_on_store(
         "licences": len(view.licences),
         "end_uses": len(view.end_uses),
         "landmarks": len(view.landmarks),
+        "informed": len(view.informed),
         "custody_anomalies": len(view.custody_anomalies),
     }
     run_id = None
