@@ -86,13 +86,24 @@ class Database:
             InvalidInput: the database refused a value (a NUL byte in text on PostgreSQL, an
                 integer out of range on either engine); nothing was stored.
         """
-        try:
+        with self.failures():
             if held is None:
                 with self.engine.begin() as conn:
                     yield conn
             else:
                 with held.begin():
                     yield held
+
+    @contextmanager
+    def failures(self) -> Iterator[None]:
+        """Database failures raised in the block as chiptrail's errors (what ``unit`` raises).
+
+        Raises:
+            Unavailable: the database failed (connection, lock timeout).
+            InvalidInput: the database refused a value.
+        """
+        try:
+            yield
         except OperationalError as exc:
             raise Unavailable(f"database {self.url} failed: {exc.orig}") from exc
         except DataError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from chiptrail.errors import PermissionDenied, VerificationError
 from chiptrail.service.ledger import events as svc
 from chiptrail.service.ledger import log as svc_log
-from chiptrail.service.ledger.group import GroupReads, plan_append
+from chiptrail.service.ledger.group import plan_append
 from chiptrail.service.ledger.sequencer import (
     GroupSession,
     PreparedSubmission,
     Sequencer,
     append_group,
+    append_group_on,
     prepare_submission,
-    write_group,
 )
 from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import (
@@ -119,8 +120,10 @@ def test_a_key_revoked_after_verification_is_refused_under_the_lock(database: Da
     assert _size(database) == size
 
 
-def test_the_sequencer_answers_every_concurrent_request(sqlite_database: Database) -> None:
-    db = sqlite_database
+def test_the_sequencer_answers_every_concurrent_request(database: Database) -> None:
+    """Concurrent requests, grouped (on PostgreSQL each commit also begins the next group and
+    reads for it): every one is answered, each appended once, in one gapless run of leaves."""
+    db = database
     _setup(db)
     sequencer = Sequencer(db, clock=lambda: NOW)
     envelopes = [
@@ -229,22 +232,56 @@ def test_grouped_appends_store_what_a_rebuild_from_the_log_computes(database: Da
 
 
 def test_a_replay_racing_past_the_checks_is_a_conflict_not_a_crash(database: Database) -> None:
-    """Two sequencers (processes) verify the same envelope; the second append meets the unique
-    constraint (IntegrityError, also from the pipelined path) and answers a conflict."""
+    """Two sequencers (processes) verify the same envelope; the second one's commit meets the
+    unique constraint (IntegrityError, also from the pipelined path), stores nothing, and its
+    connection serves the next group."""
     _setup(database)
     request = _prepared(database, "vendor", 1, "n-000001", event("commissioning", [chip(1)]))
     (first,) = append_group(database, [request], now=NOW)
     assert isinstance(first, svc.SubmissionResult)
     size = _size(database)
-    # what a second sequencer read before the first one committed: the envelope unused, its
-    # event already logged (so only the submission row is written, and it is a replay)
-    (event_id,) = [r.event_id for r in first.receipts]
-    stale = GroupReads(size, {}, frozenset(), frozenset(), {event_id: size - 1}, {}, {}, {})
-    writes = plan_append(list(request.checked), stale, NOW)[1]
-    assert (writes.leaves, [c.digest for c in writes.submissions]) == (
-        [],
-        [request.checked[0].digest],
-    )
-    with database.unit() as conn, pytest.raises(IntegrityError):
-        write_group(conn, writes)
-    assert _size(database) == size
+    session = GroupSession(database)
+    try:
+        reads = session.store.begin(list(request.checked), session.frontier)
+        assert request.checked[0].digest in reads.used_digests
+        # what a second sequencer read before the first one committed: the envelope unused,
+        # its event already logged (so only the submission row is written, and it is a replay)
+        stale = replace(reads, used_digests=frozenset(), used_nonces=frozenset())
+        writes = plan_append(list(request.checked), stale, NOW)[1]
+        assert writes.leaves == []
+        with pytest.raises(IntegrityError):
+            session.store.commit(writes, stale, [], session.frontier)
+        session.store.rollback()
+        later = _prepared(database, "vendor", 1, "n-000002", event("commissioning", [chip(2)]))
+        (outcome,) = append_group(database, [later], now=NOW, session=session)
+    finally:
+        session.close()
+    assert isinstance(outcome, svc.SubmissionResult)
+    assert _size(database) == size + 1
+
+
+def test_a_commit_reads_ahead_for_the_next_group(database: Database) -> None:
+    """The commit of one group hands over the next group: on PostgreSQL the same round trip
+    begins its transaction and reads for it (the reads see the commit), elsewhere it starts
+    afresh; either way both land, in order, as if appended one by one."""
+    _setup(database)
+    first = _prepared(database, "vendor", 1, "n-000001", event("commissioning", [chip(1)]))
+    ship = event("shipping", [chip(1)], minute=1, destination="dist")
+    second = _prepared(database, "vendor", 1, "n-000002", ship)
+    size = _size(database)
+    session = GroupSession(database)
+    try:
+        done = append_group_on(session, [first], NOW, None, lambda: [second])
+        assert [type(o) for o in done.outcomes] == [svc.SubmissionResult]
+        if database.is_postgres:
+            assert done.ahead_reads is not None
+            assert done.ahead_reads.size == size + 1  # it sees the first group's commit
+            assert chip(1) in done.ahead_reads.assets
+        else:
+            assert done.ahead_reads is None
+        (outcome,) = append_group_on(session, [second], NOW, done.ahead_reads).outcomes
+    finally:
+        session.close()
+    assert isinstance(outcome, svc.SubmissionResult)
+    assert [r.leaf_index for r in outcome.receipts] == [size + 1]
+    assert svc.get_chip(database, chip(1)).state.status.value == "in_transit"

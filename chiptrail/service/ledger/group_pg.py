@@ -1,12 +1,16 @@
-"""An append's reads and writes on PostgreSQL in two round trips (psycopg pipeline mode).
+"""The sequencer's appends on PostgreSQL: one round trip a group (psycopg pipeline mode).
 
 Each statement costs the sequencer a round trip to the server, and on a busy machine a round trip
-is a context switch to the server process and back. So the sequencer's reads (the head lock and
-then every lookup of ``group.GroupReads``) go out as one pipeline, and its writes (one statement
-per table, rows passed as arrays and spread with ``unnest``) with the COMMIT as another.
-The SQL is the same the SQLAlchemy path (``group_sql``) sends, written out against the
-``store.ledger_tables`` schema; psycopg errors are re-raised as SQLAlchemy's so callers handle
-both paths alike (a unique violation is ``IntegrityError``).
+is a context switch to the server process and back. So the sequencer keeps its own connection and
+drives its transactions by hand (``BEGIN``/``COMMIT`` sent as statements, the connection in
+autocommit mode): one pipeline carries a group's writes (one statement per table, rows passed as
+arrays and spread with ``unnest``), its ``COMMIT``, and then the next group's ``BEGIN``, the head
+lock and every lookup of ``group.GroupReads``. PostgreSQL runs them in order, so the next group's
+reads see this group's commit; if a write fails, the server skips the rest of the pipeline and the
+next group starts afresh. Leaving a pipeline waits for every answer, so ``commit`` returns only
+once the group is durable. The SQL is what ``group_sql`` sends through SQLAlchemy, written out
+against the ``store.ledger_tables`` schema; psycopg errors are re-raised as SQLAlchemy's
+(``IntegrityError``) inside ``Database.failures`` (``Unavailable``, ``InvalidInput``).
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from chiptrail.ledger import merkle
@@ -27,8 +30,10 @@ from chiptrail.service.ledger.group import (
     FrontierCache,
     GroupReads,
     GroupWrites,
+    Wanted,
     wanted_of,
 )
+from chiptrail.store.database import Database
 
 _LOCK = "SELECT size FROM ledger_log_head WHERE head_id = 1 FOR UPDATE"
 _KEYS = (
@@ -98,136 +103,179 @@ _INSERT_ANOMALIES = (
 )
 
 
-@contextmanager
-def _pipeline(conn: Connection) -> Iterator[Any]:
-    """The psycopg connection behind ``conn`` in pipeline mode; psycopg errors become
-    SQLAlchemy's (``IntegrityError``, ``OperationalError``, ...)."""
-    import psycopg  # the postgres extra; only reached on a PostgreSQL engine
+class PgGroupStore:
+    """The sequencer's PostgreSQL connection (opened on first use, dropped after a failure).
 
-    pg = conn.connection.driver_connection
-    assert pg is not None  # noqa: S101 - a Connection in a transaction has its DBAPI connection
-    try:
-        with pg.pipeline() as pipeline:
-            yield pg, pipeline
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    ``begin`` opens a group's transaction and reads; ``commit`` writes, commits and, given the
+    next group, begins it and reads for it in the same round trip; ``rollback`` ends an open
+    transaction without writing.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pg: Any = None
+
+    def _connection(self) -> Any:
+        if self._pg is None:
+            import psycopg  # the postgres extra; only reached on a PostgreSQL engine
+
+            url = self._db.engine.url.set(drivername="postgresql")
+            self._pg = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+        return self._pg
+
+    @contextmanager
+    def _pipeline(self) -> Iterator[Any]:
+        """The connection in pipeline mode; psycopg errors become SQLAlchemy's and then
+        chiptrail's (``Database.failures``); after one, the connection is dropped."""
+        import psycopg
+
+        with self._db.failures():
+            try:
+                pg = self._connection()
+                with pg.pipeline():
+                    yield pg
+            except psycopg.Error as exc:
+                self.close()  # a failed transaction or a broken link: start clean next time
+                raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+
+    def begin(self, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
+        """Open a transaction, lock the head and read for ``checked``: one round trip (more
+        only to fetch a frontier this process did not commit, or nested assets)."""
+        want = wanted_of(checked)
+        with self._pipeline() as pg:
+            pg.execute("BEGIN")
+            cursors = _send_reads(pg, want)
+        return self._collect(cursors, want, frontier)
+
+    def commit(
+        self,
+        writes: GroupWrites,
+        reads: GroupReads,
+        ahead: Sequence[Checked],
+        frontier: FrontierCache,
+    ) -> GroupReads | None:
+        """Store ``writes`` (planned on ``reads``), move the head and commit; returns once
+        durable, with ``frontier`` advanced. With ``ahead`` (the next group's envelopes), the
+        same round trip begins its transaction, locks the head and reads for it (returned;
+        None without ``ahead``)."""
+        want = wanted_of(ahead) if ahead else None
+        cursors: list[Any] = []
+        with self._pipeline() as pg:
+            _send_writes(pg, writes)
+            pg.execute("COMMIT")
+            if want is not None:
+                pg.execute("BEGIN")
+                cursors = _send_reads(pg, want)
+        frontier.advance(reads, writes)
+        if want is None:
+            return None
+        return self._collect(cursors, want, frontier)
+
+    def rollback(self) -> None:
+        """End the open transaction, if any, writing nothing."""
+        from psycopg.pq import TransactionStatus
+
+        pg = self._pg
+        idle = pg is None or pg.closed or pg.info.transaction_status == TransactionStatus.IDLE
+        if not idle:
+            with self._pipeline() as link:
+                link.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back by the server)."""
+        if self._pg is not None:
+            self._pg.close()
+            self._pg = None
+
+    def _collect(self, cursors: Sequence[Any], want: Wanted, frontier: FrontierCache) -> GroupReads:
+        size = int(cursors[0].fetchone()[0])
+        keys = {
+            str(k): KeyRecord(str(k), str(p), bytes(pub), int(a), None if r is None else int(r))
+            for k, p, pub, a, r in cursors[1].fetchall()
+        }
+        digests = frozenset(str(d) for (d,) in cursors[2].fetchall())
+        nonces = frozenset((str(p), str(n)) for p, n in cursors[3].fetchall())
+        existing = {str(e): int(i) for e, i in cursors[4].fetchall()}
+        makers = {str(k): str(p) for k, p in cursors[5].fetchall()}
+        assets = _states(cursors[6].fetchall())
+        kids = _states(cursors[7].fetchall())
+        seen = set(want.epcs)
+        while new := {epc: state for epc, state in kids.items() if epc not in seen}:
+            assets.update(new)  # nested assets: walk down one level a round trip
+            seen.update(new)
+            kids = _states(self._fetch(_CHILDREN, [sorted(new)]))
+        known = frontier.get(size)
+        if known is None:
+            keys_wanted = merkle.frontier_keys(size)
+            params = [[level for level, _ in keys_wanted], [index for _, index in keys_wanted]]
+            known = {(int(lv), int(ix)): bytes(h) for lv, ix, h in self._fetch(_NODES, params)}
+        return GroupReads(size, keys, digests, nonces, existing, makers, assets, known)
+
+    def _fetch(self, query: str, params: Sequence[object]) -> list[Any]:
+        with self._pipeline() as pg:
+            cursor = pg.cursor()
+            cursor.execute(query, params)
+        return list(cursor.fetchall())
 
 
-def read_state(conn: Connection, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
-    """Lock the head and read what appending ``checked`` needs: one round trip (two when the
-    frontier is not the cached one, more only to walk the descendants of nested assets)."""
-    want = wanted_of(checked)
-    with _pipeline(conn) as (pg, _):  # leaving the block is the one sync
-        cursors = [pg.cursor() for _ in range(8)]
-        cursors[0].execute(_LOCK)
-        cursors[1].execute(_KEYS, [want.key_ids])
-        cursors[2].execute(_DIGESTS, [want.digests])
-        cursors[3].execute(_NONCES, [[p for p, _ in want.nonces], [n for _, n in want.nonces]])
-        cursors[4].execute(_EVENTS, [want.event_ids])
-        cursors[5].execute(_MAKERS, [want.maker_keys])
-        cursors[6].execute(_ASSETS, [want.epcs])
-        cursors[7].execute(_CHILDREN, [want.epcs])
-    size = int(cursors[0].fetchone()[0])
-    keys = {
-        str(k): KeyRecord(str(k), str(p), bytes(pub), int(a), None if r is None else int(r))
-        for k, p, pub, a, r in cursors[1].fetchall()
-    }
-    digests = frozenset(str(d) for (d,) in cursors[2].fetchall())
-    nonces = frozenset((str(p), str(n)) for p, n in cursors[3].fetchall())
-    existing = {str(e): int(i) for e, i in cursors[4].fetchall()}
-    makers = {str(k): str(p) for k, p in cursors[5].fetchall()}
-    assets = _states(cursors[6].fetchall())
-    kids = _states(cursors[7].fetchall())
-    _add_descendants(conn, assets, kids, set(want.epcs))
-    known = frontier.get(size)
-    if known is None:
-        known = _nodes(conn, merkle.frontier_keys(size))
-    return GroupReads(size, keys, digests, nonces, existing, makers, assets, known)
+def _send_reads(pg: Any, want: Wanted) -> list[Any]:
+    cursors = [pg.cursor() for _ in range(8)]
+    cursors[0].execute(_LOCK)
+    cursors[1].execute(_KEYS, [want.key_ids])
+    cursors[2].execute(_DIGESTS, [want.digests])
+    cursors[3].execute(_NONCES, [[p for p, _ in want.nonces], [n for _, n in want.nonces]])
+    cursors[4].execute(_EVENTS, [want.event_ids])
+    cursors[5].execute(_MAKERS, [want.maker_keys])
+    cursors[6].execute(_ASSETS, [want.epcs])
+    cursors[7].execute(_CHILDREN, [want.epcs])
+    return cursors
 
 
 def _states(found: Sequence[tuple[str, str]]) -> dict[str, AssetState]:
     return {str(epc): rows.asset_state(str(state)) for epc, state in found}
 
 
-def _add_descendants(
-    conn: Connection,
-    assets: dict[str, AssetState],
-    kids: dict[str, AssetState],
-    seen: set[str],
-) -> None:
-    """Add ``kids`` and, level by level, their stored descendants to ``assets``."""
-    while True:
-        new = {epc: state for epc, state in kids.items() if epc not in seen}
-        if not new:
-            return
-        assets.update(new)
-        seen.update(new)
-        with _pipeline(conn) as (pg, _):
-            cursor = pg.cursor()
-            cursor.execute(_CHILDREN, [sorted(new)])
-        kids = _states(cursor.fetchall())
-
-
-def _nodes(conn: Connection, keys: Sequence[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
-    with _pipeline(conn) as (pg, _):
-        cursor = pg.cursor()
-        cursor.execute(_NODES, [[level for level, _ in keys], [index for _, index in keys]])
-    return {(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()}
-
-
-def write_rows_and_commit(conn: Connection, writes: GroupWrites) -> None:
-    """Store an append's rows, move the head and commit: one round trip (the lock is held).
-
-    The COMMIT goes out in the same pipeline, after the writes; leaving the pipeline waits for
-    every answer, so this returns only once the transaction is durable, and raises (nothing
-    committed) when any write failed. The caller's unit then finds nothing left to commit.
-    """
-    with _pipeline(conn) as (pg, _):
-        cursor = pg.cursor()
-        subs = writes.submissions
+def _send_writes(pg: Any, writes: GroupWrites) -> None:
+    cursor = pg.cursor()
+    subs = writes.submissions
+    cursor.execute(
+        _INSERT_SUBMISSIONS,
+        [
+            [c.digest for c in subs],
+            [c.envelope.party_id for c in subs],
+            [c.envelope.key_id for c in subs],
+            [c.envelope.nonce for c in subs],
+            [c.envelope.signed_at for c in subs],
+            [writes.received_at] * len(subs),
+            [c.envelope.to_bytes() for c in subs],
+        ],
+    )
+    if writes.leaves:
+        cursor.execute(_INSERT_LEAVES, [writes.received_at, *_columns(writes.leaves, 5)])
+        nodes = sorted(writes.nodes.items())
         cursor.execute(
-            _INSERT_SUBMISSIONS,
-            [
-                [c.digest for c in subs],
-                [c.envelope.party_id for c in subs],
-                [c.envelope.key_id for c in subs],
-                [c.envelope.nonce for c in subs],
-                [c.envelope.signed_at for c in subs],
-                [writes.received_at] * len(subs),
-                [c.envelope.to_bytes() for c in subs],
-            ],
+            _INSERT_NODES,
+            [[k[0] for k, _ in nodes], [k[1] for k, _ in nodes], [h for _, h in nodes]],
         )
-        if writes.leaves:
-            cursor.execute(
-                _INSERT_LEAVES,
-                [writes.received_at, *_columns(writes.leaves, 5)],
-            )
-            nodes = sorted(writes.nodes.items())
-            cursor.execute(
-                _INSERT_NODES,
-                [[k[0] for k, _ in nodes], [k[1] for k, _ in nodes], [h for _, h in nodes]],
-            )
-            cursor.execute(_SET_SIZE, [writes.size])
-        if writes.makers:
-            makers = sorted(writes.makers.items())
-            cursor.execute(
-                _INSERT_MAKERS,
-                [[k for k, _ in makers], [p for _, (p, _) in makers], [i for _, (_, i) in makers]],
-            )
-        if writes.new_assets:
-            cursor.execute(_INSERT_ASSETS, _asset_arrays(writes.new_assets))
-        if writes.old_assets:
-            cursor.execute(_UPDATE_ASSETS, _asset_arrays(writes.old_assets))
-        if writes.history:
-            cursor.execute(
-                _INSERT_HISTORY, [[e for e, _ in writes.history], [i for _, i in writes.history]]
-            )
-        if writes.anomalies:
-            cursor.execute(
-                _INSERT_ANOMALIES,
-                _columns([rows.anomaly_row(a) for a in writes.anomalies], 5),
-            )
-        cursor.execute("COMMIT")
+        cursor.execute(_SET_SIZE, [writes.size])
+    if writes.makers:
+        makers = sorted(writes.makers.items())
+        cursor.execute(
+            _INSERT_MAKERS,
+            [[k for k, _ in makers], [p for _, (p, _) in makers], [i for _, (_, i) in makers]],
+        )
+    if writes.new_assets:
+        cursor.execute(_INSERT_ASSETS, _asset_arrays(writes.new_assets))
+    if writes.old_assets:
+        cursor.execute(_UPDATE_ASSETS, _asset_arrays(writes.old_assets))
+    if writes.history:
+        cursor.execute(
+            _INSERT_HISTORY, [[e for e, _ in writes.history], [i for _, i in writes.history]]
+        )
+    if writes.anomalies:
+        cursor.execute(
+            _INSERT_ANOMALIES, _columns([rows.anomaly_row(a) for a in writes.anomalies], 5)
+        )
 
 
 def _columns(records: Sequence[Sequence[object]], width: int) -> list[list[object]]:

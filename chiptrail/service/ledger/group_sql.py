@@ -2,7 +2,8 @@
 
 ``read_state`` gathers the ``GroupReads`` of ``group.plan_append`` under the held head lock,
 ``write_rows`` stores its ``GroupWrites``; ``append_checked`` is the three in a row, the path of
-``submit_envelopes`` and of the sequencer on SQLite. PostgreSQL's sequencer uses ``group_pg``.
+``submit_envelopes``. ``SqlGroupStore`` runs them for the sequencer on SQLite; PostgreSQL's
+sequencer uses ``group_pg.PgGroupStore``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RootTransaction, select
 
 from chiptrail.ledger import merkle
 from chiptrail.ledger.custody import AssetState
@@ -24,6 +25,7 @@ from chiptrail.service.ledger.group import (
     plan_append,
     wanted_of,
 )
+from chiptrail.store.database import Database
 from chiptrail.store.ledger_tables import submissions_table
 
 _CHUNK = 400
@@ -113,3 +115,57 @@ def append_checked(
     result, writes = plan_append(checked, read_state(conn, size, checked), now)
     write_rows(conn, writes)
     return result
+
+
+class SqlGroupStore:
+    """The sequencer's connection on any engine (kept between groups, dropped after a
+    failure): one transaction a group, the head lock its first statement."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._conn: Connection | None = None
+        self._txn: RootTransaction | None = None
+
+    def begin(self, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
+        """Open a transaction, lock the head and read for ``checked``."""
+        with self._db.failures():
+            if self._conn is None:
+                self._conn = self._db.engine.connect()
+            self._txn = self._conn.begin()
+            size = rows.lock_log_head(self._conn)
+            return read_state(self._conn, size, checked, frontier)
+
+    def commit(
+        self,
+        writes: GroupWrites,
+        reads: GroupReads,
+        ahead: Sequence[Checked],
+        frontier: FrontierCache,
+    ) -> GroupReads | None:
+        """Store ``writes`` and commit (``frontier`` advanced); nothing is read ahead."""
+        del ahead  # each group here begins with its own round trips
+        assert self._conn is not None  # noqa: S101 - begin() ran
+        assert self._txn is not None  # noqa: S101
+        with self._db.failures():
+            write_rows(self._conn, writes)
+            self._txn.commit()
+        self._txn = None
+        frontier.advance(reads, writes)
+        return None
+
+    def rollback(self) -> None:
+        """End the open transaction, if any, writing nothing."""
+        txn, self._txn = self._txn, None
+        if txn is not None and txn.is_active:
+            try:
+                txn.rollback()
+            except Exception:  # a broken connection: open a new one next time
+                self.close()
+                raise
+
+    def close(self) -> None:
+        """Give the connection back to the pool."""
+        self._txn = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -11,8 +11,10 @@ a request refused there, or by the custody chain, fails alone and the rest of th
 appended without it. Several processes each run a sequencer: the log head's row lock (PostgreSQL
 ``FOR UPDATE``, SQLite's write lock) makes their batches take turns. The append is planned by
 ``group.plan_append``, the same code ``submit_envelopes`` runs; its reads and writes go through
-``group_pg`` on PostgreSQL (two round trips a group) and ``group_sql`` elsewhere. The thread
-keeps one connection and the tree's frontier between groups (``GroupSession``).
+``group_pg`` on PostgreSQL and ``group_sql`` elsewhere. The thread keeps one connection and the
+tree's frontier between groups (``GroupSession``). On PostgreSQL the round trip that commits a
+group also begins the next one's transaction, locks the head and reads for it: the requests that
+queued while the group was planned become the next group, so a group costs one round trip.
 """
 
 from __future__ import annotations
@@ -20,19 +22,18 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from chiptrail.errors import ChiptrailError, Conflict, InvalidInput, Unavailable
 from chiptrail.ledger.keys import KeyRecord
 from chiptrail.ledger.submission import parse_envelope
-from chiptrail.service.ledger import group_pg, group_sql, rows
+from chiptrail.service.ledger import rows
 from chiptrail.service.ledger.events import MAX_ENVELOPES, _verify_envelopes
 from chiptrail.service.ledger.group import (
     Checked,
@@ -44,6 +45,8 @@ from chiptrail.service.ledger.group import (
     plan_append,
     refuse_stale,
 )
+from chiptrail.service.ledger.group_pg import PgGroupStore
+from chiptrail.service.ledger.group_sql import SqlGroupStore
 from chiptrail.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -104,53 +107,62 @@ def prepare_submission(
 Outcome = SubmissionResult | ChiptrailError
 
 
+class GroupStore(Protocol):
+    """A sequencer's connection: one transaction a group (``group_pg``, ``group_sql``)."""
+
+    def begin(self, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
+        """Open a transaction, lock the log head, read for ``checked``."""
+        ...
+
+    def commit(
+        self,
+        writes: GroupWrites,
+        reads: GroupReads,
+        ahead: Sequence[Checked],
+        frontier: FrontierCache,
+    ) -> GroupReads | None:
+        """Write, commit (durable on return), advance ``frontier``; may begin the next
+        group's transaction for ``ahead`` and return its reads."""
+        ...
+
+    def rollback(self) -> None:
+        """End the open transaction, writing nothing."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection."""
+        ...
+
+
 @dataclass
 class GroupSession:
-    """What a sequencer keeps between groups: its own database connection (no pool checkout
-    and liveness ping per group; dropped after a failure and opened again on the next group)
-    and the frontier of the tree it last committed."""
+    """What a sequencer keeps between groups: its own connection (no pool checkout and
+    liveness ping per group), the frontier of the tree it last committed, and, on PostgreSQL,
+    the next group's transaction begun in the round trip that committed the last one."""
 
     db: Database
     frontier: FrontierCache = field(default_factory=FrontierCache)
-    _conn: Connection | None = None
+    store: GroupStore = field(init=False)
 
-    @contextmanager
-    def unit(self) -> Iterator[Connection]:
-        """One transaction on the held connection (errors mapped as ``Database.unit`` does)."""
-        if self._conn is None:
-            self._conn = self.db.engine.connect()
-        try:
-            with self.db.unit(self._conn) as conn:
-                yield conn
-        except (Unavailable, IntegrityError, ChiptrailError) as exc:
-            if isinstance(exc, Unavailable) or self._conn.invalidated:
-                self.close()  # the connection may be broken: the next group opens a new one
-            raise
-        except BaseException:
-            self.close()
-            raise
+    def __post_init__(self) -> None:
+        self.store = PgGroupStore(self.db) if self.db.is_postgres else SqlGroupStore(self.db)
 
     def close(self) -> None:
-        """Give the held connection back."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Close the connection (an open transaction is rolled back)."""
+        self.store.close()
 
 
-def read_group(conn: Connection, checked: Sequence[Checked], frontier: FrontierCache) -> GroupReads:
-    """Lock the log head and read what appending ``checked`` needs (pipelined on PostgreSQL)."""
-    if conn.dialect.name == "postgresql":
-        return group_pg.read_state(conn, checked, frontier)
-    return group_sql.read_state(conn, rows.lock_log_head(conn), checked, frontier)
+Take = Callable[[], Sequence["PreparedSubmission"]]
+"""Hands over the requests queued for the next group (possibly none)."""
 
 
-def write_group(conn: Connection, writes: GroupWrites) -> None:
-    """Store a planned append's rows; PostgreSQL also commits in the same round trip (elsewhere
-    the unit's end commits)."""
-    if conn.dialect.name == "postgresql":
-        group_pg.write_rows_and_commit(conn, writes)
-    else:
-        group_sql.write_rows(conn, writes)
+@dataclass
+class GroupOutcome:
+    """A group's answers and, when its commit read ahead, the next group with its reads."""
+
+    outcomes: list[Outcome]
+    ahead: Sequence[PreparedSubmission] = ()
+    ahead_reads: GroupReads | None = None
 
 
 def append_group(
@@ -169,51 +181,82 @@ def append_group(
     own = session is None
     session = session or GroupSession(db)
     try:
-        return _append_group(session, group, now)
+        return append_group_on(session, group, now).outcomes
     finally:
         if own:
             session.close()
 
 
-def _append_group(
-    session: GroupSession, group: Sequence[PreparedSubmission], now: datetime
-) -> list[Outcome]:
+def append_group_on(
+    session: GroupSession,
+    group: Sequence[PreparedSubmission],
+    now: datetime,
+    reads: GroupReads | None = None,
+    take: Take | None = None,
+) -> GroupOutcome:
+    """``append_group`` on a sequencer's ``session``.
+
+    Args:
+        reads: read in the session's open transaction for ``group`` (by the previous group's
+            commit, ``GroupOutcome.ahead_reads``); None: this call begins the transaction.
+        take: hands over the next group; this group's commit begins its transaction and reads
+            for it where the store can (PostgreSQL), else the next call begins afresh.
+    """
+    store = session.store
     outcomes: dict[int, Outcome] = {}
     live = list(range(len(group)))
     while live:
         owners = [(i, pos) for i in live for pos in range(len(group[i].checked))]
         try:
-            with session.unit() as conn:
-                flat = [c for i in live for c in group[i].checked]
-                reads = read_group(conn, flat, session.frontier)
-                refused = refuse_stale(reads, [(group[i].checked, group[i].keys) for i in live])
-                outcomes.update({live[j]: exc for j, exc in refused.items()})
-                live = [i for j, i in enumerate(live) if j not in refused]
-                if not live:
-                    break
-                owners = [(i, pos) for i in live for pos in range(len(group[i].checked))]
-                flat = [c for i in live for c in group[i].checked]
-                result, writes = plan_append(flat, reads, now)
-                write_group(conn, writes)
+            if reads is None:
+                reads = store.begin([c for i in live for c in group[i].checked], session.frontier)
+            refused = refuse_stale(reads, [(group[i].checked, group[i].keys) for i in live])
+            outcomes.update({live[j]: exc for j, exc in refused.items()})
+            live = [i for j, i in enumerate(live) if j not in refused]
+            if not live:
+                store.rollback()
+                break
+            owners = [(i, pos) for i in live for pos in range(len(group[i].checked))]
+            flat = [c for i in live for c in group[i].checked]
+            result, writes = plan_append(flat, reads, now)
         except ChiptrailError as exc:
+            store.rollback()
+            reads = None
             culprit = _owner(exc, owners)
             if culprit is None and len(live) > 1:
-                return _one_by_one(session, group, live, outcomes, now)
-            if culprit is None:
-                culprit = live[0]
+                return GroupOutcome(_one_by_one(session, group, live, outcomes, now))
+            culprit = live[0] if culprit is None else culprit
             outcomes[culprit] = exc
             live = [i for i in live if i != culprit]
             continue
-        except IntegrityError as exc:  # a concurrent writer beat the checks
-            if len(live) > 1:
-                return _one_by_one(session, group, live, outcomes, now)
-            conflict = Conflict("conflicting concurrent submission; retry")
-            conflict.__cause__ = exc
-            outcomes[live[0]] = conflict
-            break
-        session.frontier.advance(reads, writes)
+        except BaseException:
+            store.rollback()
+            raise
+        ahead = take() if take is not None else ()
+        try:
+            ahead_reads = store.commit(
+                writes, reads, [c for p in ahead for c in p.checked], session.frontier
+            )
+        except (ChiptrailError, IntegrityError) as exc:  # a write or the commit failed
+            store.rollback()
+            if len(live) > 1:  # a concurrent writer beat the checks, or an odd value
+                return GroupOutcome(_one_by_one(session, group, live, outcomes, now), ahead)
+            if isinstance(exc, ChiptrailError):
+                outcomes[live[0]] = exc
+            else:
+                conflict = Conflict("conflicting concurrent submission; retry")
+                conflict.__cause__ = exc
+                outcomes[live[0]] = conflict
+            return GroupOutcome(_answers(outcomes, group), ahead)
+        except BaseException:
+            store.rollback()
+            raise
         outcomes.update(_split(result, group, live))
-        break
+        return GroupOutcome(_answers(outcomes, group), ahead, ahead_reads)
+    return GroupOutcome(_answers(outcomes, group))
+
+
+def _answers(outcomes: Mapping[int, Outcome], group: Sequence[PreparedSubmission]) -> list[Outcome]:
     return [outcomes[i] for i in range(len(group))]
 
 
@@ -225,8 +268,8 @@ def _one_by_one(
     now: datetime,
 ) -> list[Outcome]:
     for i in live:
-        outcomes[i] = _append_group(session, [group[i]], now)[0]
-    return [outcomes[i] for i in range(len(group))]
+        outcomes[i] = append_group_on(session, [group[i]], now).outcomes[0]
+    return _answers(outcomes, group)
 
 
 def _owner(exc: ChiptrailError, owners: Sequence[tuple[int, int]]) -> int | None:
@@ -291,6 +334,8 @@ class Sequencer:
         self._lock = threading.Lock()
         self._closed = False
         self._keys: dict[str, KeyRecord] = {}
+        self._ahead: list[_Job] = []  # the next group (sequencer thread only)
+        self._stopping = False
         self.batches = 0
         self.requests = 0
 
@@ -345,19 +390,21 @@ class Sequencer:
         if thread is not None:
             thread.join(timeout_s)
 
-    def _take(self, first: _Job) -> tuple[list[_Job], bool]:
-        jobs, n, stop = [first], len(first.prepared.checked), False
+    def _take(self, first: _Job | None) -> tuple[list[_Job], bool]:
+        """``first`` and whatever has queued behind it, up to the group size; and whether the
+        stop sign was met."""
+        jobs = [] if first is None else [first]
+        n = sum(len(j.prepared.checked) for j in jobs)
         while n < self._max:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 break
             if job is None:
-                stop = True
-                break
+                return jobs, True
             jobs.append(job)
             n += len(job.prepared.checked)
-        return jobs, stop
+        return jobs, False
 
     def _run(self) -> None:
         session = GroupSession(self._db)
@@ -366,28 +413,40 @@ class Sequencer:
         finally:
             session.close()
 
+    def _take_ahead(self) -> list[PreparedSubmission]:
+        """The next group, handed to the commit of the current one (its reads come back with
+        that commit); kept in ``_ahead`` until answered."""
+        if self._stopping:
+            return []
+        more, self._stopping = self._take(None)
+        self._ahead.extend(more)
+        return [j.prepared for j in more]
+
     def _serve(self, session: GroupSession) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            jobs, stop = self._take(first)
+        reads: GroupReads | None = None
+        while self._ahead or not self._stopping:
+            if self._ahead:
+                jobs, self._ahead = self._ahead, []
+            else:
+                first = self._queue.get()
+                if first is None:
+                    return
+                jobs, self._stopping = self._take(first)
+            group = [j.prepared for j in jobs]
             try:
-                outcomes = append_group(
-                    self._db, [j.prepared for j in jobs], now=self._clock(), session=session
-                )
+                done = append_group_on(session, group, self._clock(), reads, self._take_ahead)
             except Exception as exc:  # every waiting request must get an answer
                 log.exception("group append failed")
                 for job in jobs:
                     job.future.set_exception(exc)
-            else:
-                self.batches += 1
-                self.requests += len(jobs)
-                for job, outcome in zip(jobs, outcomes, strict=True):
-                    if isinstance(outcome, ChiptrailError):
-                        self._forget(job.prepared.keys)  # maybe revoked: read them again
-                        job.future.set_exception(outcome)
-                    else:
-                        job.future.set_result(outcome)
-            if stop:
-                return
+                reads = None
+                continue
+            self.batches += 1
+            self.requests += len(jobs)
+            reads = done.ahead_reads
+            for job, outcome in zip(jobs, done.outcomes, strict=True):
+                if isinstance(outcome, ChiptrailError):
+                    self._forget(job.prepared.keys)  # maybe revoked: read them again
+                    job.future.set_exception(outcome)
+                else:
+                    job.future.set_result(outcome)
