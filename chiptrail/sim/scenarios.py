@@ -151,7 +151,7 @@ def _legit_labs(b: Builder, fleet: Fleet, scale: Scale) -> None:
     for i in range(_lab_count(scale)):
         country = ("US", "DE", "JP", "GB", "KR")[i % 5]
         lab = b.add_party(country, Role.OPERATOR)
-        site = b.add_site(lab, _cities_in(country)[0], capacity=64)
+        site = b.add_site(lab, _cities_in(country)[0], capacity=max(64, 2 * qty + 16))
         for _ in range(2):
             day = float(b.rng.uniform(-300, -40))
             order, chips = b.add_order(lab, fleet.vendor, qty, day, licence=None, site=site)

@@ -90,3 +90,17 @@ def test_evasive_relay_is_unverified_not_violation() -> None:
     assert {f.verdict for f in after} == {Verdict.UNVERIFIED}
     with pytest.raises(InvalidInput):
         build_world(300, seed=4, adversary="clever")
+
+
+def test_legitimate_sites_declare_room_for_what_is_ordered_to_them_at_scale() -> None:
+    # At 20,000 chips a lab orders 2 x 50 chips; its site once declared room for 64, so every
+    # lab was a capacity finding (a third of the legitimate fleet flagged).
+    world = build_world(20_000, 1)
+    suspects = {p for i in world.incidents for p in i.parties}
+    ordered: dict[str, int] = {}
+    for order in world.orders:
+        if order.site_id and order.buyer not in suspects:
+            ordered[order.site_id] = ordered.get(order.site_id, 0) + order.quantity
+    assert ordered
+    over = {s: n for s, n in ordered.items() if n > world.sites[s].capacity_chips}
+    assert over == {}
