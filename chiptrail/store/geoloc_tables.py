@@ -107,6 +107,31 @@ def as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+_MEASUREMENT_COLUMNS = (
+    "chip_id",
+    "landmark_id",
+    "nonce",
+    "rtt_ns",
+    "issued_at",
+    "measured_at",
+    "scheme",
+    "device_public_key",
+    "chip_signature",
+    "landmark_signature",
+    "received_at",
+)
+_PG_INSERT_MEASUREMENTS = (
+    "INSERT INTO measurements (chip_id, landmark_id, nonce, rtt_ns, issued_at, measured_at,"
+    " scheme, device_public_key, chip_signature, landmark_signature, received_at)"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::bigint[],"
+    " %b::timestamptz[], %b::timestamptz[], %b::text[], %b::bytea[], %b::bytea[], %b::bytea[],"
+    " %b::timestamptz[])"
+    " ON CONFLICT (nonce) DO NOTHING RETURNING nonce, measurement_id"
+)
+"""PostgreSQL: a batch's rows as one array per column, binary-encoded (one short statement to
+parse and plan whatever the batch size, no per-value escaping)."""
+
+
 class ProbeRepository:
     """Reads and writes of the location tables inside a caller's unit of work (never commits)."""
 
@@ -171,14 +196,19 @@ class ProbeRepository:
     def insert_new_measurements(self, rows: Sequence[Mapping[str, object]]) -> dict[bytes, int]:
         """Append measurement rows whose nonce is new; returns nonce -> id of the rows stored.
 
-        One multi-row ``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING`` (SQLite and
-        PostgreSQL): the unique nonce refuses replays, including a concurrent batch's, with no
-        SELECT first; rows left out of the answer were replays.
+        One multi-row ``INSERT ... ON CONFLICT (nonce) DO NOTHING RETURNING`` (SQLite; on
+        PostgreSQL the rows travel as arrays spread by ``unnest``): the unique nonce refuses
+        replays, including a concurrent batch's, with no SELECT first; rows left out of the
+        answer were replays.
         """
         if not rows:
             return {}
         t = measurements_table
         dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            params = [[r[c] for r in rows] for c in _MEASUREMENT_COLUMNS]
+            found = self.conn.exec_driver_sql(_PG_INSERT_MEASUREMENTS, tuple(params))
+            return {bytes(nonce): int(mid) for nonce, mid in found}
         make = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = (
             make(t)
