@@ -405,3 +405,60 @@ def test_an_is_informed_letter_is_read_from_the_store(database: Database) -> Non
     # as of before the letter, nothing
     early = run_rules_on_store(database, now=NOW - timedelta(days=55))
     assert "is-informed-export" not in {f.rule for f in early.findings}
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "found"),
+    [
+        ("po", "PO-1", ("PO-1",)),
+        ("urn:epcglobal:cbv:btt:inv", "urn:epcglobal:cbv:bt:0614141000005:INV-7", ("INV-7",)),
+        ("https://ref.gs1.org/cbv/BTT-po", "PO-2", ("PO-2",)),
+        (None, "urn:chiptrail:po:PO-3", ("PO-3",)),
+        ("desadv", "ASN-1", ()),
+    ],
+    ids=["short po", "urn invoice", "web po", "untyped", "despatch advice is not an order"],
+)
+def test_biz_transactions_that_name_an_order(
+    kind: str | None, value: str, found: tuple[str, ...]
+) -> None:
+    from chiptrail.service.alerts.view import order_refs
+
+    item: dict[str, str] = {"bizTransaction": value}
+    if kind is not None:
+        item["type"] = kind
+    refs = order_refs({"bizTransactionList": [item]})
+    assert tuple(r for r in refs if ":" not in r) == found
+
+
+def test_a_logged_invoice_reference_gives_the_chip_its_order_and_licence(
+    sqlite_database: Database,
+) -> None:
+    from chiptrail.records import RecordKind
+    from chiptrail.service.records.ingest import add_records
+    from tests.service.store_world import _event, _submit
+
+    world = build_store_world(sqlite_database)
+    add_records(
+        sqlite_database,
+        RecordKind.ORDER,
+        [
+            {
+                "order_id": "INV-7",
+                "document": "invoice",
+                "buyer": "op-d",
+                "seller": "vendor-a",
+                "quantity": 1,
+                "ordered_at": (NOW - timedelta(days=62)).isoformat(),
+                "licence_id": "L-9",
+            }
+        ],
+        now=NOW,
+    )
+    # EPCIS 2.0 JSON names the type by its CBV word (the schema refuses the CBV URN forms)
+    invoice = [{"type": "inv", "bizTransaction": "urn:epcglobal:cbv:bt:0614141000005:INV-7"}]
+    made = _event("commissioning", [chip(5)], NOW - timedelta(days=1), bizTransactionList=invoice)
+    _submit(sqlite_database, "vendor-a", "commission-5", made, world)
+    view = build_view_from_store(sqlite_database, NOW)
+    five = view.chips[ChipId(chip(5))]
+    assert (five.order_id, five.licence_id) == ("INV-7", "L-9")
+    assert view.chips[ChipId(chip(3))].order_id is None
