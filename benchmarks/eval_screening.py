@@ -14,12 +14,19 @@ nomenklatura's logic-v2 (installed in the benchmark environment only) scores the
 for N sampled positives per kind and every negative, and gets its own threshold from the same
 budget. The lists are read in place and never copied.
 
-Usage: python benchmarks/eval_screening.py [--shared ../shared] [--logic-v2 300] [--json]
+Tuning and reporting use different positives: ``--split tune`` keeps the queries of entries whose
+id hashes to even (sha256, first byte), ``--split report`` those of the others (the default
+``all`` keeps both). The aliases of every entry are still removed fold by fold, and every run uses
+all negatives (the threshold needs them).
+
+Usage: python benchmarks/eval_screening.py [--shared ../shared] [--logic-v2 300] [--split report]
+    [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -71,6 +78,14 @@ def load_lists(shared: Path) -> list[Party]:
 def load_negatives() -> list[str]:
     lines = NEGATIVES_FILE.read_text(encoding="utf-8").splitlines()
     return list(dict.fromkeys(n.strip() for n in lines if n.strip() and not n.startswith("#")))
+
+
+def in_split(party: Party, split: str) -> bool:
+    """Whether ``party``'s queries belong to ``split`` (tune: even id hash, report: odd, all)."""
+    if split == "all":
+        return True
+    even = hashlib.sha256(party.party_id.encode()).digest()[0] % 2 == 0
+    return even == (split == "tune")
 
 
 def _keys(p: Party) -> set[str]:
@@ -234,6 +249,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         rank = chiptrail_ranker(index, position)
         other = logic_v2_ranker(index, reduced) if args.logic_v2 else None
         for i, alias in fold:
+            if not in_split(reduced[i], args.split):
+                continue
             ours.append(_outcome("alias removed", alias, i, reduced, rank(alias)))
             if other is not None and take("alias removed"):
                 theirs.append(_outcome("alias removed", alias, i, reduced, other(alias)))
@@ -242,6 +259,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     rank = chiptrail_ranker(index, position)
     other = logic_v2_ranker(index, parties) if args.logic_v2 else None
     queries = [(k, q, i) for i, p in enumerate(parties) for k, q in perturb(p.name, rng)]
+    queries = [x for x in queries if in_split(parties[x[2]], args.split)]
     rng.shuffle(queries)
     for kind, q, i in queries:
         ours.append(_outcome(kind, q, i, parties, rank(q)))
@@ -254,6 +272,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         "entries": len(parties),
         "indexed_name_forms": index.name_count,
         "positives": len(ours),
+        "split": args.split,
         "default_threshold": DEFAULT_THRESHOLD,
         "chiptrail_at_default": summarise(ours, neg_top, DEFAULT_THRESHOLD),
         "chiptrail_at_budget": summarise(ours, neg_top, t_ours),
@@ -294,6 +313,7 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--logic-v2", type=int, default=0, help="positives per kind scored by logic-v2")
+    ap.add_argument("--split", choices=["all", "tune", "report"], default="all")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     report = run(args)
@@ -302,8 +322,8 @@ def main() -> None:
         print()
         return
     print(
-        f"{report['entries']} entries, {report['positives']} positive queries, "
-        f"{report['seconds']} s"
+        f"{report['entries']} entries, {report['positives']} positive queries "
+        f"(split {report['split']}), {report['seconds']} s"
     )
     for key in (
         "chiptrail_at_default",

@@ -74,6 +74,30 @@ def to_ascii(text: str) -> str:
     return ascii_text(text) or ""
 
 
+def _load_org_words() -> dict[str, tuple[str, ...]]:
+    with open(os.path.join(os.path.dirname(__file__), "data", "org_words.json"), "rb") as f:
+        doc = json.loads(f.read().decode("utf-8"))
+    table: dict[str, str] = {}
+    for section in doc.values():
+        if isinstance(section, dict):
+            table.update(section["words"])
+
+    def resolve(word: str) -> list[str]:  # "sistemy" -> "systems" -> "system"
+        out = table.get(word)
+        return [word] if out is None else [w for part in out.split() for w in resolve(part)]
+
+    return {k: tuple(resolve(k)) for k in table}
+
+
+ORG_WORDS: dict[str, tuple[str, ...]] = _load_org_words()
+"""Words of organisation names written as the lists' English names write them ("zavod" ->
+"plant", "trading" -> "trade"; ``data/org_words.json``, each section with its source)."""
+
+
+def _gloss(tokens: list[str]) -> list[str]:
+    return [w for t in tokens for w in ORG_WORDS.get(t, (t,))]
+
+
 def _load_zh() -> dict[str, dict[str, str]]:
     # A file beside this module (importlib.resources costs ~10 ms of imports for the same bytes).
     with open(os.path.join(os.path.dirname(__file__), "data", "zh_names.json"), "rb") as f:
@@ -204,16 +228,18 @@ def _words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text).split()
 
 
-def _clean(text: str, person: bool = False) -> str:
+def _clean(text: str, person: bool = False, gloss: bool = False) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     if person:
         text = remove_person_prefixes(text)
     tokens = _words(text)
     # rigour's org types (every language it knows: "obshchestvo s ogranichennoi ...", "sdn bhd")
-    # are matched on the cleaned words; repeated until nothing changes, so the result is a fixpoint.
+    # are matched on the cleaned words (then, with ``gloss``, organisation words glossed: "zavod"
+    # -> "plant"); repeated until nothing changes, so the result is a fixpoint.
     stripped = " ".join(tokens)
-    for _ in range(4):
-        again = " ".join(_words(remove_org_types(stripped)))
+    for _ in range(6):
+        words = _words(remove_org_types(stripped))
+        again = " ".join(_gloss(words) if gloss else words)
         if again == stripped:
             break
         stripped = again
@@ -234,22 +260,25 @@ def normalise_name(name: str, *, person: bool = False) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _normalise(name: str, mode: int, person: bool = False) -> str:
+def _normalise(name: str, mode: int, person: bool = False, gloss: bool = False) -> str:
     text = unicodedata.normalize("NFKC", name)
     text = _transliterate(text, mode)
-    return _clean(text, person)
+    return _clean(text, person, gloss)
 
 
 def name_forms(name: str, *, person: bool = False) -> tuple[str, ...]:
     """Every normalised form to match ``name`` by.
 
-    A Latin-script name has one form. A Chinese name has up to four: pinyin; generic words glossed
+    A Latin-script name has one form, and a second when it has organisation words the lists also
+    write in English (``ORG_WORDS``: "Zavod Iskra" is "zavod iskra" and "plant iskra"; the form as
+    written keeps typos matchable). A Chinese name has up to four: pinyin; generic words glossed
     in English and known brands named as the lists name them (浪潮 → inspur); the core (brands and
     pinyin only, generic words left out); the core without places (北京, 上海 ...).
     """
     plain = _normalise(name, _PLAIN, person)
     if not has_cjk(name):
-        return (plain,) if plain else ()
+        glossed = _normalise(name, _PLAIN, person, gloss=True) if plain else ""
+        return tuple(f for f in dict.fromkeys((plain, glossed)) if f)
     core_no_place = _normalise(name, _CORE_NO_PLACE)
     # A core made of places only ("北京电子" -> "beijing") would match any Beijing entry.
     core = (_normalise(name, _CORE), core_no_place) if core_no_place else ()

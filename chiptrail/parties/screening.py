@@ -8,7 +8,8 @@ Scoring (docs/screening.md): every name is normalised (``normalise.name_forms``)
 an IDF-weighted soft Dice over tokens, order-insensitive, where two tokens pair when their rapidfuzz
 similarity is at least ``TOKEN_MIN_SIMILARITY`` (numbers pair only when equal); words left over on
 the query side cost more than words left over on the list side (list names carry cities and
-departments). Penalties: numbers that differ, and a distinctive word on each side that pairs with
+departments), and less still when one name lies inside the other, anchored by a distinctive word
+spelt the same. Penalties: numbers that differ, and a distinctive word on each side that pairs with
 nothing (another entity of the same group). When words are split differently ("Hua Wei"), the
 names with spaces removed are compared instead. Country, identifiers and address, when the query
 carries them, move the score by fixed amounts. Ties are broken by evidence: supporting features,
@@ -53,6 +54,12 @@ EXTRA_QUERY_WEIGHT = 0.7
 EXTRA_CANDIDATE_WEIGHT = 0.6
 """Share of an unpaired list-name word's weight that counts against the score (list names carry
 cities, departments and legal descriptions a query often leaves out)."""
+CONTAINED_CANDIDATE_WEIGHT = 0.25
+"""``EXTRA_CANDIDATE_WEIGHT`` when every query word pairs solidly and one of them is distinctive
+and spelt the same (the query is the list name with words left out)."""
+CONTAINED_QUERY_WEIGHT = 0.3
+"""``EXTRA_QUERY_WEIGHT`` when every list-name word pairs solidly and a distinctive one is spelt
+the same (the query is the list name with words added: a city, a parent's acronym)."""
 NUMBER_MISMATCH_FACTOR = 0.6
 """Both names carry numbers and they differ ("150 Aircraft Repair Plant" vs "558 ...")."""
 NUMBER_MISSING_FACTOR = 0.9
@@ -78,6 +85,8 @@ PHONETIC_MIN_SPELLING = 0.6
 ABBREVIATION_SIMILARITY = 0.85
 SOLID_SIMILARITY = 0.9
 UNANCHORED_FACTOR = 0.85
+SOLID_FUZZY_LENGTH = 6
+"""A pair that is not exact anchors a name only between words of at least this many letters."""
 COMPACT_MIN_SIMILARITY = 0.9
 MAX_CANDIDATES = 40
 _COMMON_TOKEN_SHARE = 0.02
@@ -237,7 +246,7 @@ def _party_from_json(text: str) -> Party:
     )
 
 
-INDEX_FORMAT = "chiptrail-screening-index/2"
+INDEX_FORMAT = "chiptrail-screening-index/3"
 _KINDS = ("name", "alias", "previous_name")
 
 
@@ -605,9 +614,23 @@ def _score(
     total = sum(query_weights[i] + entry.weights[j] for i, j, _ in pairs)
     extra_q = [i for i in range(len(query_tokens)) if i not in paired_q]
     extra_c = [j for j in range(len(entry.tokens)) if j not in paired_c]
-    total += EXTRA_QUERY_WEIGHT * sum(query_weights[i] for i in extra_q)
-    total += EXTRA_CANDIDATE_WEIGHT * sum(entry.weights[j] for j in extra_c)
-    if pairs and all(sim < SOLID_SIMILARITY for _, _, sim in pairs):
+    extra_q_weight, extra_c_weight = EXTRA_QUERY_WEIGHT, EXTRA_CANDIDATE_WEIGHT
+    if (extra_q or extra_c) and any(
+        sim >= 1.0 and query_weights[i] >= distinctive for i, _, sim in pairs
+    ):
+        # One name inside the other, anchored by a distinctive word spelt the same ("Shanghai
+        # Fudan" in "Shanghai Fudan Microelectronics"): the words left over cost less.
+        if not extra_q and all(sim >= SOLID_SIMILARITY for _, _, sim in pairs):
+            extra_c_weight = CONTAINED_CANDIDATE_WEIGHT
+        elif not extra_c and all(sim >= SOLID_SIMILARITY for _, _, sim in pairs):
+            extra_q_weight = CONTAINED_QUERY_WEIGHT
+    total += extra_q_weight * sum(query_weights[i] for i in extra_q)
+    total += extra_c_weight * sum(entry.weights[j] for j in extra_c)
+    if pairs and all(
+        sim < SOLID_SIMILARITY
+        or (sim < 1.0 and min(len(query_tokens[i]), len(entry.tokens[j])) < SOLID_FUZZY_LENGTH)
+        for i, j, sim in pairs
+    ):
         # Only abbreviations or fuzzy pairs ("intel" ~ "intellifusion"): no solid anchor.
         gained *= UNANCHORED_FACTOR
     score = gained / total if total else 0.0

@@ -102,9 +102,27 @@ def test_lean_rigour_calls_match_the_public_functions(text: str) -> None:
         assert normalise.metaphone(word) == rigour_metaphone(word)
 
 
+@settings(deadline=None)  # the first example loads rigour's name analysis
 @given(st.integers(min_value=0, max_value=10**30))
 def test_plain_numbers_skip_rigour_with_the_same_result(number: int) -> None:
     from chiptrail.parties.normalise import _numbers, _numbers_by_rigour
 
     tokens = (str(number), "aircraft", "plant")
     assert _numbers(tokens) == _numbers_by_rigour(tokens)
+
+
+def test_organisation_words_give_a_second_form() -> None:
+    assert name_forms("AO Zavolzhskiy Zavod Gusenichnikh Tyagachey") == (
+        "zavolzhskiy zavod gusenichnikh tyagachey",
+        "zavolzhskiy plant gusenichnikh tyagachey",
+    )
+    assert name_forms("Daesung International Trading") == (
+        "daesung international trading",
+        "daesung international trade",
+    )
+    assert name_forms("Nauchno-Issledovatelskiy Institut Imeni Girikond")[-1] == (
+        "scientific research institute named after girikond"
+    )
+    assert name_forms("Huawei Technologies") == ("huawei",)
+    # the name as written stays the canonical form
+    assert normalise_name("Zavod Iskra") == "zavod iskra"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chiptrail.errors import InvalidInput
@@ -58,6 +58,7 @@ def test_blob_is_read_as_used() -> None:
     assert blob.reads - opened == 2  # its offsets, then the one string
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(max_size=8), unique=True, max_size=40))
 def test_find_every_key(keys: list[str]) -> None:
     ordered = sorted_keys(keys)
