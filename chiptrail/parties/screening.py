@@ -9,8 +9,10 @@ an IDF-weighted soft Dice over tokens, order-insensitive, where two tokens pair 
 similarity is at least ``TOKEN_MIN_SIMILARITY`` (numbers pair only when equal); words left over on
 the query side cost more than words left over on the list side (list names carry cities and
 departments), and less still when one name lies inside the other, anchored by a distinctive word
-spelt the same. Penalties: numbers that differ, and a distinctive word on each side that pairs with
-nothing (another entity of the same group). When words are split differently ("Hua Wei"), the
+spelt the same. A word that is the initials of consecutive words on the other side pairs with
+them ("pkb" ~ "proyektno konstruktorskoe byuro"); names' initials are posted. Penalties: numbers
+that differ, and a distinctive word on each side that pairs with nothing (another entity of the
+same group). When words are split differently ("Hua Wei"), the
 names with spaces removed are compared instead. Country, identifiers and address, when the query
 carries them, move the score by fixed amounts. Ties are broken by evidence: supporting features,
 the primary name before an alias, then the richer entry. Scores are float64 from ranking to output.
@@ -60,6 +62,11 @@ and spelt the same (the query is the list name with words left out)."""
 CONTAINED_QUERY_WEIGHT = 0.3
 """``EXTRA_QUERY_WEIGHT`` when every list-name word pairs solidly and a distinctive one is spelt
 the same (the query is the list name with words added: a city, a parent's acronym)."""
+ACRONYM_SIMILARITY = 0.9
+"""A word of 3-8 letters that is the initials of as many consecutive words on the other side ("rpkb"
+~ "ramenskoe priborostroitelnoe konstruktorskoe byuro"). Short: it never anchors a name alone."""
+_INITIALS = "^"
+"""Prefix of the posting key of a name's initials (never the start of a word)."""
 NUMBER_MISMATCH_FACTOR = 0.6
 """Both names carry numbers and they differ ("150 Aircraft Repair Plant" vs "558 ...")."""
 NUMBER_MISSING_FACTOR = 0.9
@@ -246,7 +253,7 @@ def _party_from_json(text: str) -> Party:
     )
 
 
-INDEX_FORMAT = "chiptrail-screening-index/3"
+INDEX_FORMAT = "chiptrail-screening-index/4"
 _KINDS = ("name", "alias", "previous_name")
 
 
@@ -395,10 +402,17 @@ class ScreeningIndex:
         n_grams = 0
         for form in forms:
             toks = form.split()
-            for t in sorted(set(toks)):
-                posted = self._posted(t, False)
+            # The words, each word as the initials of a list name ("rpkb"), and the query's
+            # initials as a word of a list name.
+            keys = {t: t for t in toks}
+            keys.update({_INITIALS + t: t for t in toks if _acronym_like(t)})
+            initials = _initials(toks)
+            if initials:
+                keys[initials] = initials
+            for key in sorted(keys):
+                posted = self._posted(key, False)
                 if posted:
-                    w = self.weight(t)
+                    w = self.weight(keys[key])
                     for j in posted:
                         by_token[j] = by_token.get(j, 0.0) + w
             qgrams = _grams("".join(toks))
@@ -449,6 +463,9 @@ def _pack_index(parties: Sequence[Party]) -> bytes:
         toks = form.split()
         for t in set(toks):
             token_post.setdefault(t, []).append(j)
+        initials = _initials(toks)
+        if initials:
+            token_post.setdefault(_INITIALS + initials, []).append(j)
         for g in _grams("".join(toks)):
             gram_post.setdefault(g, []).append(j)
     n = max(len(e_form), 1)
@@ -612,6 +629,13 @@ def _score(
     paired_c = {j for _, j, _ in pairs}
     gained = sum(sim * (query_weights[i] + entry.weights[j]) for i, j, sim in pairs)
     total = sum(query_weights[i] + entry.weights[j] for i, j, _ in pairs)
+    for qs, cs in _acronyms(query_tokens, entry.tokens, paired_q, paired_c):
+        weight = sum(query_weights[i] for i in qs) + sum(entry.weights[j] for j in cs)
+        gained += ACRONYM_SIMILARITY * weight
+        total += weight
+        pairs.extend((i, j, ACRONYM_SIMILARITY) for i in qs for j in cs)
+        paired_q.update(qs)
+        paired_c.update(cs)
     extra_q = [i for i in range(len(query_tokens)) if i not in paired_q]
     extra_c = [j for j in range(len(entry.tokens)) if j not in paired_c]
     extra_q_weight, extra_c_weight = EXTRA_QUERY_WEIGHT, EXTRA_CANDIDATE_WEIGHT
@@ -664,6 +688,43 @@ def _score(
     for _, factor, _ in penalties:
         score *= factor
     return _Scored(score, method, tuple(pairs), tuple(penalties))
+
+
+def _acronym_like(token: str) -> bool:
+    return 3 <= len(token) <= 8 and token.isalpha()
+
+
+def _initials(tokens: Sequence[str]) -> str:
+    """The initials of a name of 3-8 words that all start with a letter ("" otherwise)."""
+    if not 3 <= len(tokens) <= 8 or not all(t[:1].isalpha() for t in tokens):
+        return ""
+    return "".join(t[0] for t in tokens)
+
+
+def _acronyms(
+    query_tokens: Sequence[str],
+    cand_tokens: Sequence[str],
+    paired_q: set[int],
+    paired_c: set[int],
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Unpaired words that are the initials of as many consecutive unpaired words on the other
+    side: (query positions, list-name positions), one side a single word."""
+    found: list[tuple[tuple[int, ...], tuple[int, ...]]] = []
+    used_q, used_c = set(paired_q), set(paired_c)
+    for query_side in (True, False):
+        short, long_ = (query_tokens, cand_tokens) if query_side else (cand_tokens, query_tokens)
+        used_short, used_long = (used_q, used_c) if query_side else (used_c, used_q)
+        for a, word in enumerate(short):
+            if a in used_short or not _acronym_like(word):
+                continue
+            for b in range(len(long_) - len(word) + 1):
+                run = tuple(range(b, b + len(word)))
+                if all(k not in used_long and long_[k][0] == word[k - b] for k in run):
+                    used_short.add(a)
+                    used_long.update(run)
+                    found.append(((a,), run) if query_side else (run, (a,)))
+                    break
+    return found
 
 
 def _entry_for(index: ScreeningIndex, cand_tokens: Sequence[str]) -> _Entry:
@@ -766,7 +827,11 @@ def _best_per_party(
         joined = "".join(qt)
         for k, e in enumerate(entries):
             c = _similarity(joined, compacts[k])
-            if c < COMPACT_MIN_SIMILARITY and not any(t in table for t in e.tokens):
+            if (
+                c < COMPACT_MIN_SIMILARITY
+                and not any(t in table for t in e.tokens)
+                and not _acronyms(qt, e.tokens, set(), set())
+            ):
                 continue  # nothing pairs: the score is 0
             s = _score(qt, wq, e, table, c, index._distinctive).score
             if s >= cutoff and (e.party not in best or s > best[e.party][0]):

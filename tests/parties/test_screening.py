@@ -245,3 +245,29 @@ def test_match_carries_listing_date() -> None:
     listed = replace(_p("a", "Acme Trading"), listed_on=date(2020, 5, 22))
     [m] = screen_query(build_index([listed]), Query("q", "Acme Trading"))
     assert m.listed_on == date(2020, 5, 22)
+
+
+ACRONYM_LIST = [
+    _p("rpkb", "AO Ramenskoe Priborostroitelnoe Konstruktorskoe Byuro", country="RU"),
+    _p("nevskoe", "AO Nevskoe Proyektno-Konstruktorskoe Byuro", country="RU"),
+    _p("zzgt", "ZZGT", country="RU"),
+    _p("other", "Ramenskoe Trading House", country="RU"),
+]
+
+
+def test_initials_find_and_rank_but_never_anchor_alone() -> None:
+    index = build_index(ACRONYM_LIST)
+    [top, *_] = screen_query(index, Query("q", "RPKB"), threshold=0.0)
+    assert top.party_id == "rpkb"
+    assert top.score < DEFAULT_THRESHOLD  # initials alone are not a match
+    assert ("rpkb", "byuro") in {(t.query_token, t.candidate_token) for t in top.tokens}
+    # the long form finds the list name that is its initials
+    [top, *_] = screen_query(
+        index, Query("q", "Zavolzhskiy Zavod Gusenichnikh Tyagachey"), threshold=0.0
+    )
+    assert top.party_id == "zzgt"
+    # beside a word spelt the same, initials complete a match
+    [top, *_] = screen_query(index, Query("q", "Nevskoe PKB"), threshold=0.0)
+    assert top.party_id == "nevskoe"
+    assert top.score >= DEFAULT_THRESHOLD
+    assert screen_query(index, Query("q", "ABCD"), threshold=0.0) == []
