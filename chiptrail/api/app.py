@@ -21,7 +21,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.concurrency import run_in_threadpool
 
 from chiptrail import __version__
 from chiptrail.api.auth import PUBLIC, AuthConfig, enforce_policy, roles_for
@@ -41,7 +40,6 @@ from chiptrail.api.routes import (
 )
 from chiptrail.errors import InvalidInput
 from chiptrail.service.ledger.sequencer import Sequencer
-from chiptrail.service.location.verifier import ProcessChecker, checker_for
 from chiptrail.service.settings import Settings, load_settings
 from chiptrail.store.migrate import open_database
 
@@ -52,7 +50,6 @@ UNSAFE_NO_AUTH_ENV = "CHIPTRAIL_UNSAFE_NO_AUTH"
 RATE_LIMIT_PER_S_ENV = "CHIPTRAIL_RATE_LIMIT_PER_S"
 RATE_LIMIT_BURST_ENV = "CHIPTRAIL_RATE_LIMIT_BURST"
 AUTH_CACHE_ENV = "CHIPTRAIL_AUTH_CACHE_S"
-VERIFY_PROCESSES_ENV = "CHIPTRAIL_VERIFY_PROCESSES"
 ERROR_STATUSES = {
     "400": "Bad evidence (a signature or proof did not verify)",
     "401": "Missing or wrong credentials",
@@ -98,28 +95,10 @@ def auth_from_env(env: Mapping[str, str]) -> AuthConfig:
     )
 
 
-def verify_processes_from_env(env: Mapping[str, str]) -> int:
-    """``CHIPTRAIL_VERIFY_PROCESSES``: worker processes that check measurement signatures
-    (default 0: the request's own thread).
-
-    Raises:
-        InvalidInput: not a whole number from 0 to 64.
-    """
-    text = env.get(VERIFY_PROCESSES_ENV, "").strip() or "0"
-    if not text.isdigit() or int(text) > 64:
-        raise InvalidInput(f"{VERIFY_PROCESSES_ENV} must be a whole number from 0 to 64")
-    return int(text)
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    checker = app.state.checker
-    if isinstance(checker, ProcessChecker):
-        await run_in_threadpool(checker.start)  # worker processes up before the first request
     yield
     app.state.sequencer.close()  # appends what has queued, then stops the thread
-    if isinstance(checker, ProcessChecker):
-        checker.close()
 
 
 def create_app_from_env() -> FastAPI:
@@ -153,7 +132,6 @@ def create_app(settings: Settings, *, auth: AuthConfig | None = None) -> FastAPI
     app.state.auth = auth
     app.state.database = open_database(settings.database_url)
     app.state.sequencer = Sequencer(app.state.database, clock=lambda: datetime.now(UTC))
-    app.state.checker = checker_for(verify_processes_from_env(os.environ))
     install_error_handlers(app)
     app.include_router(health.router)
     policy = [Depends(enforce_policy)]

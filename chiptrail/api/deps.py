@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from chiptrail.service.ledger.sequencer import Sequencer
-from chiptrail.service.location.verifier import SignatureChecker
 from chiptrail.service.settings import Settings
 from chiptrail.store.database import Database
 
@@ -32,12 +31,3 @@ def get_sequencer(request: Request) -> Sequencer:
     """The app's group-commit sequencer for the custody log (one per process)."""
     sequencer: Sequencer = request.app.state.sequencer
     return sequencer
-
-
-def get_checker(request: Request) -> SignatureChecker:
-    """Where this app checks measurement signatures (this thread or worker processes)."""
-    checker: SignatureChecker = request.app.state.checker
-    return checker
-
-
-CheckerDep = Annotated[SignatureChecker, Depends(get_checker)]

@@ -33,16 +33,6 @@ def serve(
             "this much longer; 0: one database read per request).",
         ),
     ] = 2.0,
-    verify_processes: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            max=64,
-            envvar="CHIPTRAIL_VERIFY_PROCESSES",
-            help="Worker processes per server process that check measurement signatures "
-            "(0: in the request's thread). Pays where cores are idle; see docs/scale.md.",
-        ),
-    ] = 0,
     db: DbOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI at /openapi.json) and the dashboard.
@@ -60,7 +50,6 @@ def serve(
     require_database(settings, db)
     _check_port_free(host, port)
     os.environ["CHIPTRAIL_AUTH_CACHE_S"] = str(auth_cache_s)
-    os.environ["CHIPTRAIL_VERIFY_PROCESSES"] = str(verify_processes)
     if workers > 1:
         open_database(settings.database_url).dispose()  # migrate once, before the workers
         os.environ["CHIPTRAIL_DB"] = settings.database_url

@@ -22,7 +22,6 @@ from chiptrail.service.location.probe import (
     register_device_key,
     register_landmark,
 )
-from chiptrail.service.location.verifier import LocalChecker, ProcessChecker
 from chiptrail.store.database import Database
 from chiptrail.types import ChipId, Country, LandmarkId
 from tests.probe.fakes import T0, seed
@@ -191,46 +190,3 @@ def test_list_device_keys(sqlite_database: Database) -> None:
     keys = list_device_keys(sqlite_database)
     assert list(keys) == ["GPU-1"]
     assert keys[ChipId("GPU-1")].public_key == CHIP.public_key
-
-
-def test_worker_processes_refuse_exactly_what_this_thread_refuses(
-    sqlite_database: Database,
-) -> None:
-    """Signatures checked in two worker processes (chunks of a 40-record batch) give the same
-    stored records and the same refusals, with the same errors, as checks in this thread."""
-    setup(sqlite_database)
-    forged = {3, 17, 38}
-    batch = [
-        dataclasses.replace(measure(100 + n), rtt_ns=1) if n in forged else measure(100 + n)
-        for n in range(40)
-    ]
-    pool = ProcessChecker(2)
-    try:
-        assert pool.failing([(r, LM_KEY.public_key) for r in batch]) == sorted(forged)
-        result = submit_measurements(sqlite_database, batch, T0, checker=pool)
-        with pytest.raises(VerificationError) as info:
-            submit_measurements(
-                sqlite_database,
-                [measure(200 + n) for n in range(39)] + batch[3:4],
-                T0,
-                atomic=True,
-                checker=pool,
-            )
-    finally:
-        pool.close()
-    assert result.stored == 37
-    assert [(r.index, r.code) for r in result.refused] == [
-        (i, "verification_failed") for i in sorted(forged)
-    ]
-    assert result.refused[0].details["reason"] == "bad_landmark_signature"
-    assert info.value.details["index"] == 39
-    assert LocalChecker().failing([(r, LM_KEY.public_key) for r in batch]) == sorted(forged)
-
-
-def test_an_atomic_batch_raises_its_first_refused_record(sqlite_database: Database) -> None:
-    setup(sqlite_database)
-    forged = dataclasses.replace(measure(1), rtt_ns=1)
-    unknown = measure(2, chip=SoftwareDeviceKey(ChipId("GPU-9"), Ed25519Signer(seed(9))))
-    with pytest.raises(VerificationError) as info:
-        submit_measurements(sqlite_database, [forged, unknown], T0, atomic=True)
-    assert info.value.details["index"] == 0

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from chiptrail.api.auth import CallerDep
-from chiptrail.api.deps import CheckerDep, DatabaseDep
+from chiptrail.api.deps import DatabaseDep
 from chiptrail.countries import parse_country
 from chiptrail.crypto import b64decode, b64encode
 from chiptrail.errors import ChiptrailError, InvalidInput
@@ -189,14 +189,13 @@ def _parsed_record(body: MeasurementRecordBody) -> MeasurementRecord | Chiptrail
 
 @router.post("/measurements", status_code=status.HTTP_201_CREATED)
 def submit_measurements(
-    body: MeasurementBatch, db: DatabaseDep, checker: CheckerDep, atomic: AtomicQuery = False
+    body: MeasurementBatch, db: DatabaseDep, atomic: AtomicQuery = False
 ) -> SubmitAnswer:
     """Verify every landmark and chip signature; store the valid records and list the refused
     ones by index (``?atomic=true``: all or nothing). When no record is accepted, the first
     refusal is the error (404 unknown key or landmark, 400 bad signature, 409 replay)."""
     records = [_parsed_record(r) for r in body.records]
-    now = datetime.now(UTC)
-    result = intake.submit_measurements(db, records, now, atomic=atomic, checker=checker)
+    result = intake.submit_measurements(db, records, datetime.now(UTC), atomic=atomic)
     return SubmitAnswer(
         stored=result.stored,
         measurement_ids=list(result.measurement_ids),

@@ -24,12 +24,10 @@ from chiptrail.service.location.probe import (
     RegisteredDeviceKey,
     RegisteredLandmark,
     _check_device_key,
-    _check_registered,
     _device_key_from_row,
     _landmark_from_row,
     _verify_record,
 )
-from chiptrail.service.location.verifier import LocalChecker, SignatureChecker
 from chiptrail.store.database import Database
 from chiptrail.store.geoloc_tables import ProbeRepository
 from chiptrail.types import Country
@@ -97,7 +95,6 @@ def submit_measurements(
     *,
     atomic: bool = False,
     unsafe_register_unknown_keys: bool = False,
-    checker: SignatureChecker | None = None,
 ) -> SubmitResult:
     """Verify every record, store the valid ones in one transaction, refuse the rest by index.
 
@@ -108,8 +105,6 @@ def submit_measurements(
     Args:
         atomic: store all or nothing: the first refusal raises and nothing is stored.
         unsafe_register_unknown_keys: trust on first use for chips without a key (logs a warning).
-        checker: where the signatures are checked (default: this thread; a
-            ``verifier.ProcessChecker`` spreads them over worker processes).
 
     Returns:
         What was stored (ids in record order) and every refusal (index, code, message).
@@ -147,9 +142,16 @@ def submit_measurements(
             for r in repo.device_keys_by_chip({r.chip_id for _, r in valid})
         }
         new_keys = _first_use_keys(valid, keys) if unsafe_register_unknown_keys else []
-        accepted = _verified(valid, landmarks, keys, errors, checker or LocalChecker())
-        if atomic and errors:
-            raise errors[min(errors)]
+        accepted: list[tuple[int, MeasurementRecord]] = []
+        for i, record in valid:
+            try:
+                _verify_record(i, record, landmarks, keys)
+            except ChiptrailError as exc:
+                if atomic:
+                    raise
+                errors[i] = exc
+                continue
+            accepted.append((i, record))
         if new_keys:
             used = {r.chip_id for _, r in accepted}
             repo.insert_device_keys([_key_row(k, {}, now) for k in new_keys if k.chip_id in used])
@@ -169,34 +171,6 @@ def submit_measurements(
         if not stored:
             _raise_all_refused(refused, errors)
     return SubmitResult(len(stored), tuple(stored), refused)
-
-
-def _verified(
-    valid: Sequence[tuple[int, MeasurementRecord]],
-    landmarks: Mapping[str, RegisteredLandmark],
-    keys: Mapping[str, DevicePublicKey],
-    errors: dict[int, ChiptrailError],
-    checker: SignatureChecker,
-) -> list[tuple[int, MeasurementRecord]]:
-    """The records whose landmark and device key are registered and whose two signatures
-    verify; the others' errors go into ``errors`` by index."""
-    signed: list[tuple[int, MeasurementRecord, RegisteredLandmark]] = []
-    for i, record in valid:
-        try:
-            signed.append((i, record, _check_registered(i, record, landmarks, keys)))
-        except ChiptrailError as exc:
-            errors[i] = exc
-    bad = set(checker.failing([(record, lm.public_key) for _, record, lm in signed]))
-    accepted = []
-    for position, (i, record, _) in enumerate(signed):
-        if position in bad:
-            try:  # raises the record's own error (which signature, which record)
-                _verify_record(i, record, landmarks, keys)
-            except ChiptrailError as exc:
-                errors[i] = exc
-                continue
-        accepted.append((i, record))
-    return accepted
 
 
 def _first_use_keys(

@@ -222,14 +222,12 @@ def list_device_keys(db: Database) -> dict[ChipId, DevicePublicKey]:
     return {k.chip_id: k for k in keys}
 
 
-def _check_registered(
+def _verify_record(
     index: int,
     record: MeasurementRecord,
     landmarks: Mapping[str, RegisteredLandmark],
     keys: Mapping[str, DevicePublicKey],
-) -> RegisteredLandmark:
-    """The record's landmark, once its landmark and its chip's device key are registered and
-    the record carries that key (the signatures are ``_verify_record``'s)."""
+) -> None:
     where = {"index": index, "chip_id": record.chip_id, "landmark_id": record.landmark_id}
     landmark = landmarks.get(record.landmark_id)
     if landmark is None:
@@ -242,20 +240,9 @@ def _check_registered(
             f"record {index}: signed by another key than chip {record.chip_id}'s registered key",
             {**where, "reason": "wrong_key"},
         )
-    return landmark
-
-
-def _verify_record(
-    index: int,
-    record: MeasurementRecord,
-    landmarks: Mapping[str, RegisteredLandmark],
-    keys: Mapping[str, DevicePublicKey],
-) -> None:
-    landmark = _check_registered(index, record, landmarks, keys)
     try:
         verify_measurement(record, landmark.public_key)
     except VerificationError as exc:
-        where = {"index": index, "chip_id": record.chip_id, "landmark_id": record.landmark_id}
         raise VerificationError(f"record {index}: {exc.message}", {**where, **exc.details}) from exc
 
 
