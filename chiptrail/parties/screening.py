@@ -275,6 +275,7 @@ class ScreeningIndex:
         "_e_party",
         "_e_size",
         "_e_surface",
+        "_entries",
         "_gram_ids",
         "_gram_keys",
         "_gram_off",
@@ -282,6 +283,7 @@ class ScreeningIndex:
         "_n",
         "_parties",
         "_party_json",
+        "_postings",
         "_tok_idf",
         "_tok_ids",
         "_tok_keys",
@@ -314,7 +316,11 @@ class ScreeningIndex:
         self._gram_ids = packed.window("gram_ids")
         self._party_json = packed.strings("parties")
         self._parties: dict[int, Party] = {}
+        # What queries have decoded (an index kept in memory, as the API keeps it, decodes each
+        # entry and posting list once).
         self._weights: dict[str, float] = {}
+        self._entries: dict[int, _Entry] = {}
+        self._postings: dict[tuple[str, bool], Sequence[int]] = {}
 
     def to_bytes(self) -> bytes:
         """The index in its stored form (``chiptrail.parties.packed``, no pickle)."""
@@ -351,10 +357,13 @@ class ScreeningIndex:
         return tuple(self.party(i) for i in range(len(self._party_json)))
 
     def _entry(self, j: int) -> _Entry:
+        found = self._entries.get(j)
+        if found is not None:
+            return found
         form = self._e_form[j]
         toks = tuple(form.split())
         ws = tuple(self.weight(t) for t in toks)
-        return _Entry(
+        found = self._entries[j] = _Entry(
             int(self._e_party[j]),
             self._e_name[j],
             _KINDS[self._e_kind[j]],
@@ -364,6 +373,7 @@ class ScreeningIndex:
             ws,
             sum(ws),
         )
+        return found
 
     @property
     def name_count(self) -> int:
@@ -379,16 +389,21 @@ class ScreeningIndex:
         return found
 
     def _posted(self, key: str, grams: bool) -> Sequence[int]:
+        found = self._postings.get((key, grams))
+        if found is not None:
+            return found
         keys, off, ids = (
             (self._gram_keys, self._gram_off, self._gram_ids)
             if grams
             else (self._tok_keys, self._tok_off, self._tok_ids)
         )
         row = keys.find(key)
-        if row < 0:
-            return ()
-        begin, end = off[row : row + 2]
-        return ids[begin:end]
+        found = ()
+        if row >= 0:
+            begin, end = off[row : row + 2]
+            found = ids[begin:end]
+        self._postings[key, grams] = found
+        return found
 
     def candidates(self, forms: Sequence[str]) -> list[int]:
         """Entry indices that share the rarest tokens or the most trigrams with any query form.
@@ -629,7 +644,9 @@ def _score(
     paired_c = {j for _, j, _ in pairs}
     gained = sum(sim * (query_weights[i] + entry.weights[j]) for i, j, sim in pairs)
     total = sum(query_weights[i] + entry.weights[j] for i, j, _ in pairs)
-    for qs, cs in _acronyms(query_tokens, entry.tokens, paired_q, paired_c):
+    free_q, free_c = len(query_tokens) - len(paired_q), len(entry.tokens) - len(paired_c)
+    maybe = (free_q and free_c >= 3) or (free_c and free_q >= 3)
+    for qs, cs in _acronyms(query_tokens, entry.tokens, paired_q, paired_c) if maybe else ():
         weight = sum(query_weights[i] for i in qs) + sum(entry.weights[j] for j in cs)
         gained += ACRONYM_SIMILARITY * weight
         total += weight
@@ -713,17 +730,22 @@ def _acronyms(
     used_q, used_c = set(paired_q), set(paired_c)
     for query_side in (True, False):
         short, long_ = (query_tokens, cand_tokens) if query_side else (cand_tokens, query_tokens)
+        if len(long_) < 3:
+            continue
         used_short, used_long = (used_q, used_c) if query_side else (used_c, used_q)
+        initials = "".join(t[0] for t in long_)
         for a, word in enumerate(short):
             if a in used_short or not _acronym_like(word):
                 continue
-            for b in range(len(long_) - len(word) + 1):
+            b = initials.find(word)
+            while b >= 0:
                 run = tuple(range(b, b + len(word)))
-                if all(k not in used_long and long_[k][0] == word[k - b] for k in run):
+                if not used_long.intersection(run):
                     used_short.add(a)
                     used_long.update(run)
                     found.append(((a,), run) if query_side else (run, (a,)))
                     break
+                b = initials.find(word, b + 1)
     return found
 
 
