@@ -31,6 +31,7 @@ NAMES = [
     "OMAROW, Mohamed",
     "150 Aircraft Repair Plant",
     "华为技术有限公司",
+    "中芯国际集成电路制造(北京)有限公司",
 ]
 ENTRY = "import sys; sys.argv[0] = 'chiptrail'; from chiptrail.cli.main import main; main()"
 

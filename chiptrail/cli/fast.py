@@ -97,6 +97,15 @@ def screen_fast(args: Sequence[str]) -> int | None:
         index = read_current_sqlite(path)
         if index is None:
             return None
+        from chiptrail.parties.normalise import use_readings
+        from chiptrail.parties.zh_readings import library_stamp
+
+        # Chinese read from the index's tables, built by the same pypinyin and ICU: neither is
+        # loaded where the tables answer.
+        readings = index.readings
+        wanted = not (query.name + (query.address or "")).isascii()
+        if wanted and readings.libraries and readings.libraries == library_stamp():
+            use_readings(readings)
         [result] = screen_names(index, [query], threshold=threshold, limit=limit)
     except Exception:
         return None

@@ -21,6 +21,7 @@ import os
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Protocol
 
 from rigour import _core as rigour_core
 
@@ -63,6 +64,26 @@ def remove_person_prefixes(name: str) -> str:
 def metaphone(token: str) -> str:
     """``rigour.text.phonetics.metaphone``: how a word sounds ("Omarow" ~ "Omar")."""
     return str(rigour_core.metaphone(token))
+
+
+class Readings(Protocol):
+    """Stored character readings that answer for pypinyin and ICU (``zh_readings.Readings``)."""
+
+    def pinyin(self, run: str) -> str | None: ...
+
+    def ascii_words(self, text: str) -> str | None: ...
+
+
+_READINGS: list[Readings] = []
+
+
+def use_readings(readings: Readings | None) -> None:
+    """Read Chinese characters from ``readings`` (None: from pypinyin and ICU) in this process.
+
+    The one-name CLI path sets the stored index's tables, which give what pypinyin and ICU give
+    or nothing (then pypinyin and ICU are asked), so every result is the same either way.
+    """
+    _READINGS[:] = [] if readings is None else [readings]
 
 
 def to_ascii(text: str) -> str:
@@ -126,9 +147,24 @@ _DICT_WORDS = sorted({*ZH_DROP, *ZH_GLOSS, *ZH_BRANDS, *ZH_PLACES}, key=len, rev
 _PLAIN, _GLOSSED, _CORE, _CORE_NO_PLACE = range(4)
 
 
+def ascii_words(text: str) -> str:
+    """``to_ascii(text)`` where only its words matter (``screening._surface``): from the stored
+    readings when they answer (``use_readings``), else ICU."""
+    if _READINGS and not text.isascii():
+        found = _READINGS[0].ascii_words(text)
+        if found is not None:
+            return found
+    return to_ascii(text)
+
+
 def _pinyin(text: str) -> str:
-    """Pinyin of a run of Chinese characters, one word. pypinyin is imported on first use: its
-    phrase dictionary costs a few hundred ms to load, which a Latin-script screen need not pay."""
+    """Pinyin of a run of Chinese characters, one word: from the stored readings when they answer
+    (``use_readings``), else pypinyin, imported on first use: its phrase dictionary costs a few
+    hundred ms to load, which a Latin-script screen need not pay."""
+    if _READINGS:
+        found = _READINGS[0].pinyin(text)
+        if found is not None:
+            return found
     from pypinyin import lazy_pinyin
 
     return "".join(lazy_pinyin(text))

@@ -37,13 +37,20 @@ from chiptrail.errors import InvalidInput
 from chiptrail.parties.model import Party
 from chiptrail.parties.normalise import (
     LEGAL_FORMS,
+    ascii_words,
     metaphone,
     name_forms,
     normalise_name,
     remove_org_types,
-    to_ascii,
 )
 from chiptrail.parties.packed import ByteSource, Packed, pack, sorted_keys
+from chiptrail.parties.zh_readings import (
+    LIBRARIES,
+    PHRASE_MAX,
+    Readings,
+    build_tables,
+    library_stamp,
+)
 from chiptrail.types import PartyId
 
 DEFAULT_THRESHOLD = 0.90
@@ -253,7 +260,7 @@ def _party_from_json(text: str) -> Party:
     )
 
 
-INDEX_FORMAT = "chiptrail-screening-index/4"
+INDEX_FORMAT = "chiptrail-screening-index/5"
 _KINDS = ("name", "alias", "previous_name")
 
 
@@ -284,6 +291,7 @@ class ScreeningIndex:
         "_parties",
         "_party_json",
         "_postings",
+        "_readings",
         "_tok_idf",
         "_tok_ids",
         "_tok_keys",
@@ -315,6 +323,7 @@ class ScreeningIndex:
         self._gram_off = packed.window("gram_off")
         self._gram_ids = packed.window("gram_ids")
         self._party_json = packed.strings("parties")
+        self._readings = Readings(packed)
         self._parties: dict[int, Party] = {}
         # What queries have decoded (an index kept in memory, as the API keeps it, decodes each
         # entry and posting list once).
@@ -379,6 +388,12 @@ class ScreeningIndex:
     def name_count(self) -> int:
         """Number of indexed (name, form) entries."""
         return self._n
+
+    @property
+    def readings(self) -> Readings:
+        """Its stored readings of Chinese characters (``zh_readings``), for
+        ``normalise.use_readings``."""
+        return self._readings
 
     def weight(self, token: str) -> float:
         """IDF weight of a token (unknown tokens weigh as the rarest)."""
@@ -496,9 +511,16 @@ def _pack_index(parties: Sequence[Party]) -> bytes:
     )
     gram_keys = sorted_keys([g for g, p in gram_post.items() if len(p) <= max_gram])
     gram_off, gram_ids = _postings([gram_post[g] for g in gram_keys])
+    zh = build_tables()
     return pack(
         INDEX_FORMAT,
-        {"entries": len(e_form), "parties": len(parties), "max_idf": math.log(1.0 + n)},
+        {
+            "entries": len(e_form),
+            "parties": len(parties),
+            "max_idf": math.log(1.0 + n),
+            PHRASE_MAX: max(map(len, zh["zh_phrases"]), default=0),
+            LIBRARIES: library_stamp(),
+        },
         {
             "e_party": e_party,
             "e_kind": e_kind,
@@ -516,6 +538,7 @@ def _pack_index(parties: Sequence[Party]) -> bytes:
             "tok_keys": tok_keys,
             "gram_keys": gram_keys,
             "parties": [_party_to_json(p) for p in parties],
+            **zh,
         },
     )
 
@@ -778,7 +801,7 @@ def score_names(
 
 def _surface(text: str) -> str:
     """A name as written, in ASCII lower case without punctuation (stored per indexed name)."""
-    return " ".join(re.sub(r"[^\w]+", " ", to_ascii(text).casefold()).split())
+    return " ".join(re.sub(r"[^\w]+", " ", ascii_words(text).casefold()).split())
 
 
 def _norm_id(raw: str) -> str:

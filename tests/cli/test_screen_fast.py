@@ -159,3 +159,57 @@ def test_rich_styles_follows_richs_terminal_test() -> None:
         for stream in (io.StringIO(), Tty()):
             console = Console(file=stream, _environ=env)
             assert rich_styles(stream, env) == console.is_terminal, (env, stream)
+
+
+@pytest.mark.parametrize(
+    ("name", "asked"),
+    [
+        # PyICU's module itself (not its transliterators) names the ICU that built the tables.
+        ("算能科技有限公司", {"icu"}),
+        ("算能 Technology Ltd", {"icu"}),
+        ("北京算能科技有限公司", {"icu"}),
+        # ICU reads 重 by its neighbour (重庆), so the tables do not answer for the name as
+        # written; 重庆 is a place of the glossary, so pypinyin is not asked.
+        ("重庆算能科技", {"normality", "icu"}),
+    ],
+)
+def test_a_chinese_name_reads_the_stored_tables_with_the_same_output(
+    db: str, name: str, asked: set[str]
+) -> None:
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write(' '.join(sorted(sys.modules))))\n"
+        "sys.argv = ['chiptrail', 'screen', sys.argv[2], '--db', sys.argv[1], '--json']\n"
+        "from chiptrail.cli.main import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, db, name],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    full = runner.invoke(app, ["screen", name, "--db", db, "--json"])
+    assert (done.returncode, done.stdout) == (full.exit_code, full.stdout)
+    assert json.loads(done.stdout)["matches"][0]["party_id"] == "us-csl.a1b2c3"
+    loaded = {m.split(".")[0] for m in done.stderr.split()}
+    assert loaded & {"pypinyin", "normality", "icu"} == asked
+
+
+def test_tables_built_by_other_libraries_are_not_read(
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chiptrail.parties import normalise, zh_readings
+
+    normalise.use_readings(None)
+    try:
+        monkeypatch.setattr(zh_readings, "library_stamp", lambda: "pypinyin-0.1.dist-info")
+        assert screen_fast(["算能科技有限公司", "--db", db]) == 1
+        assert not normalise._READINGS
+        monkeypatch.undo()
+        assert screen_fast(["算能科技有限公司", "--db", db]) == 1
+        assert normalise._READINGS
+    finally:
+        normalise.use_readings(None)
+    capsys.readouterr()
