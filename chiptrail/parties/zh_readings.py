@@ -114,19 +114,27 @@ def build_tables() -> dict[str, list[str]]:
 class Readings:
     """The stored tables of one index (``build_tables``), read as a query needs them."""
 
-    __slots__ = ("_ascii", "_chars", "_longest", "_phrases", "_pinyin", "libraries")
+    __slots__ = ("_ascii", "_chars", "_longest", "_packed", "_phrases", "_pinyin", "libraries")
 
     def __init__(self, packed: Packed) -> None:
-        self._chars = packed.strings("zh_chars")
-        self._pinyin = packed.strings("zh_pinyin")
-        self._ascii = packed.strings("zh_ascii")
-        self._phrases: StringTable = packed.strings("zh_phrases", whole=True)
-        self._longest = int(packed.meta[PHRASE_MAX])
-        self.libraries = str(packed.meta[LIBRARIES])
-        """``library_stamp()`` when the tables were built."""
+        self._packed = packed
+        self._chars: StringTable | None = None
+        self.libraries = str(packed.meta.get(LIBRARIES, ""))
+        """``library_stamp()`` when the tables were built ("": none to use)."""
+
+    def _open(self) -> StringTable:
+        # On first use: a Latin-script query reads none of it.
+        if self._chars is None:
+            packed = self._packed
+            self._pinyin = packed.strings("zh_pinyin")
+            self._ascii = packed.strings("zh_ascii")
+            self._phrases = packed.strings("zh_phrases", whole=True)
+            self._longest = int(packed.meta[PHRASE_MAX])
+            self._chars = packed.strings("zh_chars")
+        return self._chars
 
     def _row(self, char: str) -> int:
-        return self._chars.find(char)
+        return self._open().find(char)
 
     def pinyin(self, run: str) -> str | None:
         """``"".join(lazy_pinyin(run))`` for a run of Chinese characters, or None when the
