@@ -1,6 +1,9 @@
 """Ed25519 signing and verification and the hashing primitives shared by ledger and probe.
 
-No key storage and no I/O: callers pass key bytes in and keep them where they like.
+No key storage and no I/O: callers pass key bytes in and keep them where they like. Keys are
+made and messages signed with pyca/cryptography; signatures are checked with libsodium (PyNaCl),
+which verifies about twice as fast on this hardware and refuses small-order public keys, with
+which OpenSSL accepts a forged signature on any message (docs/crypto.md).
 """
 
 from __future__ import annotations
@@ -10,12 +13,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from nacl.bindings import crypto_core_ed25519_is_valid_point, crypto_sign_open
+from nacl.exceptions import CryptoError
 
 from chiptrail.errors import InvalidInput, VerificationError
 
@@ -82,15 +83,47 @@ def generate_seed() -> bytes:
     )
 
 
+ED25519_PUBLIC_KEY_BYTES = 32
+ED25519_SIGNATURE_BYTES = 64
+
+
+def check_public_key(public_key: bytes, field: str = "public_key") -> bytes:
+    """``public_key`` if it can verify anything: 32 bytes encoding a curve point of large order.
+
+    A small-order point (the identity, the points of order 2, 4 and 8) is refused: with such a
+    key, OpenSSL's Ed25519 accepts a signature made without any private key on every message.
+
+    Raises:
+        InvalidInput: the wrong length, not a point of the curve, or a small-order point.
+    """
+    if len(public_key) != ED25519_PUBLIC_KEY_BYTES:
+        raise InvalidInput(
+            f"Ed25519 public key must be {ED25519_PUBLIC_KEY_BYTES} bytes",
+            {"field": field, "length": len(public_key)},
+        )
+    if not crypto_core_ed25519_is_valid_point(public_key):
+        raise InvalidInput(
+            "Ed25519 public key is not a usable curve point (off the curve or of small order)",
+            {"field": field},
+        )
+    return public_key
+
+
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> None:
-    """Check an Ed25519 signature.
+    """Check an Ed25519 signature (RFC 8032, libsodium's strict checks).
+
+    libsodium refuses what RFC 8032 allows a verifier to refuse: a non-canonical ``S``, a
+    small-order or non-canonical public key or ``R``. It releases the GIL while it verifies, so
+    threads verify on every core.
 
     Raises:
         VerificationError: when the key is malformed or the signature does not verify.
     """
-    if len(public_key) != 32:
+    if len(public_key) != ED25519_PUBLIC_KEY_BYTES:
         raise VerificationError("Ed25519 public key must be 32 bytes")
+    if len(signature) != ED25519_SIGNATURE_BYTES:
+        raise VerificationError("Ed25519 signature must be 64 bytes")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
-    except InvalidSignature as exc:
+        crypto_sign_open(bytes(signature) + bytes(message), bytes(public_key))
+    except CryptoError as exc:
         raise VerificationError("Ed25519 signature does not verify") from exc

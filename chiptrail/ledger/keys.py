@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chiptrail.countries import parse_country
+from chiptrail.crypto import check_public_key
 from chiptrail.errors import Conflict, InvalidInput, VerificationError
 from chiptrail.ledger.submission import key_id_for
 
@@ -79,10 +80,9 @@ def make_key(party_id: str, public_key: bytes, added_leaf: int) -> KeyRecord:
     """A new key record for ``public_key`` (32 raw bytes).
 
     Raises:
-        InvalidInput: the key is not 32 bytes.
+        InvalidInput: the key is not 32 bytes, or not a point of large order (``check_public_key``).
     """
-    if len(public_key) != 32:
-        raise InvalidInput("Ed25519 public key must be 32 bytes", {"field": "public_key"})
+    check_public_key(public_key)
     return KeyRecord(key_id_for(public_key), party_id, public_key, added_leaf)
 
 

@@ -301,3 +301,27 @@ def test_a_party_rotates_and_revokes_its_key_only_by_proving_possession(
     revoked = client.post(revoke, json=proof, headers=vendor_a)
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["revoked_leaf"] is not None
+
+
+def test_a_small_order_key_is_refused_where_keys_are_registered(
+    attack: tuple[TestClient, Keys, World],
+) -> None:
+    """With the identity point as its key, OpenSSL would accept a signature made without any
+    private key on every envelope or measurement; no route stores such a key."""
+    client, keys, world = attack
+    identity = b64encode(bytes([1]) + bytes(31))
+    admin = keys.headers("admin")
+    ledger = client.post(
+        f"/v1/ledger/parties/{PARTY_A}/keys", json={"public_key_b64": identity}, headers=admin
+    )
+    assert ledger.status_code == 422, ledger.text
+    assert "small order" in ledger.text
+    own = world.chips[PARTY_A]
+    device = {"scheme": "ed25519", "public_key": identity}
+    answer = client.post(f"/v1/chips/{own}/device-key", json=device, headers=admin)
+    assert answer.status_code == 422, answer.text
+    bulk = client.post(
+        "/v1/chips/device-keys", json={"device_keys": [{"chip_id": own, **device}]}, headers=admin
+    )
+    assert bulk.status_code == 422, bulk.text  # nothing stored: every key was refused
+    assert [x["code"] for x in bulk.json()["error"]["details"]["refused"]] == ["invalid_input"]

@@ -18,6 +18,7 @@ import numpy as np
 from sqlalchemy.engine import RowMapping
 
 from chiptrail.countries import parse_country
+from chiptrail.crypto import check_public_key
 from chiptrail.errors import Conflict, InvalidInput, NotFound, VerificationError
 from chiptrail.geoloc import (
     DeclaredSite,
@@ -149,6 +150,8 @@ def _check_device_key(scheme: AttestationScheme, public_key: bytes) -> None:
     size = ED25519_KEY_BYTES if scheme is AttestationScheme.ED25519 else P384_POINT_BYTES
     if len(public_key) != size:
         raise InvalidInput(f"a {scheme.value} public key is {size} bytes, got {len(public_key)}")
+    if scheme is AttestationScheme.ED25519:
+        check_public_key(public_key)
 
 
 def _device_key_from_row(row: RowMapping) -> RegisteredDeviceKey:
