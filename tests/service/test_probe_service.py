@@ -190,3 +190,42 @@ def test_list_device_keys(sqlite_database: Database) -> None:
     keys = list_device_keys(sqlite_database)
     assert list(keys) == ["GPU-1"]
     assert keys[ChipId("GPU-1")].public_key == CHIP.public_key
+
+
+def _registry_reads(db: Database) -> list[str]:
+    """Every SELECT on the landmark or device-key tables sent through ``db`` from now on."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _count(conn: object, cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and (
+            "chip_device_keys" in statement or "landmarks" in statement
+        ):
+            seen.append(statement)
+
+    return seen
+
+
+def test_registered_landmarks_and_keys_are_read_once_per_process(database: Database) -> None:
+    setup(database)
+    reads = _registry_reads(database)
+    assert submit_measurements(database, [measure(1)], T0).stored == 1
+    first = len(reads)
+    assert first >= 1
+    assert submit_measurements(database, [measure(2), measure(3)], T0).stored == 2
+    assert len(reads) == first  # both were immutable rows already read: no query
+    forged = dataclasses.replace(measure(4), landmark_signature=bytes(64))
+    result = submit_measurements(database, [forged, measure(5)], T0)
+    assert (result.stored, [r.code for r in result.refused]) == (1, ["verification_failed"])
+
+
+def test_a_chip_unknown_at_first_is_found_once_registered(database: Database) -> None:
+    setup(database)
+    other = SoftwareDeviceKey(ChipId("GPU-2"), Ed25519Signer(seed(9)))
+    with pytest.raises(NotFound):
+        submit_measurements(database, [measure(1, chip=other)], T0)
+    key = DevicePublicKey(other.chip_id, AttestationScheme.ED25519, other.public_key)
+    register_device_key(database, key, T0)
+    assert submit_measurements(database, [measure(1, chip=other)], T0).stored == 1

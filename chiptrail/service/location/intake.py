@@ -3,7 +3,11 @@
 Each public function is one unit of work. Lookups are one ``IN`` query per batch, rows go in with
 one multi-row ``INSERT``, and the nonce's unique constraint (``ON CONFLICT DO NOTHING``) refuses
 replays without a SELECT first. A batch either lands whole (``atomic=True``) or stores every
-valid record and names each refused one with its reason. Intake computes no location verdict:
+valid record and names each refused one with its reason. Landmarks and device keys are never
+changed or removed once registered (a different key or position is refused with 409), so each
+process keeps those it has read (``RegistryCache``, per database) and reads only the ones it has
+not seen; signatures are checked outside any transaction, so no connection is held while a
+batch verifies. Intake computes no location verdict:
 ``probe.locate_chip`` judges a chip once per round from all its stored records.
 Signature maths is ``chiptrail.probe``'s; the SQL is ``store.geoloc_tables``'.
 """
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -87,6 +93,67 @@ def _raise_all_refused(refused: Sequence[Refusal], errors: Mapping[int, Chiptrai
 
 # --- measurements ------------------------------------------------------------------------------
 
+REGISTRY_CACHE_SIZE = 1_000_000
+"""Landmarks and device keys one process keeps per database (cleared when full)."""
+
+
+class RegistryCache:
+    """Landmarks and device keys already read from one database.
+
+    Safe to keep without expiry because a registered landmark or device key is never updated
+    or deleted: registering another key or position under the same id is a conflict. Only
+    committed rows are added (what a unit read), never keys registered by the batch itself.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.landmarks: dict[str, RegisteredLandmark] = {}
+        self.keys: dict[str, DevicePublicKey] = {}
+
+    def lookup(
+        self, repo_of: Database, landmark_ids: Iterable[str], chip_ids: Iterable[str]
+    ) -> tuple[dict[str, RegisteredLandmark], dict[str, DevicePublicKey]]:
+        """The registered landmarks and device keys among the ids (absent ones left out),
+        reading from ``repo_of`` only those not seen before, in one short unit."""
+        landmark_ids, chip_ids = set(landmark_ids), set(chip_ids)
+        with self._lock:
+            landmarks = {i: self.landmarks[i] for i in landmark_ids if i in self.landmarks}
+            keys = {c: self.keys[c] for c in chip_ids if c in self.keys}
+        missing_landmarks, missing_keys = landmark_ids - set(landmarks), chip_ids - set(keys)
+        if missing_landmarks or missing_keys:
+            with repo_of.unit() as conn:
+                repo = ProbeRepository(conn)
+                found_landmarks = {
+                    str(r["landmark_id"]): _landmark_from_row(r)
+                    for r in repo.landmarks_by_id(missing_landmarks)
+                }
+                found_keys = {
+                    str(r["chip_id"]): _device_key_from_row(r).key
+                    for r in repo.device_keys_by_chip(missing_keys)
+                }
+            landmarks.update(found_landmarks)
+            keys.update(found_keys)
+            with self._lock:
+                if len(self.landmarks) + len(self.keys) > REGISTRY_CACHE_SIZE:
+                    self.landmarks.clear()
+                    self.keys.clear()
+                self.landmarks.update(found_landmarks)
+                self.keys.update(found_keys)
+        return landmarks, keys
+
+
+_CACHES: weakref.WeakKeyDictionary[Database, RegistryCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def registry_cache(db: Database) -> RegistryCache:
+    """This process's ``RegistryCache`` of ``db`` (made on first use, gone with ``db``)."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(db)
+        if cache is None:
+            cache = _CACHES[db] = RegistryCache()
+        return cache
+
 
 def submit_measurements(
     db: Database,
@@ -131,27 +198,22 @@ def submit_measurements(
             valid.append((i, item))
         if atomic and errors:
             raise errors[i]
+    landmarks, keys = registry_cache(db).lookup(
+        db, (r.landmark_id for _, r in valid), (r.chip_id for _, r in valid)
+    )
+    new_keys = _first_use_keys(valid, keys) if unsafe_register_unknown_keys else []
+    accepted: list[tuple[int, MeasurementRecord]] = []
+    for i, record in valid:
+        try:
+            _verify_record(i, record, landmarks, keys)
+        except ChiptrailError as exc:
+            if atomic:
+                raise
+            errors[i] = exc
+            continue
+        accepted.append((i, record))
     with db.unit() as conn:
         repo = ProbeRepository(conn)
-        landmarks = {
-            str(r["landmark_id"]): _landmark_from_row(r)
-            for r in repo.landmarks_by_id({r.landmark_id for _, r in valid})
-        }
-        keys = {
-            str(r["chip_id"]): _device_key_from_row(r).key
-            for r in repo.device_keys_by_chip({r.chip_id for _, r in valid})
-        }
-        new_keys = _first_use_keys(valid, keys) if unsafe_register_unknown_keys else []
-        accepted: list[tuple[int, MeasurementRecord]] = []
-        for i, record in valid:
-            try:
-                _verify_record(i, record, landmarks, keys)
-            except ChiptrailError as exc:
-                if atomic:
-                    raise
-                errors[i] = exc
-                continue
-            accepted.append((i, record))
         if new_keys:
             used = {r.chip_id for _, r in accepted}
             repo.insert_device_keys([_key_row(k, {}, now) for k in new_keys if k.chip_id in used])
