@@ -562,7 +562,8 @@ def run_case(args: argparse.Namespace, label: str, tree: Path, engine: str, kind
     ):
         data_dir = Path(tmp)
         extra = {"CHIPTRAIL_RATE_LIMIT_PER_S": "1000000", "CHIPTRAIL_RATE_LIMIT_BURST": "1000000"}
-        serve_args = [] if label == "baseline" else list(args.serve_arg)
+        same = label != "baseline" or args.baseline_serve_args
+        serve_args = list(args.serve_arg) if same else []
         server = Server(tree, url, data_dir, extra, serve_args)
         server.start()
         try:
@@ -632,6 +633,11 @@ def main() -> None:
     parser.add_argument("--baseline", default="", help="git ref of the old code path")
     parser.add_argument(
         "--serve-arg", action="append", default=[], help="extra `chiptrail serve` option"
+    )
+    parser.add_argument(
+        "--baseline-serve-args",
+        action="store_true",
+        help="pass the --serve-arg options to the baseline's server too (it must know them)",
     )
     parser.add_argument("--profile", action="store_true", help="py-spy the server")
     parser.add_argument("--profile-out", default="", help="keep py-spy's raw stacks here")
