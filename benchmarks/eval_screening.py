@@ -19,8 +19,14 @@ id hashes to even (sha256, first byte), ``--split report`` those of the others (
 ``all`` keeps both). The aliases of every entry are still removed fold by fold, and every run uses
 all negatives (the threshold needs them).
 
+With ``--with-country`` every query is also run with a country, as a screening officer has it: a
+positive with its entry's first listed country (none where the entry lists none), a negative with
+the company's head-office country (second column of the negatives file); the threshold of that mode
+comes from the same budget on the negatives with their countries, and its figures are reported
+beside the name-only ones (keys ending ``_with_country``).
+
 Usage: python benchmarks/eval_screening.py [--shared ../shared] [--logic-v2 300] [--split report]
-    [--json]
+    [--with-country] [--json]
 """
 
 from __future__ import annotations
@@ -51,8 +57,8 @@ FP_BUDGET = 0.01
 NEGATIVES_FILE = Path(__file__).parent / "data" / "unlisted_companies.txt"
 _GRID = [round(0.5 + 0.005 * i, 3) for i in range(100)]
 
-Ranker = Callable[[str], list[tuple[int, float]]]
-"""query -> [(party position, score)] best first (at most 10)."""
+Ranker = Callable[[str, str | None], list[tuple[int, float]]]
+"""(query, country or None) -> [(party position, score)] best first (at most 10)."""
 
 
 @dataclass
@@ -75,9 +81,27 @@ def load_lists(shared: Path) -> list[Party]:
     return parties
 
 
-def load_negatives() -> list[str]:
-    lines = NEGATIVES_FILE.read_text(encoding="utf-8").splitlines()
-    return list(dict.fromkeys(n.strip() for n in lines if n.strip() and not n.startswith("#")))
+def parse_negatives(text: str) -> list[tuple[str, str | None]]:
+    """``name<TAB>ISO2`` lines (country optional) -> [(name, country)], first line of each name.
+
+    Lines starting with ``#`` and blank lines are skipped.
+    """
+    out: dict[str, str | None] = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, country = line.partition("\t")
+        out.setdefault(name.strip(), country.strip().upper() or None)
+    return list(out.items())
+
+
+def load_negatives() -> list[tuple[str, str | None]]:
+    return parse_negatives(NEGATIVES_FILE.read_text(encoding="utf-8"))
+
+
+def entry_country(party: Party) -> str | None:
+    """The country a screening officer would enter for the listed party: its first listed one."""
+    return party.countries[0] if party.countries else None
 
 
 def in_split(party: Party, split: str) -> bool:
@@ -107,8 +131,8 @@ def _outcome(
 
 
 def chiptrail_ranker(index: ScreeningIndex, position: dict[str, int]) -> Ranker:
-    def rank(q: str) -> list[tuple[int, float]]:
-        ms = screen_query(index, Query("q", q), threshold=0.0, limit=10)
+    def rank(q: str, country: str | None) -> list[tuple[int, float]]:
+        ms = screen_query(index, Query("q", q, country=country), threshold=0.0, limit=10)
         return [(position[m.party_id], m.score) for m in ms]
 
     return rank
@@ -133,14 +157,17 @@ def logic_v2_ranker(index: ScreeningIndex, parties: Sequence[Party]) -> Ranker:
             e.id = f"e{i}"
             e.add("name", p.name)
             e.add("alias", list(p.aliases))
+            e.add("country", [c.lower() for c in p.countries])
             entities[i] = e
         return entities[i]
 
-    def rank(q: str) -> list[tuple[int, float]]:
-        cands = screen_query(index, Query("q", q), threshold=0.0, limit=40)
+    def rank(q: str, country: str | None) -> list[tuple[int, float]]:
+        cands = screen_query(index, Query("q", q, country=country), threshold=0.0, limit=40)
         query = model.make_entity("LegalEntity")
         query.id = f"q{next(counter)}"  # a fresh id each time: logic-v2 caches by entity id
         query.add("name", q)
+        if country:
+            query.add("country", country.lower())
         scored = [
             (
                 position[m.party_id],
@@ -230,50 +257,22 @@ def summarise(
     }
 
 
-def run(args: argparse.Namespace) -> dict[str, object]:
-    rng = random.Random(20261205)
-    t0 = time.perf_counter()
-    parties = load_lists(args.shared)
-    negatives = load_negatives()
-    ours: list[Outcome] = []
-    theirs: list[Outcome] = []
-    sample: dict[str, int] = {}
+MODES = {"": False, "_with_country": True}
+"""Report key suffix -> whether queries carry a country (positives their entry's first listed
+country, negatives the company's head-office country)."""
 
-    def take(kind: str) -> bool:
-        sample[kind] = sample.get(kind, 0) + 1
-        return args.logic_v2 > 0 and sample[kind] <= args.logic_v2
 
-    for reduced, fold in alias_fold_indexes(parties, args.folds, rng):
-        index = build_index(reduced)
-        position = {p.party_id: i for i, p in enumerate(reduced)}
-        rank = chiptrail_ranker(index, position)
-        other = logic_v2_ranker(index, reduced) if args.logic_v2 else None
-        for i, alias in fold:
-            if not in_split(reduced[i], args.split):
-                continue
-            ours.append(_outcome("alias removed", alias, i, reduced, rank(alias)))
-            if other is not None and take("alias removed"):
-                theirs.append(_outcome("alias removed", alias, i, reduced, other(alias)))
-    index = build_index(parties)
-    position = {p.party_id: i for i, p in enumerate(parties)}
-    rank = chiptrail_ranker(index, position)
-    other = logic_v2_ranker(index, parties) if args.logic_v2 else None
-    queries = [(k, q, i) for i, p in enumerate(parties) for k, q in perturb(p.name, rng)]
-    queries = [x for x in queries if in_split(parties[x[2]], args.split)]
-    rng.shuffle(queries)
-    for kind, q, i in queries:
-        ours.append(_outcome(kind, q, i, parties, rank(q)))
-        if other is not None and take(kind):
-            theirs.append(_outcome(kind, q, i, parties, other(q)))
-    neg_ours = [(n, rank(n)) for n in negatives]
+def _report_mode(
+    suffix: str,
+    ours: list[Outcome],
+    theirs: list[Outcome],
+    neg_ours: list[tuple[str, list[tuple[int, float]]]],
+    neg_theirs: list[list[tuple[int, float]]] | None,
+    parties: Sequence[Party],
+) -> dict[str, object]:
     neg_top = [r[0][1] if r else 0.0 for _, r in neg_ours]
     t_ours = choose_threshold(neg_top)
     report: dict[str, object] = {
-        "entries": len(parties),
-        "indexed_name_forms": index.name_count,
-        "positives": len(ours),
-        "split": args.split,
-        "default_threshold": DEFAULT_THRESHOLD,
         "chiptrail_at_default": summarise(ours, neg_top, DEFAULT_THRESHOLD),
         "chiptrail_at_budget": summarise(ours, neg_top, t_ours),
         "negatives_scoring_over_0_6": sorted(
@@ -289,9 +288,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
             for o in [o for o in ours if o.rank != 1][:: max(1, len(ours) // 400)][:15]
         ],
     }
-    if other is not None:
-        neg_theirs = [r[0][1] if r else 0.0 for r in (other(n) for n in negatives)]
-        t_theirs = choose_threshold(neg_theirs)
+    if neg_theirs is not None:
+        their_top = [r[0][1] if r else 0.0 for r in neg_theirs]
+        t_theirs = choose_threshold(their_top)
         sampled = {(o.kind, o.query, o.target) for o in theirs}
         ours_sampled = list(
             {
@@ -300,10 +299,70 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 if (o.kind, o.query, o.target) in sampled
             }.values()
         )
-        report["sampled_per_kind"] = args.logic_v2
         report["chiptrail_sampled_at_budget"] = summarise(ours_sampled, neg_top, t_ours)
-        report["logic_v2_sampled_at_budget"] = summarise(theirs, neg_theirs, t_theirs)
-        report["logic_v2_sampled_at_0_70"] = summarise(theirs, neg_theirs, 0.70)
+        report["logic_v2_sampled_at_budget"] = summarise(theirs, their_top, t_theirs)
+        report["logic_v2_sampled_at_0_70"] = summarise(theirs, their_top, 0.70)
+    return {k + suffix: v for k, v in report.items()}
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    rng = random.Random(20261205)
+    t0 = time.perf_counter()
+    parties = load_lists(args.shared)
+    negatives = load_negatives()
+    modes = {k: v for k, v in MODES.items() if v is False or args.with_country}
+    ours: dict[str, list[Outcome]] = {m: [] for m in modes}
+    theirs: dict[str, list[Outcome]] = {m: [] for m in modes}
+    sample: dict[str, int] = {}
+
+    def take(kind: str) -> bool:
+        sample[kind] = sample.get(kind, 0) + 1
+        return args.logic_v2 > 0 and sample[kind] <= args.logic_v2
+
+    def query(
+        kind: str, q: str, i: int, ps: Sequence[Party], rank: Ranker, other: Ranker | None
+    ) -> None:
+        sampled = other is not None and take(kind)
+        for m, with_country in modes.items():
+            cc = entry_country(ps[i]) if with_country else None
+            ours[m].append(_outcome(kind, q, i, ps, rank(q, cc)))
+            if other is not None and sampled:
+                theirs[m].append(_outcome(kind, q, i, ps, other(q, cc)))
+
+    for reduced, fold in alias_fold_indexes(parties, args.folds, rng):
+        index = build_index(reduced)
+        position = {p.party_id: i for i, p in enumerate(reduced)}
+        rank = chiptrail_ranker(index, position)
+        other = logic_v2_ranker(index, reduced) if args.logic_v2 else None
+        for i, alias in fold:
+            if in_split(reduced[i], args.split):
+                query("alias removed", alias, i, reduced, rank, other)
+    index = build_index(parties)
+    position = {p.party_id: i for i, p in enumerate(parties)}
+    rank = chiptrail_ranker(index, position)
+    other = logic_v2_ranker(index, parties) if args.logic_v2 else None
+    queries = [(k, q, i) for i, p in enumerate(parties) for k, q in perturb(p.name, rng)]
+    queries = [x for x in queries if in_split(parties[x[2]], args.split)]
+    rng.shuffle(queries)
+    for kind, q, i in queries:
+        query(kind, q, i, parties, rank, other)
+    report: dict[str, object] = {
+        "entries": len(parties),
+        "indexed_name_forms": index.name_count,
+        "positives": len(ours[""]),
+        "split": args.split,
+        "default_threshold": DEFAULT_THRESHOLD,
+    }
+    if args.logic_v2:
+        report["sampled_per_kind"] = args.logic_v2
+    for m, with_country in modes.items():
+        neg_ours = [(n, rank(n, c if with_country else None)) for n, c in negatives]
+        neg_theirs = (
+            [other(n, c if with_country else None) for n, c in negatives]
+            if other is not None
+            else None
+        )
+        report |= _report_mode(m, ours[m], theirs[m], neg_ours, neg_theirs, parties)
     report["seconds"] = round(time.perf_counter() - t0, 1)
     return report
 
@@ -314,6 +373,11 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--logic-v2", type=int, default=0, help="positives per kind scored by logic-v2")
     ap.add_argument("--split", choices=["all", "tune", "report"], default="all")
+    ap.add_argument(
+        "--with-country",
+        action="store_true",
+        help="also run every query with its country (entry's listed, company's head office)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     report = run(args)
@@ -326,11 +390,15 @@ def main() -> None:
         f"(split {report['split']}), {report['seconds']} s"
     )
     for key in (
-        "chiptrail_at_default",
-        "chiptrail_at_budget",
-        "chiptrail_sampled_at_budget",
-        "logic_v2_sampled_at_budget",
-        "logic_v2_sampled_at_0_70",
+        f"{name}{suffix}"
+        for suffix in MODES
+        for name in (
+            "chiptrail_at_default",
+            "chiptrail_at_budget",
+            "chiptrail_sampled_at_budget",
+            "logic_v2_sampled_at_budget",
+            "logic_v2_sampled_at_0_70",
+        )
     ):
         if key not in report:
             continue
@@ -346,10 +414,13 @@ def main() -> None:
                 f"   {kind:22} n={v['queries']:5}  R@1@t {v['recall_at_1_at_threshold']:.3f}  "
                 f"R@1 {v['recall_at_1_any_score']:.3f}  MRR {v['mrr']:.3f}"
             )
-    print("negatives scoring >= 0.6:", report["negatives_scoring_over_0_6"])
-    print("examples of misses:")
-    for m in report["miss_examples"]:  # type: ignore[attr-defined]
-        print(f"  [{m['kind']}] {m['query']!r} -> got {m['got']!r}, wanted {m['target']!r}")
+    for suffix in MODES:
+        if f"miss_examples{suffix}" not in report:
+            continue
+        print(f"negatives scoring >= 0.6{suffix}:", report[f"negatives_scoring_over_0_6{suffix}"])
+        print(f"examples of misses{suffix}:")
+        for m in report[f"miss_examples{suffix}"]:  # type: ignore[attr-defined]
+            print(f"  [{m['kind']}] {m['query']!r} -> got {m['got']!r}, wanted {m['target']!r}")
 
 
 if __name__ == "__main__":
