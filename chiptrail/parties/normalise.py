@@ -95,28 +95,84 @@ def to_ascii(text: str) -> str:
     return ascii_text(text) or ""
 
 
-def _load_org_words() -> dict[str, tuple[str, ...]]:
-    with open(os.path.join(os.path.dirname(__file__), "data", "org_words.json"), "rb") as f:
-        doc = json.loads(f.read().decode("utf-8"))
+_ORG_WORD_FILES = ("org_words.json", "org_words_learned.json")
+"""Hand-written glosses first (they win), then those ``benchmarks/learn_org_gloss.py`` learned."""
+_RU_ENDINGS = (
+    *("yaya",),
+    *("ogo", "ego", "omu", "emu", "ykh", "ikh", "ymi", "imi", "aya", "oye", "iye", "yye", "uyu"),
+    *("iya", "oe", "ye", "ie", "yy", "iy", "ii", "yi", "oy", "oi", "ey", "ei", "yu", "ya", "om"),
+    *("em", "ym", "im", "ov", "ev", "a", "y", "i", "e", "o", "u"),
+)
+"""Russian case and gender endings as the lists transliterate them, longest first."""
+_MIN_STEM = 5
+
+
+def ru_stem(word: str) -> str:
+    """``word`` without one Russian case or gender ending, if 5+ letters remain.
+
+    A crude transliteration stemmer: "mekhanicheskikh", "mekhanicheskiy" and "mekhanicheskoe" all
+    give "mekhanichesk"; "zona" stays "zona".
+    """
+    for ending in _RU_ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= _MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+def load_org_words(
+    files: tuple[str, ...] = _ORG_WORD_FILES,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(word -> gloss, Russian stem -> gloss) from the packaged ``files``, earlier ones winning."""
     table: dict[str, str] = {}
-    for section in doc.values():
-        if isinstance(section, dict):
-            table.update(section["words"])
+    stems: dict[str, str] = {}
+    russian: set[str] = set()
+    for name in files:
+        path = os.path.join(os.path.dirname(__file__), "data", name)
+        if not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            doc = json.loads(f.read().decode("utf-8"))
+        for key, section in doc.items():
+            if isinstance(section, dict):
+                for w, g in section.get("words", {}).items():
+                    table.setdefault(w, g)
+                    if key.startswith("ru"):
+                        russian.add(w)
+                for st, g in section.get("stems", {}).items():
+                    stems.setdefault(st, g)
 
     def resolve(word: str) -> list[str]:  # "sistemy" -> "systems" -> "system"
         out = table.get(word)
         return [word] if out is None else [w for part in out.split() for w in resolve(part)]
 
-    return {k: tuple(resolve(k)) for k in table}
+    # A Russian word's other case forms gloss as it does, where its stem says one thing only.
+    by_stem: dict[str, set[str]] = {}
+    for w in russian:
+        by_stem.setdefault(ru_stem(w), set()).add(" ".join(resolve(w)))
+    for st, gs in by_stem.items():
+        if len(gs) == 1 and len(st) >= _MIN_STEM:
+            stems.setdefault(st, next(iter(gs)))
+    return (
+        {k: tuple(resolve(k)) for k in table},
+        {k: tuple(w for part in g.split() for w in resolve(part)) for k, g in stems.items()},
+    )
 
 
-ORG_WORDS: dict[str, tuple[str, ...]] = _load_org_words()
+ORG_WORDS, ORG_STEMS = load_org_words()
 """Words of organisation names written as the lists' English names write them ("zavod" ->
-"plant", "trading" -> "trade"; ``data/org_words.json``, each section with its source)."""
+"plant", "trading" -> "trade"; ``data/org_words.json``, each section with its source, and
+``data/org_words_learned.json``), and Russian stems glossed likewise ("mekhanichesk" ->
+"mechanical": any case form of a glossed Russian word)."""
 
 
 def _gloss(tokens: list[str]) -> list[str]:
-    return [w for t in tokens for w in ORG_WORDS.get(t, (t,))]
+    out: list[str] = []
+    for t in tokens:
+        gloss = ORG_WORDS.get(t)
+        if gloss is None and t.isalpha():
+            gloss = ORG_STEMS.get(ru_stem(t))
+        out.extend(gloss or (t,))
+    return out
 
 
 def _load_zh() -> dict[str, dict[str, str]]:

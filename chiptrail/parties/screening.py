@@ -260,7 +260,7 @@ def _party_from_json(text: str) -> Party:
     )
 
 
-INDEX_FORMAT = "chiptrail-screening-index/5"
+INDEX_FORMAT = "chiptrail-screening-index/6"
 _KINDS = ("name", "alias", "previous_name")
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chiptrail.parties.normalise import has_cjk, name_forms, normalise_name
+from chiptrail.parties.normalise import has_cjk, load_org_words, name_forms, normalise_name, ru_stem
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,37 @@ def test_organisation_words_give_a_second_form() -> None:
     assert name_forms("Huawei Technologies") == ("huawei",)
     # the name as written stays the canonical form
     assert normalise_name("Zavod Iskra") == "zavod iskra"
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("mekhanicheskikh", "mekhanichesk"),
+        ("mekhanicheskiy", "mekhanichesk"),
+        ("kosmicheskie", "kosmichesk"),
+        ("priborov", "pribor"),
+        ("zona", "zona"),
+        ("plant", "plant"),
+    ],
+    ids=["genitive plural", "masculine", "plural", "-ov", "too short to cut", "english"],
+)
+def test_russian_stem(word: str, stem: str) -> None:
+    assert ru_stem(word) == stem
+
+
+def test_case_forms_of_glossed_russian_words_are_glossed() -> None:
+    # "mekhanicheskiy" and "elektronny" are glossed words; other case forms gloss through the stem
+    assert name_forms("AO NII Elektronno-Mekhanicheskikh Priborov") == (
+        "nii elektronno mekhanicheskikh priborov",
+        "nii electronic mechanical devices",
+    )
+    assert name_forms("Kosmicheskie Sistemy")[-1] == "space system"
+
+
+def test_learned_gloss_is_read_and_hand_written_wins() -> None:
+    hand, hand_stems = load_org_words(("org_words.json",))
+    words, stems = load_org_words()
+    assert "pribor" not in hand_stems
+    assert stems["pribor"] == ("devices",)  # org_words_learned.json
+    assert all(words[w] == g for w, g in hand.items())
+    assert all(stems[s] == g for s, g in hand_stems.items())
