@@ -810,8 +810,10 @@ def _norm_id(raw: str) -> str:
 
 def _features(
     query: Query, party: Party, name_score: float, detail: str, surface: float
-) -> tuple[float, tuple[Feature, ...], int]:
-    """Final score, its features, and how many supporting features (for ranking ties)."""
+) -> tuple[float, tuple[Feature, ...], int, float]:
+    """Final score, its features, how many supporting features, and the score before clipping
+    to [0, 1] (both for ranking: a country or identifier bonus must not tie a near name with the
+    exact one at 1.0)."""
     name = name_score * (1.0 - SURFACE_SHARE + SURFACE_SHARE * surface)
     feats = [Feature("name", name, detail)]
     total = name
@@ -843,7 +845,7 @@ def _features(
             feats.append(Feature("address", ADDRESS_BONUS, f"{best:.0%} of address words listed"))
             total += ADDRESS_BONUS
             support += 1
-    return min(1.0, max(0.0, total)), tuple(feats), support
+    return min(1.0, max(0.0, total)), tuple(feats), support, total
 
 
 def _query_forms(query: Query) -> tuple[str, ...]:
@@ -886,14 +888,16 @@ def _best_per_party(
 
 def _explain(
     index: ScreeningIndex, query: Query, hit: tuple[float, int, str]
-) -> tuple[Match, int, Party]:
+) -> tuple[Match, tuple[float, int], Party]:
+    """The match of ``hit``, its ranking evidence (score before clipping, supporting features),
+    and its party."""
     _, j, qform = hit
     e = index._entry(j)
     party = index.party(e.party)
     ns = score_names(index, qform.split(), e.tokens, _is_person_query(query))
     detail = f"query {qform!r} ~ {e.kind} {e.name!r} ({e.form!r}) by {ns.method}"
     surface = _similarity(_surface(query.name), index._e_surface[j])
-    score, feats, support = _features(query, party, ns.score, detail, surface)
+    score, feats, support, unclipped = _features(query, party, ns.score, detail, surface)
     match = Match(
         party_id=party.party_id,
         list_id=party.list_id,
@@ -907,7 +911,7 @@ def _explain(
         features=(*feats[:1], *ns.penalties, *feats[1:]),
         listed_on=party.listed_on,
     )
-    return match, support, party
+    return match, (unclipped, support), party
 
 
 def screen_query(
@@ -952,13 +956,18 @@ def screen_query(
     return [m for m, _, _ in kept[:limit]]
 
 
-def _rank_key(party: Party, match: Match, support: int) -> tuple[float, int, int, int, int, str]:
-    """Best first: score, then supporting evidence, the primary name before an alias, fewer
-    list-side words left over, the richer entry (more names and addresses), then the id."""
+def _rank_key(
+    party: Party, match: Match, evidence: tuple[float, int]
+) -> tuple[float, float, int, int, int, int, str]:
+    """Best first: score, then the score before clipping to 1 (a name scoring 0.99 with a listed
+    country must not tie the exact name with it), supporting evidence, the primary name before an
+    alias, fewer list-side words left over, the richer entry (more names and addresses), the id."""
+    unclipped, support = evidence
     extra = len(match.candidate_form.split()) - len(match.tokens)
     richness = len(party.all_names) + len(party.addresses)
     return (
         -match.score,
+        -unclipped,
         -support,
         _KIND_RANK.get(match.name_kind, 3),
         extra,

@@ -271,3 +271,22 @@ def test_initials_find_and_rank_but_never_anchor_alone() -> None:
     assert top.party_id == "nevskoe"
     assert top.score >= DEFAULT_THRESHOLD
     assert screen_query(index, Query("q", "ABCD"), threshold=0.0) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Engineering Solutions", "Solutions Engineering"],
+    ids=["as written first", "the other word order first"],
+)
+def test_country_bonus_does_not_tie_the_exact_name_with_a_near_one(query: str) -> None:
+    # Both names score about 1 (word order is free); with the country both reach 1.0 after the
+    # bonus, and the name as written must still come first.
+    index = build_index(
+        [
+            _p("a", "Engineering Solutions Pvt. Ltd.", country="PK"),
+            _p("b", "Solutions Engineering Pvt. Ltd.", country="PK"),
+        ]
+    )
+    top = screen_query(index, Query("q", query, country="PK"))
+    assert [m.score for m in top] == [1.0, 1.0]
+    assert top[0].matched_name.startswith(query)
