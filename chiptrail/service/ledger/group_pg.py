@@ -36,19 +36,6 @@ from chiptrail.service.ledger.group import (
 from chiptrail.store.database import Database
 
 _LOCK = "SELECT size FROM ledger_log_head WHERE head_id = 1 FOR UPDATE"
-_KEYS = (
-    "SELECT key_id, party_id, public_key, added_leaf, revoked_leaf FROM ledger_keys"
-    " WHERE key_id = ANY(%b::text[])"
-)
-_DIGESTS = "SELECT envelope_sha256 FROM ledger_submissions WHERE envelope_sha256 = ANY(%b::text[])"
-_NONCES = (
-    "SELECT s.party_id, s.nonce FROM ledger_submissions s"
-    " JOIN unnest(%b::text[], %b::text[]) AS w(party_id, nonce)"
-    " ON s.party_id = w.party_id AND s.nonce = w.nonce"
-)
-_EVENTS = "SELECT event_id, leaf_index FROM ledger_log_leaves WHERE event_id = ANY(%b::text[])"
-_MAKERS = "SELECT maker_key, party_id FROM ledger_makers WHERE maker_key = ANY(%b::text[])"
-_ASSETS = "SELECT epc, state FROM ledger_assets WHERE epc = ANY(%b::text[])"
 _CHILDREN = "SELECT epc, state FROM ledger_assets WHERE parent_epc = ANY(%b::text[])"
 _NODES = (
     "SELECT n.level, n.node_index, n.hash FROM ledger_log_nodes n"

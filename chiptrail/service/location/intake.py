@@ -111,17 +111,17 @@ class RegistryCache:
         self.keys: dict[str, DevicePublicKey] = {}
 
     def lookup(
-        self, repo_of: Database, landmark_ids: Iterable[str], chip_ids: Iterable[str]
+        self, db: Database, landmark_ids: Iterable[str], chip_ids: Iterable[str]
     ) -> tuple[dict[str, RegisteredLandmark], dict[str, DevicePublicKey]]:
         """The registered landmarks and device keys among the ids (absent ones left out),
-        reading from ``repo_of`` only those not seen before, in one short unit."""
+        reading from ``db`` only those not seen before, in one short unit."""
         landmark_ids, chip_ids = set(landmark_ids), set(chip_ids)
         with self._lock:
             landmarks = {i: self.landmarks[i] for i in landmark_ids if i in self.landmarks}
             keys = {c: self.keys[c] for c in chip_ids if c in self.keys}
         missing_landmarks, missing_keys = landmark_ids - set(landmarks), chip_ids - set(keys)
         if missing_landmarks or missing_keys:
-            with repo_of.unit() as conn:
+            with db.unit() as conn:
                 repo = ProbeRepository(conn)
                 found_landmarks = {
                     str(r["landmark_id"]): _landmark_from_row(r)
